@@ -1,0 +1,4 @@
+export * from "./headers";
+export * from "./memory";
+export * from "./store";
+export * from "./tiers";

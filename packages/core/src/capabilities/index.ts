@@ -1,0 +1,201 @@
+import { policyError, type PolicyError } from "../problems";
+import { isScope } from "../scopes";
+
+export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** What `defineCapability` takes. */
+export interface CapabilityInput {
+  /** `resource.action`, e.g. `meta.whoami`. */
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** Path template with `{name}` parameters: `/api/v2/vault/projects/{id}`. */
+  readonly path: string;
+  /** Scopes the credential must hold (all of them). @default [] */
+  readonly scopes?: readonly string[];
+  /** Rate-limit tokens taken per call: an integer >= 0. */
+  readonly cost: number;
+  /** Whether a retry is safe (GET, or a write under an `Idempotency-Key`). Listed to clients. */
+  readonly idempotent: boolean;
+  /** Refuse the call without an `Idempotency-Key` (400 `idempotency_key_required`). @default false */
+  readonly requireIdempotencyKey?: boolean;
+  /** Credits charged per call (contract section 9): an integer >= 0. @default 0 */
+  readonly credits?: number;
+  /** One line for humans; listed by `GET /api/v2/capabilities` when present. */
+  readonly description?: string;
+}
+
+/** A checked, frozen capability declaration. */
+export interface Capability {
+  readonly id: string;
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly scopes: readonly string[];
+  readonly cost: number;
+  readonly idempotent: boolean;
+  readonly requireIdempotencyKey: boolean;
+  readonly credits: number;
+  readonly description?: string;
+  /** The path in `:name` form, as Express, Koa and Hono routers take it. */
+  readonly routePath: string;
+  /** The names of the path parameters, in order. */
+  readonly params: readonly string[];
+}
+
+const ID = /^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$/;
+const SEGMENT = /^(?:[A-Za-z0-9\-._~]+|\{[a-z_][a-z0-9_]*\})$/;
+
+function fail(id: unknown, field: string, why: string): never {
+  const who = typeof id === "string" && id ? `capability "${id}"` : "capability";
+  throw new TypeError(`defineCapability: ${who}: \`${field}\` ${why}`);
+}
+
+function count(field: string, id: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    fail(id, field, `must be an integer >= 0, got ${typeof v === "number" ? String(v) : typeof v}`);
+  }
+  return v;
+}
+
+/**
+ * Checks and freezes a capability declaration; a bad field throws at start-up naming it.
+ * @example
+ * export const whoami = defineCapability({
+ *   id: "meta.whoami", method: "GET", path: "/api/v2/me", scopes: [], cost: 1, idempotent: true,
+ * });
+ */
+export function defineCapability(input: CapabilityInput): Capability {
+  if (!input || typeof input !== "object") throw new TypeError("defineCapability: a declaration object is required");
+  const { id } = input;
+  if (typeof id !== "string" || !ID.test(id)) fail(id, "id", 'must look like "resource.action"');
+  if (!HTTP_METHODS.includes(input.method)) fail(id, "method", `must be one of ${HTTP_METHODS.join(", ")}`);
+  const path = input.path;
+  if (typeof path !== "string" || !path.startsWith("/")) fail(id, "path", 'must start with "/"');
+  const segments = path === "/" ? [] : path.slice(1).split("/");
+  const params: string[] = [];
+  for (const s of segments) {
+    if (!SEGMENT.test(s)) fail(id, "path", `has a malformed segment "${s}"`);
+    if (s.startsWith("{")) {
+      const name = s.slice(1, -1);
+      if (params.includes(name)) fail(id, "path", `repeats the parameter "${name}"`);
+      params.push(name);
+    }
+  }
+  const scopes = input.scopes ?? [];
+  if (!Array.isArray(scopes)) fail(id, "scopes", "must be an array");
+  for (const s of scopes) if (!isScope(s)) fail(id, "scopes", `has a malformed scope ${JSON.stringify(s)} (want "resource:action")`);
+  const cost = count("cost", id, input.cost);
+  const credits = count("credits", id, input.credits ?? 0);
+  if (typeof input.idempotent !== "boolean") fail(id, "idempotent", "must be a boolean");
+  if (input.requireIdempotencyKey !== undefined && typeof input.requireIdempotencyKey !== "boolean") {
+    fail(id, "requireIdempotencyKey", "must be a boolean");
+  }
+  const cap: { -readonly [K in keyof Capability]: Capability[K] } = {
+    id,
+    method: input.method,
+    path,
+    scopes: Object.freeze([...new Set(scopes)].sort()),
+    cost,
+    idempotent: input.idempotent,
+    requireIdempotencyKey: input.requireIdempotencyKey ?? false,
+    credits,
+    routePath: "/" + segments.map((s) => (s.startsWith("{") ? ":" + s.slice(1, -1) : s)).join("/"),
+    params: Object.freeze(params),
+  };
+  if (input.description !== undefined) cap.description = input.description;
+  return Object.freeze(cap);
+}
+
+/** A capability as `GET /api/v2/capabilities` lists it. */
+export interface CapabilityListing {
+  readonly id: string;
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly scopes: readonly string[];
+  readonly cost: number;
+  readonly idempotent: boolean;
+  readonly allowed: boolean;
+}
+
+/** The result of matching a request line against a `CapabilitySet`. */
+export type CapabilityMatch =
+  | { readonly capability: Capability; readonly params: Readonly<Record<string, string>> }
+  | { readonly error: PolicyError };
+
+/** A set of capabilities with unique ids and unique (method, path) pairs. */
+export interface CapabilitySet extends Iterable<Capability> {
+  readonly list: readonly Capability[];
+  get(id: string): Capability | undefined;
+  /** The capability serving `method path`, or the 404/405 problem (405 with `Allow`). */
+  match(method: string, path: string): CapabilityMatch;
+  /** Every capability with `allowed` for a credential holding `scopes`. */
+  describe(scopes: readonly string[]): CapabilityListing[];
+}
+
+function matchPath(cap: Capability, parts: readonly string[]): Record<string, string> | null {
+  const tpl = cap.path === "/" ? [] : cap.path.slice(1).split("/");
+  if (tpl.length !== parts.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < tpl.length; i++) {
+    const t = tpl[i] as string;
+    const p = parts[i] as string;
+    if (t.startsWith("{")) {
+      if (p === "") return null;
+      try {
+        params[t.slice(1, -1)] = decodeURIComponent(p);
+      } catch {
+        return null;
+      }
+    } else if (t !== p) return null;
+  }
+  return params;
+}
+
+/**
+ * Groups capabilities; a duplicate id or a duplicate method and path throws at start-up.
+ * @example const api = defineCapabilities([whoami, listProjects]);
+ */
+export function defineCapabilities(capabilities: readonly Capability[]): CapabilitySet {
+  const byId = new Map<string, Capability>();
+  const routes = new Set<string>();
+  for (const c of capabilities) {
+    if (!c || typeof c.routePath !== "string") throw new TypeError("defineCapabilities: every entry must come from defineCapability");
+    if (byId.has(c.id)) throw new TypeError(`defineCapabilities: \`id\` "${c.id}" is declared twice`);
+    const route = `${c.method} ${c.routePath.replace(/:[a-z_0-9]+/g, ":")}`;
+    if (routes.has(route)) throw new TypeError(`defineCapabilities: \`path\` ${c.method} ${c.path} (capability "${c.id}") is declared twice`);
+    byId.set(c.id, c);
+    routes.add(route);
+  }
+  const list = Object.freeze([...byId.values()]);
+  return {
+    list,
+    [Symbol.iterator]: () => list[Symbol.iterator](),
+    get: (id) => byId.get(id),
+    match(method, path) {
+      const parts = path === "/" ? [] : path.slice(1).split("/");
+      const allow = new Set<string>();
+      for (const c of list) {
+        const params = matchPath(c, parts);
+        if (!params) continue;
+        if (c.method === method) return { capability: c, params };
+        allow.add(c.method);
+      }
+      if (allow.size === 0) return { error: policyError("not_found", `No resource at ${path.length <= 200 ? path : path.slice(0, 200) + "…"}.`) };
+      const methods = [...allow].sort().join(", ");
+      return {
+        error: policyError("method_not_allowed", `${method.length <= 16 ? method : "This method"} is not allowed here; allowed: ${methods}.`, { allow: [...allow].sort() }, { allow: methods }),
+      };
+    },
+    describe(scopes) {
+      return list.map((c) => ({
+        id: c.id,
+        method: c.method,
+        path: c.path,
+        scopes: c.scopes,
+        cost: c.cost,
+        idempotent: c.idempotent,
+        allowed: c.scopes.every((s) => scopes.includes(s)),
+      }));
+    },
+  };
+}

@@ -1,0 +1,7 @@
+/**
+ * One conformance suite per store interface, run against every implementation (memory here,
+ * Redis in `@alloovium/redis`). Import from `@alloovium/core/conformance` inside a vitest file.
+ */
+export { bucketStoreConformance, type BucketStoreHarness } from "./buckets";
+export { idempotencyStoreConformance, type IdempotencyStoreHarness } from "./idempotency";
+export { keyStoreConformance, type KeyStoreHarness } from "./keys";

@@ -1,0 +1,81 @@
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ApiKeyRecord, KeyStore } from "../credentials";
+
+/** What a key store implementation gives the suite. */
+export interface KeyStoreHarness {
+  readonly store: KeyStore;
+  cleanup?(): Promise<void>;
+}
+
+function record(tenant: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  const id = randomUUID();
+  return {
+    id,
+    name: "Production Backend",
+    prefix: "ak_live_AB7K",
+    digest: `p1:${randomUUID()}`,
+    user_id: randomUUID(),
+    tenant_id: tenant,
+    email: null,
+    environment: "live",
+    rate_limit_tier: "standard",
+    scopes: ["vault:read", "vault:write"],
+    created_at: "2026-04-02T10:12:34.000Z",
+    expires_at: null,
+    revoked_at: null,
+    ...overrides,
+  };
+}
+
+/** The `KeyStore` contract; `setup` runs before each test. */
+export function keyStoreConformance(name: string, setup: () => Promise<KeyStoreHarness> | KeyStoreHarness): void {
+  describe(`KeyStore conformance: ${name}`, () => {
+    let h: KeyStoreHarness;
+    let tenant: string;
+    beforeEach(async () => {
+      h = await setup();
+      tenant = randomUUID();
+    });
+    afterEach(async () => {
+      await h.cleanup?.();
+    });
+
+    it("finds a record by its exact digest only", async () => {
+      const r = record(tenant, { email: "alex@example.com" });
+      await h.store.put(r);
+      expect(await h.store.findByDigest(r.digest)).toEqual(r);
+      expect(await h.store.findByDigest(r.digest.slice(0, -1))).toBeNull();
+      expect(await h.store.findByDigest(r.prefix)).toBeNull();
+    });
+
+    it("gets by id within the tenant only", async () => {
+      const r = record(tenant);
+      await h.store.put(r);
+      expect(await h.store.get(tenant, r.id)).toEqual(r);
+      expect(await h.store.get(randomUUID(), r.id)).toBeNull();
+      expect(await h.store.get(tenant, randomUUID())).toBeNull();
+    });
+
+    it("replaces a record on put and forgets its old digest", async () => {
+      const r = record(tenant);
+      await h.store.put(r);
+      const updated = { ...r, name: "Renamed", digest: `p1:${randomUUID()}`, revoked_at: "2026-05-01T00:00:00.000Z" };
+      await h.store.put(updated);
+      expect(await h.store.findByDigest(r.digest)).toBeNull();
+      expect(await h.store.findByDigest(updated.digest)).toEqual(updated);
+      expect(await h.store.get(tenant, r.id)).toEqual(updated);
+    });
+
+    it("lists a tenant's keys newest first", async () => {
+      const a = record(tenant, { created_at: "2026-04-01T00:00:00.000Z" });
+      const b = record(tenant, { created_at: "2026-04-03T00:00:00.000Z" });
+      const c = record(tenant, { created_at: "2026-04-02T00:00:00.000Z" });
+      await h.store.put(a);
+      await h.store.put(b);
+      await h.store.put(c);
+      await h.store.put(record(randomUUID()));
+      expect((await h.store.list(tenant)).map((r) => r.id)).toEqual([b.id, c.id, a.id]);
+    });
+  });
+}

@@ -1,0 +1,17 @@
+import { MemoryBucketStore } from "../buckets";
+import { MemoryKeyStore } from "../credentials";
+import { MemoryIdempotencyStore } from "../idempotency";
+import { FakeClock } from "../testing";
+import { bucketStoreConformance, idempotencyStoreConformance, keyStoreConformance } from "./index";
+
+bucketStoreConformance("MemoryBucketStore", () => {
+  const clock = new FakeClock();
+  return { store: new MemoryBucketStore({ clock }), advance: async (ms) => clock.advance(ms) };
+});
+
+idempotencyStoreConformance("MemoryIdempotencyStore", () => {
+  const clock = new FakeClock();
+  return { store: new MemoryIdempotencyStore({ clock }), advance: async (ms) => clock.advance(ms) };
+});
+
+keyStoreConformance("MemoryKeyStore", () => ({ store: new MemoryKeyStore() }));

@@ -1,0 +1,77 @@
+import type { Environment } from "../keys";
+import type { RateLimitTier } from "./principal";
+
+/**
+ * A stored API key. Only the keyed digest of the raw key is kept (`digest`,
+ * `<pepperId>:<base64url HMAC-SHA-256>`); timestamps are ISO 8601 strings.
+ */
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly name: string;
+  /** The 12-character display prefix. Not unique. */
+  readonly prefix: string;
+  readonly digest: string;
+  readonly user_id: string;
+  readonly tenant_id: string;
+  readonly email: string | null;
+  /** Must agree with the key's prefix. */
+  readonly environment: Environment;
+  readonly rate_limit_tier: RateLimitTier;
+  /** Sorted, unique. */
+  readonly scopes: readonly string[];
+  readonly created_at: string;
+  readonly expires_at: string | null;
+  readonly revoked_at: string | null;
+  readonly last_used_at?: string | null;
+}
+
+/**
+ * Where key records live. Every lookup is exact: by digest (the only way a request finds its
+ * key) or by id within a tenant. Implementations: `MemoryKeyStore`, `@alloovium/redis`.
+ */
+export interface KeyStore {
+  /** The record whose digest equals `digest`, or null. Never matches on a prefix. */
+  findByDigest(digest: string): Promise<ApiKeyRecord | null>;
+  /** Inserts or replaces the record with this id (an update may change any field but id and tenant). */
+  put(record: ApiKeyRecord): Promise<void>;
+  /** The record with this id in this tenant; null when absent or another tenant's. */
+  get(tenantId: string, id: string): Promise<ApiKeyRecord | null>;
+  /** The tenant's records, newest first (created_at, then id, descending). */
+  list(tenantId: string): Promise<ApiKeyRecord[]>;
+}
+
+/** Newest first: created_at descending, then id descending. */
+export function compareNewestFirst(a: { created_at: string; id: string }, b: { created_at: string; id: string }): number {
+  const ta = Date.parse(a.created_at);
+  const tb = Date.parse(b.created_at);
+  if (ta !== tb) return tb - ta;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** A process-local `KeyStore` for tests, development and single-instance deployments. */
+export class MemoryKeyStore implements KeyStore {
+  readonly #byId = new Map<string, ApiKeyRecord>();
+  readonly #byDigest = new Map<string, ApiKeyRecord>();
+
+  async findByDigest(digest: string): Promise<ApiKeyRecord | null> {
+    return this.#byDigest.get(digest) ?? null;
+  }
+
+  async put(record: ApiKeyRecord): Promise<void> {
+    const old = this.#byId.get(record.id);
+    if (old && old.tenant_id !== record.tenant_id) throw new Error("MemoryKeyStore.put: a key cannot move to another tenant");
+    if (old) this.#byDigest.delete(old.digest);
+    const copy = Object.freeze({ ...record, scopes: Object.freeze([...record.scopes]) });
+    this.#byId.set(record.id, copy);
+    this.#byDigest.set(record.digest, copy);
+  }
+
+  async get(tenantId: string, id: string): Promise<ApiKeyRecord | null> {
+    const r = this.#byId.get(id);
+    return r && r.tenant_id === tenantId ? r : null;
+  }
+
+  async list(tenantId: string): Promise<ApiKeyRecord[]> {
+    return [...this.#byId.values()].filter((r) => r.tenant_id === tenantId).sort(compareNewestFirst);
+  }
+}

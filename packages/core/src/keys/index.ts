@@ -1,0 +1,4 @@
+export * from "./api-key";
+export * from "./base62";
+export * from "./crc32";
+export * from "./digest";

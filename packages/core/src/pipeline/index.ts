@@ -1,0 +1,2 @@
+export * from "./admission";
+export * from "./pipeline";

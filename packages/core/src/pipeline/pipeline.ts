@@ -1,0 +1,463 @@
+import {
+  DEFAULT_TIER_LIMITS,
+  MemoryBucketStore,
+  rateLimitHeader,
+  rateLimitPolicyHeader,
+  retryAfterSeconds,
+  tierLimits,
+  type BucketLimits,
+  type BucketRef,
+  type BucketResult,
+  type BucketStore,
+} from "../buckets";
+import type { Capability, HttpMethod } from "../capabilities";
+import { systemClock, type Clock } from "../clock";
+import {
+  INVALID_TOKEN_CHALLENGE,
+  checkCredentialLocation,
+  createVerifiedKeyCache,
+  headerValues,
+  readBearer,
+  type ApiKeyRecord,
+  type KeyStore,
+  type OAuthVerifier,
+  type PolicyRequest,
+  type Principal,
+  type RateLimitTier,
+  type TransportOptions,
+  type VerifiedKeyCache,
+} from "../credentials";
+import {
+  DEFAULT_REPLAY_HEADERS,
+  IDEMPOTENCY_TTL_MS,
+  MemoryIdempotencyStore,
+  parseIdempotencyKey,
+  requestFingerprint,
+  toStoredResponse,
+  type IdempotencyRef,
+  type IdempotencyStore,
+} from "../idempotency";
+import { parseApiKey, type Environment, type KeyHasher } from "../keys";
+import {
+  PROBLEM_CONTENT_TYPE,
+  isPolicyError,
+  problem,
+  policyError,
+  type PolicyError,
+  type PolicyResponse,
+  type Problem,
+} from "../problems";
+import { insufficientScope, missingScopes } from "../scopes";
+import { composeAdmission, type Admission, type AdmissionClaim } from "./admission";
+
+/** Options of `createPolicy`. Checked when it is called; a bad option throws naming it. */
+export interface PolicyOptions {
+  /** The deployment's environment: a `test` deployment refuses live keys. */
+  readonly environment: Environment;
+  /** Where key records live. */
+  readonly keyStore: KeyStore;
+  /** Digests raw keys for store lookups (`createKeyHasher`). */
+  readonly keyHasher: KeyHasher;
+  /** The verified-key cache; give one to share it with an invalidation feed. @default a 1 s TTL cache */
+  readonly keyCache?: VerifiedKeyCache;
+  /** Verifies OAuth access tokens; without it every JWT is `invalid_token`. */
+  readonly oauth?: OAuthVerifier;
+  /** @default new MemoryBucketStore() */
+  readonly buckets?: BucketStore;
+  /** @default new MemoryIdempotencyStore() */
+  readonly idempotency?: IdempotencyStore;
+  /** Bucket and claim in one step (one Redis round trip). @default composeAdmission(buckets, idempotency) */
+  readonly admission?: Admission;
+  /** Bucket sizes per tier. @default DEFAULT_TIER_LIMITS */
+  readonly tiers?: Partial<Record<RateLimitTier, BucketLimits>>;
+  /** The tier of OAuth clients: one for all, or per `client_id` (others get `standard`). @default "standard" */
+  readonly oauthTier?: RateLimitTier | Readonly<Record<string, RateLimitTier>>;
+  /** Methods whose `Idempotency-Key` is honoured. @default ["POST", "PATCH"] */
+  readonly idempotencyMethods?: readonly HttpMethod[];
+  /** How long a claim holds a key before another request may take it over. @default 60000 */
+  readonly idempotencyLeaseMs?: number;
+  /** How long a completed response is replayed. @default 86400000 (24 hours) */
+  readonly idempotencyTtlMs?: number;
+  /** When the idempotency store fails: refuse with 503 (`closed`) or run without it (`open`). @default "closed" */
+  readonly idempotencyFailure?: "closed" | "open";
+  /** Response headers kept for replay. @default DEFAULT_REPLAY_HEADERS */
+  readonly replayHeaders?: readonly string[];
+  /** Base of problem `type` URIs. @default "https://api.alloovium.com/errors/" */
+  readonly problemTypeBase?: string;
+  /** Names and headers treated as misplaced credentials. */
+  readonly transport?: TransportOptions;
+  /** Told of store failures the caller cannot see (a failed `complete`, a failed `release`). */
+  readonly onStoreError?: (error: unknown, operation: "complete" | "release" | "admit" | "peek") => void;
+  /** @default systemClock */
+  readonly clock?: Clock;
+}
+
+/** A response the adapter writes as is. */
+export type WireResponse = PolicyResponse<string>;
+
+/** The handler's response, as the adapter captured it, for the idempotency record. */
+export interface HandlerResponse {
+  readonly status: number;
+  readonly headers: Iterable<readonly [string, string]> | Readonly<Record<string, string | number | readonly string[] | undefined>>;
+  readonly body: string;
+}
+
+/** Refused: write `response`. */
+export interface RejectDecision {
+  readonly kind: "reject";
+  readonly response: WireResponse;
+  readonly problem: Problem;
+}
+
+/** An idempotent replay: write `response`; the handler does not run. */
+export interface ReplayDecision {
+  readonly kind: "replay";
+  readonly response: WireResponse;
+}
+
+/** Run the handler; add `headers` to its response; then `commit` it (or `abort` on a throw). */
+export interface ContinueDecision {
+  readonly kind: "continue";
+  readonly principal: Principal;
+  readonly capability: Capability;
+  /** Headers every response to this request carries (the RateLimit pair). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** True when an idempotency record was claimed: the adapter must capture the response body. */
+  readonly capture: boolean;
+  /** Stores the response (below 500) for replay, or releases the key (500 and above). Once. */
+  commit(response: HandlerResponse): Promise<void>;
+  /** Releases the key so that a retry runs (the handler threw). Once. */
+  abort(): Promise<void>;
+}
+
+/** What the pipeline decided. */
+export type Decision = RejectDecision | ReplayDecision | ContinueDecision;
+
+/** The policy: one `decide` per request. */
+export interface Policy {
+  decide(request: PolicyRequest, capability: Capability): Promise<Decision>;
+  /** Renders a problem with this policy's `type` base (for 404/405/413/415 written by adapters). */
+  reject(error: PolicyError, extraHeaders?: Readonly<Record<string, string>>): RejectDecision;
+  readonly environment: Environment;
+  readonly keyCache: VerifiedKeyCache;
+}
+
+const NOOP = async () => {};
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const TIERS = new Set(["free", "standard", "pro", "enterprise"]);
+
+function isStore(v: unknown, methods: readonly string[]): boolean {
+  return !!v && methods.every((m) => typeof (v as Record<string, unknown>)[m] === "function");
+}
+
+function nonNegative(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new TypeError(`createPolicy: \`${name}\` must be a positive number of milliseconds`);
+  return v;
+}
+
+/**
+ * Builds the policy every adapter calls. The order of checks is the contract's: credential
+ * location -> Authorization -> credential -> environment -> scopes -> cost bucket ->
+ * idempotency claim; the first failure answers.
+ * @example
+ * const policy = createPolicy({ environment: "live", keyStore, keyHasher });
+ * const decision = await policy.decide(request, whoami);
+ */
+export function createPolicy(options: PolicyOptions): Policy {
+  if (!options || (options.environment !== "live" && options.environment !== "test")) {
+    throw new TypeError('createPolicy: `environment` must be "live" or "test"');
+  }
+  if (!isStore(options.keyStore, ["findByDigest"])) throw new TypeError("createPolicy: `keyStore` must be a KeyStore");
+  if (!isStore(options.keyHasher, ["digest", "candidates"])) throw new TypeError("createPolicy: `keyHasher` must come from createKeyHasher");
+  if (options.oauth !== undefined && !isStore(options.oauth, ["verify"])) throw new TypeError("createPolicy: `oauth` must come from createOAuthVerifier");
+  if (options.buckets !== undefined && !isStore(options.buckets, ["consume"])) throw new TypeError("createPolicy: `buckets` must be a BucketStore");
+  if (options.idempotency !== undefined && !isStore(options.idempotency, ["claim", "complete", "release", "read"])) {
+    throw new TypeError("createPolicy: `idempotency` must be an IdempotencyStore");
+  }
+  if (options.admission !== undefined && !isStore(options.admission, ["admit"])) throw new TypeError("createPolicy: `admission` must be an Admission");
+  const failure = options.idempotencyFailure ?? "closed";
+  if (failure !== "closed" && failure !== "open") throw new TypeError('createPolicy: `idempotencyFailure` must be "closed" or "open"');
+  const oauthTier = options.oauthTier ?? "standard";
+  if (typeof oauthTier === "string" ? !TIERS.has(oauthTier) : Object.values(oauthTier).some((t) => !TIERS.has(t))) {
+    throw new TypeError("createPolicy: `oauthTier` must name free, standard, pro or enterprise");
+  }
+  const idemMethods = new Set<string>(options.idempotencyMethods ?? ["POST", "PATCH"]);
+  for (const m of idemMethods) {
+    if (SAFE_METHODS.has(m)) throw new TypeError(`createPolicy: \`idempotencyMethods\` cannot include ${m}`);
+  }
+  const leaseMs = nonNegative("idempotencyLeaseMs", options.idempotencyLeaseMs, 60_000);
+  const ttlMs = nonNegative("idempotencyTtlMs", options.idempotencyTtlMs, IDEMPOTENCY_TTL_MS);
+  const clock = options.clock ?? systemClock;
+  const tiers = options.tiers ? tierLimits(options.tiers) : DEFAULT_TIER_LIMITS;
+  const buckets = options.buckets ?? new MemoryBucketStore({ clock });
+  const idempotency = options.idempotency ?? new MemoryIdempotencyStore({ clock });
+  const admission = options.admission ?? composeAdmission(buckets, idempotency);
+  const keyCache = options.keyCache ?? createVerifiedKeyCache({ store: options.keyStore, hasher: options.keyHasher, clock });
+  const replayHeaders = (options.replayHeaders ?? DEFAULT_REPLAY_HEADERS).map((h) => h.toLowerCase());
+  const typeBase = options.problemTypeBase;
+  const problemOptions = typeBase === undefined ? undefined : { typeBase };
+  const onStoreError = options.onStoreError ?? (() => {});
+  const environment = options.environment;
+  const policyHeaderCache = new Map<BucketLimits, string>();
+
+  function reject(error: PolicyError, extraHeaders?: Readonly<Record<string, string>>): RejectDecision {
+    const body = problem(error.code, error.detail, error.extensions, problemOptions);
+    return {
+      kind: "reject",
+      problem: body,
+      response: {
+        status: body.status,
+        headers: { ...extraHeaders, ...error.headers, "content-type": PROBLEM_CONTENT_TYPE },
+        body: JSON.stringify(body),
+      },
+    };
+  }
+
+  function rateHeaders(limits: BucketLimits, result: BucketResult): Record<string, string> {
+    let p = policyHeaderCache.get(limits);
+    if (p === undefined) {
+      p = rateLimitPolicyHeader(limits);
+      policyHeaderCache.set(limits, p);
+    }
+    return { "ratelimit-policy": p, ratelimit: rateLimitHeader(result) };
+  }
+
+  /** RateLimit headers for an authenticated request refused before the bucket: a cost-0 read. */
+  async function peekHeaders(ref: BucketRef, limits: BucketLimits): Promise<Record<string, string> | undefined> {
+    try {
+      return rateHeaders(limits, await buckets.consume(ref, 0, limits));
+    } catch (e) {
+      onStoreError(e, "peek");
+      return undefined;
+    }
+  }
+
+  async function authenticate(req: PolicyRequest): Promise<Principal | PolicyError> {
+    const located = checkCredentialLocation(req, options.transport);
+    if (located) return located;
+    const bearer = readBearer(req);
+    if (isPolicyError(bearer)) return bearer;
+    if (bearer.kind === "api_key") return authenticateKey(bearer.token);
+    if (bearer.kind === "jwt") {
+      if (!options.oauth) return policyError("invalid_token", "OAuth access tokens are not accepted here.", undefined, INVALID_TOKEN_CHALLENGE);
+      return options.oauth.verify(bearer.token);
+    }
+    return policyError("invalid_token", "The credential is neither an API key nor an OAuth access token.", undefined, INVALID_TOKEN_CHALLENGE);
+  }
+
+  async function authenticateKey(raw: string): Promise<Principal | PolicyError> {
+    const parsed = parseApiKey(raw);
+    if (!parsed.ok) {
+      return policyError("invalid_api_key", "The API key is malformed or its checksum does not match.", undefined, INVALID_TOKEN_CHALLENGE);
+    }
+    let record: ApiKeyRecord | null;
+    try {
+      record = await keyCache.lookup(raw);
+    } catch (e) {
+      onStoreError(e, "admit");
+      throw e;
+    }
+    if (!record || record.environment !== parsed.key.environment) {
+      return policyError("invalid_api_key", "The API key is not valid.", undefined, INVALID_TOKEN_CHALLENGE);
+    }
+    if (record.revoked_at !== null) {
+      return policyError("api_key_revoked", "The API key has been revoked.", undefined, INVALID_TOKEN_CHALLENGE);
+    }
+    if (record.expires_at !== null && Date.parse(record.expires_at) <= clock.now()) {
+      return policyError("api_key_expired", "The API key has expired.", undefined, INVALID_TOKEN_CHALLENGE);
+    }
+    return {
+      user_id: record.user_id,
+      tenant_id: record.tenant_id,
+      auth_method: "api_key",
+      email: record.email,
+      api_key_id: record.id,
+      api_key_name: record.name,
+      api_key_prefix: record.prefix,
+      environment: record.environment,
+      rate_limit_tier: record.rate_limit_tier,
+      scopes: record.scopes,
+    };
+  }
+
+  function bucketOf(p: Principal): { ref: BucketRef; limits: BucketLimits } {
+    if (p.auth_method === "api_key") {
+      return { ref: { tenantId: p.tenant_id, id: `key:${p.api_key_id}` }, limits: tiers[p.rate_limit_tier] };
+    }
+    const tier = typeof oauthTier === "string" ? oauthTier : (oauthTier[p.client_id] ?? "standard");
+    return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id}:${p.user_id}` }, limits: tiers[tier] };
+  }
+
+  async function decide(req: PolicyRequest, capability: Capability): Promise<Decision> {
+    const principal = await authenticate(req);
+    if (isPolicyError(principal)) return reject(principal);
+
+    const { ref, limits } = bucketOf(principal);
+    if (principal.auth_method === "api_key" && principal.environment === "live" && environment === "test") {
+      return reject(
+        policyError(
+          "environment_mismatch",
+          "Live keys cannot be used against a test deployment; use an ak_test_ key.",
+          { environment },
+          INVALID_TOKEN_CHALLENGE,
+        ),
+        await peekHeaders(ref, limits),
+      );
+    }
+    if (capability.scopes.length > 0) {
+      const missing = missingScopes(principal.scopes, capability.scopes);
+      if (missing.length > 0) {
+        return reject(insufficientScope(principal.auth_method, capability.scopes, missing), await peekHeaders(ref, limits));
+      }
+    }
+    if (capability.cost > limits.capacity) {
+      return reject(
+        policyError(
+          "cost_exceeds_capacity",
+          `This operation costs ${capability.cost} tokens, more than your bucket can hold (${limits.capacity}).`,
+          { cost: capability.cost, limit: limits.capacity },
+        ),
+        await peekHeaders(ref, limits),
+      );
+    }
+
+    // The Idempotency-Key is read here but judged after the bucket, as the contract orders it.
+    let keyError: PolicyError | null = null;
+    let idemRef: IdempotencyRef | null = null;
+    let fingerprint = "";
+    if (idemMethods.has(req.method)) {
+      const values = headerValues(req.headers, "idempotency-key");
+      if (values.length === 0) {
+        if (capability.requireIdempotencyKey) {
+          keyError = policyError("idempotency_key_required", `${capability.id} requires an Idempotency-Key header.`);
+        }
+      } else {
+        const parsed = parseIdempotencyKey(values);
+        if (isPolicyError(parsed)) keyError = parsed;
+        else {
+          const env = principal.auth_method === "api_key" ? principal.environment : environment;
+          idemRef = { tenantId: principal.tenant_id, scope: `${principal.user_id}:${env}`, key: parsed.key };
+          fingerprint = requestFingerprint(req.method, req.path, req.body);
+        }
+      }
+    }
+
+    let admitted;
+    try {
+      admitted = await admission.admit(
+        idemRef ? { bucket: ref, cost: capability.cost, limits, claim: { ref: idemRef, fingerprint, leaseMs } } : { bucket: ref, cost: capability.cost, limits },
+      );
+    } catch (e) {
+      onStoreError(e, "admit");
+      return reject(policyError("internal_error", "The rate limiter is unavailable; retry shortly."), { "retry-after": "1" });
+    }
+    const bucket = admitted.bucket;
+    const headers = rateHeaders(limits, bucket);
+    if (!bucket.allowed) {
+      const retry = retryAfterSeconds(bucket.retryAfterMs);
+      return reject(
+        policyError(
+          "rate_limited",
+          `Rate limit exceeded: this request costs ${capability.cost} token${capability.cost === 1 ? "" : "s"} and ${bucket.remaining} remain. Retry after ${retry} second${retry === 1 ? "" : "s"}.`,
+          { cost: capability.cost, remaining: bucket.remaining, limit: limits.capacity },
+          { "retry-after": String(retry) },
+        ),
+        headers,
+      );
+    }
+    if (keyError) return reject(keyError, headers);
+    if (!idemRef) return proceed(principal, capability, headers, null, "");
+    return settleClaim(admitted.claim, principal, capability, headers, idemRef);
+  }
+
+  function settleClaim(
+    claim: AdmissionClaim | undefined,
+    principal: Principal,
+    capability: Capability,
+    headers: Record<string, string>,
+    ref: IdempotencyRef,
+  ): Decision {
+    if (!claim || claim.outcome === "unavailable") {
+      if (claim) onStoreError(claim.error, "admit");
+      if (failure === "open") return proceed(principal, capability, headers, null, "");
+      return reject(policyError("idempotency_unavailable", "Idempotency keys cannot be checked right now; retry shortly.", undefined, { "retry-after": "1" }), headers);
+    }
+    switch (claim.outcome) {
+      case "claimed":
+        return proceed(principal, capability, headers, ref, claim.token);
+      case "in_flight":
+        return reject(
+          policyError("idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry shortly.", undefined, { "retry-after": "1" }),
+          headers,
+        );
+      case "mismatch":
+        return reject(
+          policyError("idempotency_key_reused", "This Idempotency-Key was used with a different request (method, path or body); use a new key."),
+          headers,
+        );
+      case "completed": {
+        const r = claim.response;
+        return {
+          kind: "replay",
+          response: { status: r.status, headers: { ...r.headers, ...headers, "idempotent-replayed": "true" }, body: r.body },
+        };
+      }
+    }
+  }
+
+  function proceed(
+    principal: Principal,
+    capability: Capability,
+    headers: Record<string, string>,
+    ref: IdempotencyRef | null,
+    token: string,
+  ): ContinueDecision {
+    if (!ref) return { kind: "continue", principal, capability, headers, capture: false, commit: NOOP, abort: NOOP };
+    let settled = false;
+    const release = async () => {
+      try {
+        await idempotency.release(ref, token);
+      } catch (e) {
+        onStoreError(e, "release"); // the lease will expire and free the key
+      }
+    };
+    return {
+      kind: "continue",
+      principal,
+      capability,
+      headers,
+      capture: true,
+      async commit(response) {
+        if (settled) return;
+        settled = true;
+        if (response.status >= 500) return release();
+        try {
+          await idempotency.complete(ref, token, toStoredResponse(response.status, response.headers, response.body, replayHeaders), { ttlMs });
+        } catch (e) {
+          onStoreError(e, "complete");
+          await release();
+        }
+      },
+      async abort() {
+        if (settled) return;
+        settled = true;
+        await release();
+      },
+    };
+  }
+
+  return {
+    decide: async (req, capability) => {
+      try {
+        return await decide(req, capability);
+      } catch (e) {
+        onStoreError(e, "admit");
+        return reject(policyError("internal_error", "The server failed to complete the request."));
+      }
+    },
+    reject,
+    environment,
+    keyCache,
+  };
+}

@@ -1,0 +1,139 @@
+import { catalogue, type ProblemCode } from "./catalogue";
+
+/** Default base of the `type` URI: `type` is `<base><code>`. */
+export const DEFAULT_PROBLEM_TYPE_BASE = "https://api.alloovium.com/errors/";
+
+/** Media type of every 4xx/5xx body. */
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** Extension members must not overwrite the standard ones. */
+type Reserved = "type" | "title" | "status" | "detail" | "code";
+export type ProblemExtensions = { readonly [name: string]: unknown } & { readonly [K in Reserved]?: never };
+
+/** An RFC 9457 problem details object as it goes on the wire. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: ProblemCode;
+  readonly [extension: string]: unknown;
+}
+
+/** A response the policy (or a handler) wants written: status, headers and body. */
+export interface PolicyResponse<B = unknown> {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: B;
+}
+
+/**
+ * What a policy step returns instead of throwing: a code from the catalogue, a detail for
+ * humans, extension members and extra headers. Rendered into a response at the edge.
+ */
+export interface PolicyError {
+  readonly code: ProblemCode;
+  readonly detail: string;
+  readonly extensions?: ProblemExtensions;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Options shared by the problem renderers. */
+export interface ProblemOptions {
+  /**
+   * Base URI of `type`; the code is appended.
+   * @default "https://api.alloovium.com/errors/"
+   */
+  readonly typeBase?: string;
+}
+
+/**
+ * Builds the problem body for `code`.
+ * @example problem("not_found", "Project not found")
+ */
+export function problem(
+  code: ProblemCode,
+  detail: string,
+  extensions?: ProblemExtensions,
+  options?: ProblemOptions,
+): Problem {
+  const entry = catalogue[code];
+  const body: Record<string, unknown> = {
+    type: (options?.typeBase ?? DEFAULT_PROBLEM_TYPE_BASE) + code,
+    title: entry.title,
+    status: entry.status,
+    detail,
+    code,
+  };
+  if (extensions) {
+    for (const name of Object.keys(extensions)) {
+      if (name in body) continue; // the standard members are never overwritten
+      body[name] = extensions[name];
+    }
+  }
+  return body as unknown as Problem;
+}
+
+/** Renders a `PolicyError` into a response with `Content-Type: application/problem+json`. */
+export function problemResponse(error: PolicyError, options?: ProblemOptions): PolicyResponse<Problem> {
+  return {
+    status: catalogue[error.code].status,
+    headers: { ...error.headers, "content-type": PROBLEM_CONTENT_TYPE },
+    body: problem(error.code, error.detail, error.extensions, options),
+  };
+}
+
+/**
+ * An error a handler may throw to answer with a problem; adapters render it with its status.
+ * Below 500 it is the handler's answer (stored for idempotent replay); 500 and above release the
+ * idempotency key like any thrown error.
+ * @example throw new ProblemError("not_found", "Project not found")
+ */
+export class ProblemError extends Error implements PolicyError {
+  readonly code: ProblemCode;
+  readonly detail: string;
+  readonly extensions?: ProblemExtensions;
+  readonly headers?: Readonly<Record<string, string>>;
+
+  constructor(
+    code: ProblemCode,
+    detail: string,
+    extensions?: ProblemExtensions,
+    headers?: Readonly<Record<string, string>>,
+  ) {
+    super(detail);
+    this.name = "ProblemError";
+    this.code = code;
+    this.detail = detail;
+    if (extensions) this.extensions = extensions;
+    if (headers) this.headers = headers;
+  }
+
+  /** The HTTP status of this problem's code. */
+  get status(): number {
+    return catalogue[this.code].status;
+  }
+}
+
+/** Shorthand for a `PolicyError` value. */
+export function policyError(
+  code: ProblemCode,
+  detail: string,
+  extensions?: ProblemExtensions,
+  headers?: Readonly<Record<string, string>>,
+): PolicyError {
+  const e: { -readonly [K in keyof PolicyError]: PolicyError[K] } = { code, detail };
+  if (extensions) e.extensions = extensions;
+  if (headers) e.headers = headers;
+  return e;
+}
+
+/** True for a `PolicyError` value (what policy steps return instead of a result). */
+export function isPolicyError(v: unknown): v is PolicyError {
+  return v !== null && typeof v === "object" && typeof (v as PolicyError).code === "string" && typeof (v as PolicyError).detail === "string";
+}
+
+/** The 500 answer for an unexpected error: no stack, no message, no secrets. */
+export function internalError(): PolicyError {
+  return policyError("internal_error", "The server failed to complete the request.");
+}

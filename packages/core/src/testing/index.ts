@@ -1,0 +1,151 @@
+/**
+ * Helpers for unit-testing a policy without HTTP: a fake clock, minted keys, memory stores and
+ * a request builder. Import from `@alloovium/core/testing`.
+ */
+import { randomUUID } from "node:crypto";
+import { MemoryBucketStore } from "../buckets";
+import type { Capability } from "../capabilities";
+import type { Clock } from "../clock";
+import { MemoryKeyStore, flattenHeaders, type ApiKeyRecord, type KeyStore, type PolicyRequest, type RateLimitTier } from "../credentials";
+import { MemoryIdempotencyStore } from "../idempotency";
+import { apiKeyPrefix, createKeyHasher, generateApiKey, type Environment, type KeyHasher } from "../keys";
+import { createPolicy, type Decision, type Policy, type PolicyOptions } from "../pipeline";
+import { normalizeScopes } from "../scopes";
+
+/** A clock that moves only when told. */
+export class FakeClock implements Clock {
+  #now: number;
+  /** @param start epoch ms @default Date.parse("2026-01-01T00:00:00Z") */
+  constructor(start = Date.parse("2026-01-01T00:00:00Z")) {
+    this.#now = start;
+  }
+  now(): number {
+    return this.#now;
+  }
+  /** Moves forward by `ms`. */
+  advance(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError("FakeClock.advance: ms must be >= 0");
+    this.#now += ms;
+  }
+  /** Jumps to `epochMs`. */
+  set(epochMs: number): void {
+    this.#now = epochMs;
+  }
+}
+
+/** A pepper for tests only. */
+export const TEST_PEPPER = { id: "test", secret: "alloovium-test-pepper-not-for-production" } as const;
+
+/** Options of `mintApiKey`. */
+export interface MintKeyOptions {
+  readonly environment?: Environment;
+  readonly tier?: RateLimitTier;
+  readonly scopes?: readonly string[];
+  readonly tenantId?: string;
+  readonly userId?: string;
+  readonly email?: string | null;
+  readonly name?: string;
+  readonly id?: string;
+  /** ISO 8601. */
+  readonly expiresAt?: string | null;
+  /** ISO 8601. */
+  readonly revokedAt?: string | null;
+  /** ISO 8601. @default the clock's now */
+  readonly createdAt?: string;
+}
+
+/** Creates a key, stores its record (digest only) and returns the raw key once. */
+export async function mintApiKey(
+  store: KeyStore,
+  hasher: KeyHasher,
+  options: MintKeyOptions = {},
+  clock: Clock = { now: () => Date.now() },
+): Promise<{ readonly key: string; readonly record: ApiKeyRecord }> {
+  const environment = options.environment ?? "test";
+  const key = generateApiKey(environment);
+  const record: ApiKeyRecord = {
+    id: options.id ?? randomUUID(),
+    name: options.name ?? "Test key",
+    prefix: apiKeyPrefix(key),
+    digest: hasher.digest(key),
+    user_id: options.userId ?? "1f02d9ef-2b33-4d1d-9c4a-82f06a91e3d1",
+    tenant_id: options.tenantId ?? "c7a1e9c2-9c1e-4e4e-bf97-a4b5e76cf9c8",
+    email: options.email === undefined ? "alex@example.com" : options.email,
+    environment,
+    rate_limit_tier: options.tier ?? "standard",
+    scopes: normalizeScopes(options.scopes ?? []),
+    created_at: options.createdAt ?? new Date(clock.now()).toISOString(),
+    expires_at: options.expiresAt ?? null,
+    revoked_at: options.revokedAt ?? null,
+  };
+  await store.put(record);
+  return { key, record };
+}
+
+/** What `policyRequest` takes. */
+export interface RequestInit {
+  readonly method?: string;
+  readonly path?: string;
+  readonly query?: string;
+  /** Sent as `Authorization: Bearer <key>`. */
+  readonly key?: string;
+  readonly headers?: Iterable<readonly [string, string]> | Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly body?: unknown;
+  readonly idempotencyKey?: string;
+}
+
+/** A `PolicyRequest` from friendly parts. */
+export function policyRequest(init: RequestInit = {}): PolicyRequest {
+  const headers = init.headers ? flattenHeaders(init.headers) : [];
+  if (init.key !== undefined) headers.push("Authorization", `Bearer ${init.key}`);
+  if (init.idempotencyKey !== undefined) headers.push("Idempotency-Key", init.idempotencyKey);
+  const req: { -readonly [K in keyof PolicyRequest]: PolicyRequest[K] } = {
+    method: (init.method ?? "GET").toUpperCase(),
+    path: init.path ?? "/",
+    headers,
+  };
+  if (init.query !== undefined) req.query = init.query;
+  if (init.body !== undefined) req.body = init.body;
+  return req;
+}
+
+/** A policy on memory stores and a fake clock, with helpers to mint keys and call it. */
+export interface TestPolicy {
+  readonly policy: Policy;
+  readonly clock: FakeClock;
+  readonly keyStore: MemoryKeyStore;
+  readonly keyHasher: KeyHasher;
+  readonly buckets: MemoryBucketStore;
+  readonly idempotency: MemoryIdempotencyStore;
+  mintKey(options?: MintKeyOptions): Promise<{ readonly key: string; readonly record: ApiKeyRecord }>;
+  /** `decide` for `capability` with a request built by `policyRequest` (path defaults to the capability's). */
+  call(capability: Capability, init?: RequestInit): Promise<Decision>;
+}
+
+/**
+ * @example
+ * const t = createTestPolicy({ environment: "live" });
+ * const { key } = await t.mintKey({ tier: "free" });
+ * const decision = await t.call(whoami, { key });
+ */
+export function createTestPolicy(
+  options: Partial<Omit<PolicyOptions, "keyStore" | "keyHasher" | "clock" | "buckets" | "idempotency">> = {},
+): TestPolicy {
+  const clock = new FakeClock();
+  const keyStore = new MemoryKeyStore();
+  const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
+  const buckets = new MemoryBucketStore({ clock });
+  const idempotency = new MemoryIdempotencyStore({ clock });
+  const policy = createPolicy({ environment: "live", ...options, keyStore, keyHasher, clock, buckets, idempotency });
+  return {
+    policy,
+    clock,
+    keyStore,
+    keyHasher,
+    buckets,
+    idempotency,
+    mintKey: (o) => mintApiKey(keyStore, keyHasher, o, clock),
+    call: (capability, init = {}) =>
+      policy.decide(policyRequest({ method: capability.method, path: capability.path, ...init }), capability),
+  };
+}

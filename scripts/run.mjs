@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// Entry point for the README's commands (`npm start`, `npm test`, `npm run bench`).
+// A fresh machine has Node and npm only: install the pinned pnpm and the workspace's
+// dependencies when they are missing, then run the task. Works the same under pnpm.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const pnpmVersion = pkg.packageManager.replace(/^pnpm@/, "");
+const [task, ...rest] = process.argv.slice(2);
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1", TURBO_NO_UPDATE_NOTIFIER: "1" };
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env, ...opts });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+function has(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function ensurePnpm() {
+  const v = has("pnpm", ["--version"]);
+  if (v === pnpmVersion) return;
+  console.error(`[setup] installing pnpm@${pnpmVersion} with npm (found: ${v ?? "none"})`);
+  if (run("npm", ["install", "--global", `pnpm@${pnpmVersion}`, "--no-fund", "--no-audit"]) !== 0) {
+    throw new Error(`could not install pnpm@${pnpmVersion}; install it with: npm i -g pnpm@${pnpmVersion}`);
+  }
+}
+
+function ensureInstalled() {
+  const marker = join(root, "node_modules", ".modules.yaml");
+  const lock = join(root, "pnpm-lock.yaml");
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  console.error("[setup] pnpm install");
+  const args = ["install", "--prefer-offline"];
+  if (process.env.CI) args.push("--frozen-lockfile");
+  if (run("pnpm", args) !== 0) throw new Error("pnpm install failed");
+}
+
+function test() {
+  const outDir = join(root, ".ci", "out");
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, "vitest.json");
+  const status = run("pnpm", [
+    "exec", "vitest", "run",
+    "--reporter=default", "--reporter=json", `--outputFile.json=${out}`,
+    ...rest,
+  ]);
+  let passed = 0, failed = 0, skipped = 0;
+  if (existsSync(out)) {
+    const r = JSON.parse(readFileSync(out, "utf8"));
+    passed = r.numPassedTests ?? 0;
+    failed = (r.numFailedTests ?? 0) + (r.numRuntimeErrorTests ?? 0);
+    skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    // A suite that fails to load counts no test; count it so it cannot pass silently.
+    for (const f of r.testResults ?? []) if (f.status === "failed" && f.assertionResults.length === 0) failed++;
+  } else {
+    failed = 1;
+  }
+  if (status !== 0 && failed === 0) failed = 1;
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  return status !== 0 || failed > 0 ? 1 : 0;
+}
+
+ensurePnpm();
+ensureInstalled();
+let code;
+switch (task) {
+  case "start":
+    code = run("pnpm", ["--filter", "@alloovium/sample-app", "start", ...rest]);
+    break;
+  case "test":
+    code = test();
+    break;
+  case "bench":
+    code = run("pnpm", ["exec", "turbo", "run", "bench", "--concurrency=1", "--output-logs=full", ...rest]);
+    break;
+  default:
+    console.error(`unknown task ${task}; use start, test or bench`);
+    code = 2;
+}
+process.exit(code);
