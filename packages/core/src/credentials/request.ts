@@ -16,8 +16,13 @@ export interface PolicyRequest {
   readonly headers: readonly string[];
   /** Cookies when the framework already parsed them; otherwise the `Cookie` headers are read. */
   readonly cookies?: Readonly<Record<string, string>>;
-  /** The parsed JSON body, when the request had one. */
+  /** The parsed JSON body, when the request had one that parsed. */
   readonly body?: unknown;
+  /**
+   * The body's text when it did not parse as JSON (the handler answers 400 `invalid_body`,
+   * and that answer is stored for replay): the fingerprint then hashes these bytes.
+   */
+  readonly rawBody?: string;
 }
 
 /** Every value of header `name` (lower-case), in order. */

@@ -338,7 +338,7 @@ export function createPolicy(options: PolicyOptions): Policy {
         else {
           const env = principal.auth_method === "api_key" ? principal.environment : environment;
           idemRef = { tenantId: principal.tenant_id, scope: `${principal.user_id}:${env}`, key: parsed.key };
-          fingerprint = requestFingerprint(req.method, req.path, req.body);
+          fingerprint = requestFingerprint(req.method, req.path, req.body, req.rawBody);
         }
       }
     }
