@@ -22,7 +22,9 @@ interface State {
 export class MemoryBucketStore implements BucketStore {
   readonly #clock: Clock;
   readonly #sweepAbove: number;
-  readonly #buckets = new Map<string, State>();
+  // tenant -> bucket id -> state: no key string is built per call.
+  readonly #tenants = new Map<string, Map<string, State>>();
+  #size = 0;
 
   constructor(options: MemoryBucketStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -31,13 +33,18 @@ export class MemoryBucketStore implements BucketStore {
 
   /** Synchronous form of `consume`, for callers on the hot path. */
   consumeNow(ref: BucketRef, cost: number, limits: BucketLimits): BucketResult {
-    const key = ref.tenantId + "\u0000" + ref.id;
     const now = this.#clock.now();
-    let s = this.#buckets.get(key);
+    let tenant = this.#tenants.get(ref.tenantId);
+    if (!tenant) {
+      tenant = new Map();
+      this.#tenants.set(ref.tenantId, tenant);
+    }
+    let s = tenant.get(ref.id);
     if (!s) {
-      if (this.#buckets.size >= this.#sweepAbove) this.#sweep(now);
+      if (this.#size >= this.#sweepAbove) this.#sweep(now);
       s = { tokens: limits.capacity, at: now, limits };
-      this.#buckets.set(key, s);
+      tenant.set(ref.id, s);
+      this.#size++;
     } else {
       s.tokens = refill(s.tokens, now - s.at, limits);
       if (now > s.at) s.at = now;
@@ -54,12 +61,18 @@ export class MemoryBucketStore implements BucketStore {
 
   /** Buckets held now (full ones may be dropped at any time). */
   get size(): number {
-    return this.#buckets.size;
+    return this.#size;
   }
 
   #sweep(now: number): void {
-    for (const [key, s] of this.#buckets) {
-      if (refill(s.tokens, now - s.at, s.limits) >= s.limits.capacity) this.#buckets.delete(key);
+    for (const [tenantId, tenant] of this.#tenants) {
+      for (const [id, s] of tenant) {
+        if (refill(s.tokens, now - s.at, s.limits) >= s.limits.capacity) {
+          tenant.delete(id);
+          this.#size--;
+        }
+      }
+      if (tenant.size === 0) this.#tenants.delete(tenantId);
     }
   }
 }

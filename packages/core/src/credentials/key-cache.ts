@@ -26,6 +26,8 @@ export interface VerifiedKeyCacheOptions {
 export interface VerifiedKeyCache {
   /** The record of a (well-formed) raw key, or null when the store has none. */
   lookup(rawKey: string): Promise<ApiKeyRecord | null>;
+  /** A fresh cached answer without waiting (undefined on a miss): the hot path's first try. */
+  peek(rawKey: string): ApiKeyRecord | null | undefined;
   /** Forgets the entry of this digest (call on revoke, roll, update, from any instance). */
   invalidate(digest: string): void;
   /** Forgets everything. */
@@ -108,6 +110,10 @@ export function createVerifiedKeyCache(options: VerifiedKeyCacheOptions): Verifi
   }
 
   return {
+    peek(rawKey) {
+      const hit = entries.get(sha256(rawKey));
+      return hit && hit.until > clock.now() ? hit.record : undefined;
+    },
     lookup(rawKey) {
       const id = sha256(rawKey);
       const hit = entries.get(id);

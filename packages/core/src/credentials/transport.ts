@@ -1,5 +1,5 @@
 import { policyError, type PolicyError } from "../problems";
-import { headerValues, type PolicyRequest } from "./request";
+import type { PolicyRequest } from "./request";
 
 /** The realm of every `WWW-Authenticate: Bearer` challenge. */
 export const REALM = "alloovium";
@@ -53,6 +53,24 @@ function looksLikeKey(value: unknown): boolean {
   return typeof value === "string" && API_KEY_VALUE.test(value);
 }
 
+// Cheap pre-check of a header value before the regex: its first non-blank letter is a or b.
+function startsLikeKey(value: string): boolean {
+  let i = 0;
+  while (i < value.length && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++;
+  const c = value.charCodeAt(i) | 0x20;
+  return (c === 0x61 || c === 0x62) && API_KEY_VALUE.test(value);
+}
+
+const lengthCache = new WeakMap<readonly string[], Set<number>>();
+function lengthsOf(list: readonly string[]): Set<number> {
+  let set = lengthCache.get(list);
+  if (!set) {
+    set = new Set(list.map((n) => n.length));
+    lengthCache.set(list, set);
+  }
+  return set;
+}
+
 function exposed(location: CredentialLocation, name: string): PolicyError {
   const where =
     location === "query" ? "the query string" :
@@ -89,6 +107,7 @@ export function checkCredentialLocation(req: PolicyRequest, options?: TransportO
   const names = options?.credentialNames ?? DEFAULT_CREDENTIAL_NAMES;
   const headerNames = options?.credentialHeaders ?? DEFAULT_CREDENTIAL_HEADERS;
   const isName = (n: string) => names.includes(n.toLowerCase());
+  const headerLengths = lengthsOf(headerNames);
 
   if (req.query) {
     for (const [name, value] of new URLSearchParams(req.query)) {
@@ -98,9 +117,13 @@ export function checkCredentialLocation(req: PolicyRequest, options?: TransportO
 
   const h = req.headers;
   for (let i = 0; i + 1 < h.length; i += 2) {
-    const name = (h[i] as string).toLowerCase();
-    if (name === "authorization") continue;
+    const raw = h[i] as string;
     const value = h[i + 1] as string;
+    // Hot path: lower-case a name only when its length could match a name we look for.
+    const len = raw.length;
+    if (len === 13 && raw.toLowerCase() === "authorization") continue;
+    if (!(len === 6 || headerLengths.has(len)) && !startsLikeKey(value)) continue;
+    const name = raw.toLowerCase();
     if (name === "cookie") {
       if (req.cookies) continue;
       let found: string | null = null;
@@ -131,11 +154,16 @@ export function checkCredentialLocation(req: PolicyRequest, options?: TransportO
  * `Bearer` in any case, exactly one b64token after one space and nothing else.
  */
 export function readBearer(req: PolicyRequest): BearerCredential | PolicyError {
-  const values = headerValues(req.headers, "authorization");
-  if (values.length > 1) {
-    return policyError("duplicate_credentials", "Send exactly one Authorization header.", undefined, challenge("invalid_request"));
+  const h = req.headers;
+  let value: string | undefined;
+  for (let i = 0; i + 1 < h.length; i += 2) {
+    const n = h[i] as string;
+    if (n.length !== 13 || n.toLowerCase() !== "authorization") continue;
+    if (value !== undefined) {
+      return policyError("duplicate_credentials", "Send exactly one Authorization header.", undefined, challenge("invalid_request"));
+    }
+    value = h[i + 1] as string;
   }
-  const value = values[0];
   if (value === undefined || value.trim() === "") {
     return policyError(
       "missing_credentials",

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { BASE62_ALPHABET, base62Digit, encodeBase62 } from "./base62";
-import { crc32Ascii } from "./crc32";
+import { CRC32_TABLE, crc32Ascii } from "./crc32";
 
 /** The environments a key (and a deployment) can belong to. */
 export type Environment = "live" | "test";
@@ -32,31 +32,48 @@ export function apiKeyChecksum(head: string): string {
 }
 
 /**
+ * The environment of a well-formed key with a valid checksum, or why it is not one. The
+ * allocation-free check the pipeline runs on every request; `parseApiKey` adds the parts.
+ */
+export function checkApiKey(raw: string): Environment | ApiKeyFormatError {
+  if (typeof raw !== "string" || raw.length !== API_KEY_LENGTH) return "length";
+  if (raw.charCodeAt(0) !== 97 || raw.charCodeAt(1) !== 107 || raw.charCodeAt(2) !== 95 || raw.charCodeAt(7) !== 95) return "prefix";
+  const env = raw.startsWith("live", 3) ? "live" : raw.startsWith("test", 3) ? "test" : null;
+  if (env === null) return "environment";
+  const headEnd = API_KEY_LENGTH - API_KEY_CHECKSUM_LENGTH;
+  // One pass: the CRC of the head and the alphabet check of the body.
+  let c = -1;
+  for (let i = 0; i < headEnd; i++) {
+    const ch = raw.charCodeAt(i);
+    if (i >= 8 && base62Digit(ch) < 0) return "alphabet";
+    c = (CRC32_TABLE[(c ^ ch) & 0xff] as number) ^ (c >>> 8);
+  }
+  let sum = 0;
+  for (let i = headEnd; i < API_KEY_LENGTH; i++) {
+    const d = base62Digit(raw.charCodeAt(i));
+    if (d < 0) return "alphabet";
+    sum = sum * 62 + d;
+  }
+  return sum === ~c >>> 0 ? env : "checksum";
+}
+
+/**
  * Checks format and checksum with no store lookup.
  * @example parseApiKey("ak_live_AB7K2LJ9xQpR4sT8uVwY1zC3dE5fG6hJ3tdo4m").ok === true
  */
 export function parseApiKey(
   raw: string,
 ): { readonly ok: true; readonly key: ParsedApiKey } | { readonly ok: false; readonly reason: ApiKeyFormatError } {
-  if (typeof raw !== "string" || raw.length !== API_KEY_LENGTH) return { ok: false, reason: "length" };
-  if (!raw.startsWith("ak_") || raw.charCodeAt(7) !== 95 /* _ */) return { ok: false, reason: "prefix" };
-  const env = raw.slice(3, 7);
-  if (env !== "live" && env !== "test") return { ok: false, reason: "environment" };
-  for (let i = 8; i < API_KEY_LENGTH; i++) {
-    if (base62Digit(raw.charCodeAt(i)) < 0) return { ok: false, reason: "alphabet" };
-  }
+  const env = checkApiKey(raw);
+  if (env !== "live" && env !== "test") return { ok: false, reason: env };
   const headEnd = API_KEY_LENGTH - API_KEY_CHECKSUM_LENGTH;
-  const checksum = raw.slice(headEnd);
-  if (encodeBase62(crc32Ascii(raw, headEnd), API_KEY_CHECKSUM_LENGTH) !== checksum) {
-    return { ok: false, reason: "checksum" };
-  }
   return {
     ok: true,
     key: {
       raw,
       environment: env,
       body: raw.slice(8, headEnd),
-      checksum,
+      checksum: raw.slice(headEnd),
       prefix: raw.slice(0, API_KEY_PREFIX_LENGTH),
     },
   };

@@ -28,18 +28,25 @@ export interface Admission {
   admit(request: AdmissionRequest): Promise<AdmissionResult>;
 }
 
+const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
+
 /** An `Admission` over a separate bucket store and idempotency store. */
 export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyStore): Admission {
+  const withClaim = async (request: AdmissionRequest): Promise<AdmissionResult> => {
+    const bucket = await buckets.consume(request.bucket, request.cost, request.limits);
+    if (!request.claim || !bucket.allowed) return { bucket };
+    const { ref, fingerprint, leaseMs } = request.claim;
+    try {
+      return { bucket, claim: await idempotency.claim(ref, fingerprint, { leaseMs }) };
+    } catch (error) {
+      return { bucket, claim: { outcome: "unavailable", error } };
+    }
+  };
   return {
-    async admit(request) {
-      const bucket = await buckets.consume(request.bucket, request.cost, request.limits);
-      if (!request.claim || !bucket.allowed) return { bucket };
-      const { ref, fingerprint, leaseMs } = request.claim;
-      try {
-        return { bucket, claim: await idempotency.claim(ref, fingerprint, { leaseMs }) };
-      } catch (error) {
-        return { bucket, claim: { outcome: "unavailable", error } };
-      }
+    admit(request) {
+      // Without a claim, hand the bucket's own promise through: no extra async hop.
+      if (!request.claim) return buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+      return withClaim(request);
     },
   };
 }

@@ -37,7 +37,7 @@ import {
   type IdempotencyRef,
   type IdempotencyStore,
 } from "../idempotency";
-import { parseApiKey, type Environment, type KeyHasher } from "../keys";
+import { checkApiKey, type Environment, type KeyHasher } from "../keys";
 import {
   PROBLEM_CONTENT_TYPE,
   isPolicyError,
@@ -233,12 +233,22 @@ export function createPolicy(options: PolicyOptions): Policy {
     }
   }
 
-  async function authenticate(req: PolicyRequest): Promise<Principal | PolicyError> {
+  /** The principal, a problem, or a promise of either (only when a store must be asked). */
+  function authenticate(req: PolicyRequest): Principal | PolicyError | Promise<Principal | PolicyError> {
     const located = checkCredentialLocation(req, options.transport);
     if (located) return located;
     const bearer = readBearer(req);
     if (isPolicyError(bearer)) return bearer;
-    if (bearer.kind === "api_key") return authenticateKey(bearer.token);
+    if (bearer.kind === "api_key") {
+      const raw = bearer.token;
+      const env = checkApiKey(raw);
+      if (env !== "live" && env !== "test") {
+        return policyError("invalid_api_key", "The API key is malformed or its checksum does not match.", undefined, INVALID_TOKEN_CHALLENGE);
+      }
+      const cached = keyCache.peek(raw);
+      if (cached !== undefined) return keyPrincipal(cached, env);
+      return keyCache.lookup(raw).then((record) => keyPrincipal(record, env));
+    }
     if (bearer.kind === "jwt") {
       if (!options.oauth) return policyError("invalid_token", "OAuth access tokens are not accepted here.", undefined, INVALID_TOKEN_CHALLENGE);
       return options.oauth.verify(bearer.token);
@@ -246,19 +256,8 @@ export function createPolicy(options: PolicyOptions): Policy {
     return policyError("invalid_token", "The credential is neither an API key nor an OAuth access token.", undefined, INVALID_TOKEN_CHALLENGE);
   }
 
-  async function authenticateKey(raw: string): Promise<Principal | PolicyError> {
-    const parsed = parseApiKey(raw);
-    if (!parsed.ok) {
-      return policyError("invalid_api_key", "The API key is malformed or its checksum does not match.", undefined, INVALID_TOKEN_CHALLENGE);
-    }
-    let record: ApiKeyRecord | null;
-    try {
-      record = await keyCache.lookup(raw);
-    } catch (e) {
-      onStoreError(e, "admit");
-      throw e;
-    }
-    if (!record || record.environment !== parsed.key.environment) {
+  function keyPrincipal(record: ApiKeyRecord | null, env: Environment): Principal | PolicyError {
+    if (!record || record.environment !== env) {
       return policyError("invalid_api_key", "The API key is not valid.", undefined, INVALID_TOKEN_CHALLENGE);
     }
     if (record.revoked_at !== null) {
@@ -290,7 +289,8 @@ export function createPolicy(options: PolicyOptions): Policy {
   }
 
   async function decide(req: PolicyRequest, capability: Capability): Promise<Decision> {
-    const principal = await authenticate(req);
+    let principal = authenticate(req);
+    if (principal instanceof Promise) principal = await principal;
     if (isPolicyError(principal)) return reject(principal);
 
     const { ref, limits } = bucketOf(principal);
@@ -447,15 +447,12 @@ export function createPolicy(options: PolicyOptions): Policy {
     };
   }
 
+  const failed = (e: unknown): Decision => {
+    onStoreError(e, "admit");
+    return reject(policyError("internal_error", "The server failed to complete the request."));
+  };
   return {
-    decide: async (req, capability) => {
-      try {
-        return await decide(req, capability);
-      } catch (e) {
-        onStoreError(e, "admit");
-        return reject(policyError("internal_error", "The server failed to complete the request."));
-      }
-    },
+    decide: (req, capability) => decide(req, capability).catch(failed),
     reject,
     environment,
     keyCache,
