@@ -6,7 +6,16 @@ import { randomUUID } from "node:crypto";
 import { MemoryBucketStore } from "../buckets";
 import type { Capability } from "../capabilities";
 import type { Clock } from "../clock";
-import { MemoryKeyStore, flattenHeaders, type ApiKeyRecord, type KeyStore, type PolicyRequest, type RateLimitTier } from "../credentials";
+import {
+  MemoryKeyStore,
+  flattenHeaders,
+  type ApiKeyPrincipal,
+  type ApiKeyRecord,
+  type KeyStore,
+  type OAuthPrincipal,
+  type PolicyRequest,
+  type RateLimitTier,
+} from "../credentials";
 import { MemoryIdempotencyStore } from "../idempotency";
 import { apiKeyPrefix, createKeyHasher, generateApiKey, type Environment, type KeyHasher } from "../keys";
 import { createPolicy, type Decision, type Policy, type PolicyOptions } from "../pipeline";
@@ -80,6 +89,37 @@ export async function mintApiKey(
   };
   await store.put(record);
   return { key, record };
+}
+
+export { MemoryBucketStore, MemoryIdempotencyStore, MemoryKeyStore };
+
+/**
+ * A principal for unit-testing a handler without a policy: an API-key principal by default,
+ * an OAuth one with `{ auth_method: "oauth" }`. Scopes are sorted as the pipeline sorts them.
+ * @example mintPrincipal({ scopes: ["vault:read"] })
+ */
+export function mintPrincipal(overrides?: Partial<Omit<ApiKeyPrincipal, "auth_method">> & { auth_method?: "api_key" }): ApiKeyPrincipal;
+export function mintPrincipal(overrides: Partial<Omit<OAuthPrincipal, "auth_method">> & { auth_method: "oauth" }): OAuthPrincipal;
+export function mintPrincipal(overrides: Record<string, unknown> = {}): ApiKeyPrincipal | OAuthPrincipal {
+  const scopes = normalizeScopes((overrides.scopes as string[] | undefined) ?? []);
+  const base = {
+    user_id: (overrides.user_id as string | undefined) ?? "1f02d9ef-2b33-4d1d-9c4a-82f06a91e3d1",
+    tenant_id: (overrides.tenant_id as string | undefined) ?? "c7a1e9c2-9c1e-4e4e-bf97-a4b5e76cf9c8",
+  };
+  if (overrides.auth_method === "oauth") {
+    return { ...base, auth_method: "oauth", client_id: (overrides.client_id as string | undefined) ?? "client_9a8b7c6d", scopes };
+  }
+  return {
+    ...base,
+    auth_method: "api_key",
+    email: overrides.email === undefined ? "alex@example.com" : (overrides.email as string | null),
+    api_key_id: (overrides.api_key_id as string | undefined) ?? "5e2f09bb-9c1e-4e4e-bf97-a4b5e76cf9c8",
+    api_key_name: (overrides.api_key_name as string | undefined) ?? "Test key",
+    api_key_prefix: (overrides.api_key_prefix as string | undefined) ?? "ak_test_AB7K",
+    environment: (overrides.environment as Environment | undefined) ?? "test",
+    rate_limit_tier: (overrides.rate_limit_tier as RateLimitTier | undefined) ?? "standard",
+    scopes,
+  };
 }
 
 /** What `policyRequest` takes. */
