@@ -8,3 +8,4 @@ export * from "./pagination";
 export * from "./pipeline";
 export * from "./problems";
 export * from "./scopes";
+export * from "./http";

@@ -1,0 +1,37 @@
+import { isProblemError } from "@alloovium/core";
+import { alloovium, type AllooviumResponse } from "@alloovium/express";
+import express from "express";
+import { HEALTH, JSON_TYPE, type BuildApp } from "./types";
+
+/** The v2 surface on Express. */
+export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, bodyLimitBytes, log }) => {
+  const a = alloovium({ policy, capabilities, ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }) });
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag"); // the same headers on every framework
+  app.get("/healthz", (_req, res) => {
+    res.setHeader("content-type", JSON_TYPE).end(JSON.stringify(HEALTH));
+  });
+  for (const { capability, handle } of routes) {
+    const method = capability.method.toLowerCase() as "get" | "post" | "patch" | "delete";
+    app[method](capability.routePath, a.route(capability), async (req, res: AllooviumResponse) => {
+      const request = res.locals.policyRequest;
+      const result = await handle({
+        principal: res.locals.principal,
+        params: req.params as Record<string, string>,
+        query: request.query ?? "",
+        body: request.body,
+        ...(request.rawBody === undefined ? {} : { rawBody: request.rawBody }),
+      });
+      for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+      if (result.body === undefined) res.status(result.status).end();
+      else res.status(result.status).setHeader("content-type", JSON_TYPE).end(JSON.stringify(result.body));
+    });
+  }
+  app.use(a.notFound);
+  app.use(((error, req, res, next) => {
+    if (!isProblemError(error)) log(`error: ${error instanceof Error ? error.name : "unknown"} in ${req.method} ${req.path}`);
+    a.errorHandler(error, req, res, next);
+  }) satisfies express.ErrorRequestHandler);
+  return app;
+};

@@ -1,0 +1,32 @@
+import { isProblemError } from "@alloovium/core";
+import { getRequestListener } from "@hono/node-server";
+import { alloovium, type AllooviumEnv } from "@alloovium/hono";
+import { Hono } from "hono";
+import { HEALTH, type BuildApp } from "./types";
+
+/** The v2 surface on Hono. */
+export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, bodyLimitBytes, log }) => {
+  const a = alloovium({ policy, capabilities, ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }) });
+  const app = new Hono<AllooviumEnv>();
+  app.get("/healthz", (c) => c.json(HEALTH));
+  for (const { capability, handle } of routes) {
+    app.on(capability.method, capability.routePath, a.route(capability), async (c) => {
+      const request = c.get("policyRequest");
+      const result = await handle({
+        principal: c.get("principal"),
+        params: c.req.param(),
+        query: request.query ?? "",
+        body: request.body,
+        ...(request.rawBody === undefined ? {} : { rawBody: request.rawBody }),
+      });
+      if (result.body === undefined) return new Response(null, { status: result.status, ...(result.headers ? { headers: result.headers } : {}) });
+      return c.json(result.body, result.status as 200, result.headers);
+    });
+  }
+  app.notFound(a.notFound);
+  app.onError((error, c) => {
+    if (!isProblemError(error)) log(`error: ${error instanceof Error ? error.name : "unknown"} in ${c.req.method} ${c.req.path}`);
+    return a.onError(error, c);
+  });
+  return getRequestListener(app.fetch);
+};

@@ -1,0 +1,41 @@
+import { alloovium, type AllooviumState } from "@alloovium/koa";
+import Router from "@koa/router";
+import Koa from "koa";
+import { HEALTH, JSON_TYPE, type BuildApp } from "./types";
+
+/** The v2 surface on Koa. */
+export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, bodyLimitBytes, log }) => {
+  const a = alloovium({ policy, capabilities, ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }) });
+  const app = new Koa();
+  app.on("error", (error: unknown, ctx?: Koa.Context) => log(`error: ${error instanceof Error ? error.name : "unknown"} in ${ctx?.method ?? "?"} ${ctx?.path ?? "?"}`));
+  app.use(a.errorHandler);
+  const router = new Router<AllooviumState>();
+  router.get("/healthz", (ctx) => {
+    ctx.set("Content-Type", JSON_TYPE);
+    ctx.body = JSON.stringify(HEALTH);
+  });
+  for (const { capability, handle } of routes) {
+    router.register(capability.routePath, [capability.method], [
+      a.route(capability),
+      async (ctx) => {
+        const request = ctx.state.policyRequest;
+        const result = await handle({
+          principal: ctx.state.principal,
+          params: ctx.params,
+          query: request.query ?? "",
+          body: request.body,
+          ...(request.rawBody === undefined ? {} : { rawBody: request.rawBody }),
+        });
+        ctx.status = result.status;
+        if (result.headers) ctx.set(result.headers);
+        if (result.body === undefined) ctx.body = null;
+        else {
+          ctx.set("Content-Type", JSON_TYPE); // Koa's ctx.type would add a charset
+          ctx.body = JSON.stringify(result.body);
+        }
+      },
+    ]);
+  }
+  app.use(router.routes()).use(a.notFound);
+  return app.callback();
+};

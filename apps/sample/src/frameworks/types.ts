@@ -1,0 +1,20 @@
+import type { RequestListener } from "node:http";
+import type { CapabilitySet, Policy } from "@alloovium/core";
+import type { Route } from "../handlers";
+
+/** What every framework binding gets: one policy, one capability set, one set of routes. */
+export interface AppParts {
+  readonly policy: Policy;
+  readonly capabilities: CapabilitySet;
+  readonly routes: readonly Route[];
+  readonly bodyLimitBytes?: number;
+  readonly log: (line: string) => void;
+}
+
+/** A framework binding: the app as a Node request listener. */
+export type BuildApp = (parts: AppParts) => RequestListener;
+
+export const HEALTH = { status: "ok" } as const;
+
+/** The Content-Type of every JSON success body (no charset: JSON is UTF-8 by definition). */
+export const JSON_TYPE = "application/json";

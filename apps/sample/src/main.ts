@@ -1,0 +1,95 @@
+/**
+ * `pnpm start`: the run contract of contract section 8. Configuration comes from the
+ * environment; a bad value exits non-zero with a message naming the variable.
+ */
+import { readFileSync } from "node:fs";
+import { FRAMEWORKS, startServer, type Framework, type SeedFile, type StartOptions } from "./server";
+
+class ConfigError extends Error {}
+
+function choice<T extends string>(name: string, allowed: readonly T[], dflt: T): T {
+  const v = process.env[name];
+  if (v === undefined || v === "") return dflt;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}; got "${v}"`);
+  return v as T;
+}
+
+function readJson(name: string, path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${name}: ${path} is not valid JSON`);
+  }
+}
+
+function configure(): StartOptions {
+  const env = process.env;
+  const options: StartOptions = {
+    framework: choice<Framework>("ALLOOVIUM_FRAMEWORK", FRAMEWORKS, "hono"),
+    environment: choice("ALLOOVIUM_ENVIRONMENT", ["live", "test"] as const, "live"),
+    host: env["HOST"] || "127.0.0.1",
+  };
+  const port = env["PORT"];
+  if (port !== undefined && port !== "") {
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new ConfigError(`PORT must be an integer from 0 to 65535; got "${port}"`);
+    options.port = Number(port);
+  }
+  if (env["REDIS_URL"]) {
+    if (!/^rediss?:\/\//.test(env["REDIS_URL"])) throw new ConfigError("REDIS_URL must start with redis:// or rediss://");
+    options.redisUrl = env["REDIS_URL"];
+  }
+  if (env["ALLOOVIUM_SEED_FILE"]) options.seed = readJson("ALLOOVIUM_SEED_FILE", env["ALLOOVIUM_SEED_FILE"]) as SeedFile;
+  const jwksFile = env["ALLOOVIUM_OAUTH_JWKS_FILE"];
+  const issuer = env["ALLOOVIUM_OAUTH_ISSUER"];
+  if (jwksFile || issuer) {
+    if (!jwksFile || !issuer) throw new ConfigError("ALLOOVIUM_OAUTH_JWKS_FILE and ALLOOVIUM_OAUTH_ISSUER must be set together");
+    const jwks = readJson("ALLOOVIUM_OAUTH_JWKS_FILE", jwksFile) as { keys?: unknown };
+    if (!jwks || !Array.isArray(jwks.keys)) throw new ConfigError("ALLOOVIUM_OAUTH_JWKS_FILE must hold a JWKS: {\"keys\": [...]}");
+    options.oauth = { jwks: { keys: jwks.keys as object[] }, issuer, audience: env["ALLOOVIUM_OAUTH_AUDIENCE"] || "https://api.alloovium.com" };
+  }
+  const pepper = env["ALLOOVIUM_KEY_PEPPER"];
+  if (pepper !== undefined && pepper !== "") {
+    if (Buffer.byteLength(pepper) < 16) throw new ConfigError("ALLOOVIUM_KEY_PEPPER must be at least 16 bytes");
+    options.pepper = pepper;
+  }
+  return options;
+}
+
+async function main(): Promise<void> {
+  let options: StartOptions;
+  try {
+    options = configure();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`error: ${e.message}`);
+    process.exit(2);
+  }
+  const server = await startServer(options).catch((e: unknown) => {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+  if (server.demoKey) {
+    console.log(`demo key (every scope, shown once): ${server.demoKey}`);
+  }
+  console.log(`listening on ${server.url}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: closing`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+void main();

@@ -1,0 +1,147 @@
+import { randomBytes } from "node:crypto";
+import { ProblemError } from "@alloovium/core";
+
+export const PROJECT_TYPES = ["commercial", "residential", "industrial", "infrastructure", "mixed_use"] as const;
+export type ProjectType = (typeof PROJECT_TYPES)[number];
+export const PROJECT_STATUSES = ["active", "archived"] as const;
+export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
+
+/** A vault project as it goes on the wire. */
+export interface Project {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string | null;
+  readonly project_type: ProjectType;
+  readonly status: ProjectStatus;
+  readonly created_at: string;
+}
+
+export const NAME_MAX = 200;
+export const DESCRIPTION_MAX = 2000;
+
+/** `2026-04-02T10:12:34+00:00`: whole seconds, explicit offset, as the quickstart shows. */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19) + "+00:00";
+}
+
+let lastMs = 0;
+let seq = 0;
+/**
+ * A UUIDv7, strictly increasing within the process: `created_at` has whole seconds, so the id
+ * (the tie-breaker of the newest-first order) keeps projects created in one second in order.
+ */
+export function uuidv7(now = Date.now()): string {
+  if (now <= lastMs) {
+    now = lastMs;
+    seq++;
+    if (seq > 0xfff) {
+      now = ++lastMs;
+      seq = 0;
+    }
+  } else seq = 0;
+  lastMs = now;
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = 0x70 | (seq >> 8);
+  b[7] = seq & 0xff;
+  b[8] = 0x80 | ((b[8] as number) & 0x3f);
+  const h = b.toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Projects per tenant, in memory. A tenant never sees another's: every lookup is by tenant. */
+export class ProjectStore {
+  readonly #byTenant = new Map<string, Map<string, Project>>();
+
+  #tenant(tenantId: string): Map<string, Project> {
+    let m = this.#byTenant.get(tenantId);
+    if (!m) this.#byTenant.set(tenantId, (m = new Map()));
+    return m;
+  }
+
+  list(tenantId: string): Iterable<Project> {
+    return this.#byTenant.get(tenantId)?.values() ?? [];
+  }
+
+  get(tenantId: string, id: string): Project | undefined {
+    return this.#byTenant.get(tenantId)?.get(id);
+  }
+
+  create(tenantId: string, input: ProjectInput, now = Date.now()): Project {
+    const project: Project = {
+      id: uuidv7(now),
+      name: input.name ?? "",
+      description: input.description ?? null,
+      project_type: input.project_type ?? "commercial",
+      status: input.status ?? "active",
+      created_at: isoSeconds(now),
+    };
+    this.#tenant(tenantId).set(project.id, project);
+    return project;
+  }
+
+  update(tenantId: string, id: string, patch: ProjectInput): Project | undefined {
+    const old = this.get(tenantId, id);
+    if (!old) return undefined;
+    const next: Project = { ...old, ...patch };
+    this.#tenant(tenantId).set(id, next);
+    return next;
+  }
+
+  delete(tenantId: string, id: string): boolean {
+    return this.#byTenant.get(tenantId)?.delete(id) ?? false;
+  }
+}
+
+/** The writable fields, checked. */
+export interface ProjectInput {
+  name?: string;
+  description?: string | null;
+  project_type?: ProjectType;
+  status?: ProjectStatus;
+}
+
+const FIELDS = new Set(["name", "description", "project_type", "status"]);
+
+/**
+ * Checks a create (`partial` false: name and project_type required) or update body. Throws 400
+ * `invalid_body` when it is not JSON, 422 `validation_failed` with every field error otherwise.
+ */
+export function parseProjectInput(body: unknown, rawBody: string | undefined, partial: boolean): ProjectInput {
+  if (rawBody !== undefined) throw new ProblemError("invalid_body", "The request body is not valid JSON.");
+  if (body === undefined) throw new ProblemError("invalid_body", "A JSON object body is required.");
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new ProblemError("validation_failed", "The request body must be a JSON object.", { errors: [{ field: "body", message: "must be a JSON object" }] });
+  }
+  const b = body as Record<string, unknown>;
+  const errors: { field: string; message: string }[] = [];
+  const out: ProjectInput = {};
+  for (const k of Object.keys(b)) if (!FIELDS.has(k)) errors.push({ field: k, message: "is not a writable field of a project" });
+  if ("name" in b || !partial) {
+    const v = b["name"];
+    if (typeof v !== "string") errors.push({ field: "name", message: v === undefined ? "is required" : "must be a string" });
+    else if (v.trim().length === 0 || [...v].length > NAME_MAX) errors.push({ field: "name", message: `must be 1 to ${NAME_MAX} characters` });
+    else out.name = v;
+  }
+  if ("description" in b) {
+    const v = b["description"];
+    if (v !== null && typeof v !== "string") errors.push({ field: "description", message: "must be a string or null" });
+    else if (typeof v === "string" && [...v].length > DESCRIPTION_MAX) errors.push({ field: "description", message: `must be at most ${DESCRIPTION_MAX} characters` });
+    else out.description = v;
+  }
+  if ("project_type" in b || !partial) {
+    const v = b["project_type"];
+    if (typeof v !== "string" || !(PROJECT_TYPES as readonly string[]).includes(v)) {
+      errors.push({ field: "project_type", message: v === undefined ? "is required" : `must be one of ${PROJECT_TYPES.join(", ")}` });
+    } else out.project_type = v as ProjectType;
+  }
+  if ("status" in b) {
+    const v = b["status"];
+    if (typeof v !== "string" || !(PROJECT_STATUSES as readonly string[]).includes(v)) errors.push({ field: "status", message: "must be active or archived" });
+    else out.status = v as ProjectStatus;
+  }
+  if (errors.length > 0) {
+    throw new ProblemError("validation_failed", `The request has ${errors.length} invalid field${errors.length === 1 ? "" : "s"}.`, { errors });
+  }
+  return out;
+}

@@ -1,0 +1,147 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  MemoryKeyStore,
+  createKeyHasher,
+  createOAuthVerifier,
+  createPolicy,
+  type JwksSource,
+  type KeyStore,
+  type PolicyOptions,
+} from "@alloovium/core";
+import { capabilities } from "./capabilities";
+import { buildExpressApp } from "./frameworks/express";
+import { buildHonoApp } from "./frameworks/hono";
+import { buildKoaApp } from "./frameworks/koa";
+import type { BuildApp } from "./frameworks/types";
+import { createRoutes } from "./handlers";
+import { ProjectStore } from "./projects";
+import { seedDemo, seedRecords, type SeedFile } from "./seed";
+import { connectRedis, type RedisWiring } from "./stores";
+
+export type { SeedFile } from "./seed";
+
+export type Framework = "hono" | "express" | "koa";
+
+export interface StartOptions {
+  framework: Framework;
+  /** @default "127.0.0.1" */
+  host?: string;
+  /** @default 8787; 0 = any free port */
+  port?: number;
+  /** @default "live" */
+  environment?: "live" | "test";
+  /** Without it: a demo tenant, user and one ak_test_ key with every scope. */
+  seed?: SeedFile;
+  /** When set, Redis stores; else memory. */
+  redisUrl?: string;
+  /** @default "alloovium" */
+  redisKeyPrefix?: string;
+  /** OAuth on when given. */
+  oauth?: { jwks: { keys: object[] }; issuer: string; audience?: string };
+  /** HMAC pepper; default a development pepper (with a warning via log). */
+  pepper?: string;
+  /** @default 1 MiB */
+  bodyLimitBytes?: number;
+  /** @default console.log; never receives a raw seed key */
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  /** http://host:port */
+  url: string;
+  /** Only when no seed. */
+  demoKey?: string;
+  close(): Promise<void>;
+}
+
+export const FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa"];
+
+/** For development only: every deployment sets ALLOOVIUM_KEY_PEPPER. */
+export const DEVELOPMENT_PEPPER = "alloovium-sample-development-pepper";
+
+const BUILDERS: Record<Framework, BuildApp> = { hono: buildHonoApp, express: buildExpressApp, koa: buildKoaApp };
+
+/**
+ * Starts the v2 sample API on one framework, in-process.
+ * @example
+ * const server = await startServer({ framework: "koa", port: 0 });
+ * await fetch(`${server.url}/api/v2/me`, { headers: { authorization: `Bearer ${server.demoKey}` } });
+ * await server.close();
+ */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const build = BUILDERS[options?.framework];
+  if (!build) throw new TypeError(`startServer: \`framework\` must be one of ${FRAMEWORKS.join(", ")}`);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const host = options.host ?? "127.0.0.1";
+  const port = options.port ?? 8787;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError("startServer: `port` must be an integer from 0 to 65535");
+  const environment = options.environment ?? "live";
+  if (environment !== "live" && environment !== "test") throw new TypeError('startServer: `environment` must be "live" or "test"');
+  if (options.pepper === undefined) log("warning: no key pepper configured (ALLOOVIUM_KEY_PEPPER); using the development pepper");
+  const keyHasher = createKeyHasher({ peppers: [{ id: "p1", secret: options.pepper ?? DEVELOPMENT_PEPPER }] });
+  const records = options.seed ? seedRecords(options.seed, keyHasher) : [];
+
+  let redis: RedisWiring | undefined;
+  let keyStore: KeyStore = new MemoryKeyStore();
+  const extra: { -readonly [K in keyof PolicyOptions]?: PolicyOptions[K] } = {};
+  if (options.redisUrl !== undefined) {
+    redis = await connectRedis(options.redisUrl, options.redisKeyPrefix ?? "alloovium", log);
+    keyStore = redis.keyStore;
+    Object.assign(extra, { buckets: redis.buckets, idempotency: redis.idempotency, admission: redis.admission });
+  }
+  try {
+    for (const record of records) await keyStore.put(record);
+    const demoKey = options.seed ? undefined : await seedDemo(keyStore, keyHasher);
+    if (options.oauth) {
+      const { jwks, issuer, audience } = options.oauth;
+      extra.oauth = createOAuthVerifier({ jwks: jwks as JwksSource, issuer, ...(audience === undefined ? {} : { audience }) });
+    }
+    const policy = createPolicy({
+      environment,
+      keyStore,
+      keyHasher,
+      ...extra,
+      onStoreError: (error, operation) => log(`store error during ${operation}: ${error instanceof Error ? error.message : "unknown"}`),
+    });
+    await redis?.watch(policy.keyCache);
+
+    const listener = build({
+      policy,
+      capabilities,
+      routes: createRoutes(new ProjectStore()),
+      log,
+      ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
+    });
+    const server = createServer(listener);
+    await listen(server, port, host);
+    const address = server.address() as AddressInfo;
+    const urlHost = host.includes(":") ? `[${host}]` : host;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${urlHost}:${address.port}`,
+      ...(demoKey === undefined ? {} : { demoKey }),
+      close: () =>
+        (closing ??= (async () => {
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          });
+          await redis?.close();
+        })()),
+    };
+  } catch (e) {
+    await redis?.close();
+    throw e;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

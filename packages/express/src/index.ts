@@ -1,0 +1,106 @@
+import {
+  createHttpGate,
+  type Capability,
+  type CapabilitySet,
+  type ContinueDecision,
+  type HttpGate,
+  type HttpGateOptions,
+  type PolicyRequest,
+  type Principal,
+  type WireResponse,
+} from "@alloovium/core";
+import type { ErrorRequestHandler, RequestHandler, Response } from "express";
+
+/** What a policy route puts in `res.locals`. */
+export interface AllooviumLocals {
+  /** Who is calling. */
+  principal: Principal;
+  /** The request as the policy saw it: `body` (parsed JSON, also on `req.body`) or `rawBody` (text that did not parse). */
+  policyRequest: PolicyRequest;
+}
+
+/** The response type of a handler behind `route()`: `res.locals.principal` is typed. */
+export type AllooviumResponse = Response<unknown, AllooviumLocals>;
+
+/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405. */
+export interface AllooviumOptions extends HttpGateOptions {
+  /** Used by `notFound` to answer 404 `not_found` or 405 `method_not_allowed` with `Allow`. */
+  readonly capabilities?: CapabilitySet;
+}
+
+/** The Express binding of a policy. */
+export interface AllooviumExpress {
+  readonly gate: HttpGate;
+  /** Middleware for one capability's route: `app.get(cap.routePath, a.route(cap), handler)`. */
+  route(capability: Capability): RequestHandler;
+  /** `app.use(a.notFound)` after the routes: problems for unknown routes and methods. */
+  readonly notFound: RequestHandler;
+  /** `app.use(a.errorHandler)` last: thrown errors as problems (no stack), settling idempotency. */
+  readonly errorHandler: ErrorRequestHandler;
+}
+
+const DECISION = Symbol("alloovium.decision");
+type Locals = Record<string | symbol, unknown>;
+
+function setHeaders(res: Response, headers: Readonly<Record<string, string>>): void {
+  for (const name in headers) res.setHeader(name, headers[name] as string); // res.set() would append a charset
+}
+
+function write(res: Response, r: WireResponse): void {
+  setHeaders(res, r.headers);
+  res.status(r.status).end(r.body);
+}
+
+/** Buffers what the handler writes, commits it for replay, then sends it. */
+function capture(res: Response, decision: ContinueDecision): void {
+  const chunks: Buffer[] = [];
+  const { write: rawWrite, end: rawEnd } = res;
+  const add = (chunk: unknown, encoding: unknown) => {
+    if (chunk != null && typeof chunk !== "function") chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8"));
+  };
+  res.write = ((chunk: unknown, encoding?: unknown) => (add(chunk, encoding), true)) as Response["write"];
+  res.end = ((chunk?: unknown, encoding?: unknown) => {
+    add(chunk, encoding);
+    res.write = rawWrite;
+    res.end = rawEnd;
+    const body = Buffer.concat(chunks);
+    const send = () => void (rawEnd as (chunk: Buffer) => Response).call(res, body);
+    decision.commit({ status: res.statusCode, headers: res.getHeaders(), body: body.toString("utf8") }).then(send, send);
+    return res;
+  }) as Response["end"];
+}
+
+/**
+ * Binds a policy to Express 5: reads the body once (413/415), asks the policy, writes a rejection
+ * or replay, and stores the handler's response when the decision asks to capture it.
+ * @example
+ * const a = alloovium({ policy, capabilities });
+ * app.get(whoami.routePath, a.route(whoami), (req, res: AllooviumResponse) => res.json(res.locals.principal));
+ * app.use(a.notFound, a.errorHandler);
+ */
+export function alloovium(options: AllooviumOptions): AllooviumExpress {
+  const gate = createHttpGate(options);
+  const { capabilities } = options;
+  return {
+    gate,
+    route: (capability) => (req, res, next) => {
+      const parsed = req.body === undefined ? {} : { parsedBody: { value: req.body as unknown } }; // express.json() ran first
+      gate.enter({ method: req.method, url: req.originalUrl, headers: req.rawHeaders, body: req, ...parsed }, capability).then((result) => {
+        if (result.kind === "respond") return write(res, result.response);
+        const { decision, request } = result;
+        Object.assign(res.locals, { principal: decision.principal, policyRequest: request, [DECISION]: decision });
+        req.body = request.body;
+        setHeaders(res, decision.headers);
+        if (decision.capture) capture(res, decision);
+        next();
+      }, next);
+    },
+    notFound: (req, res) =>
+      write(res, capabilities ? gate.unmatched(capabilities, req.method, req.path) : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response),
+    errorHandler: (error, _req, res, next) => {
+      if (res.headersSent) return next(error);
+      const decision = (res.locals as Locals)[DECISION] as ContinueDecision | undefined;
+      gate.fail(error, decision).then((r) => write(res, r), next);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import {
+  createHttpGate,
+  isProblemError,
+  type Capability,
+  type CapabilitySet,
+  type ContinueDecision,
+  type HttpGate,
+  type HttpGateOptions,
+  type PolicyRequest,
+  type Principal,
+  type WireResponse,
+} from "@alloovium/core";
+import type { Context, DefaultState, Middleware } from "koa";
+
+/** What a policy route puts in `ctx.state`. */
+export interface AllooviumState extends DefaultState {
+  /** Who is calling. */
+  principal: Principal;
+  /** The request as the policy saw it: `body` (parsed JSON, also on `ctx.request.body`) or `rawBody` (text that did not parse). */
+  policyRequest: PolicyRequest;
+}
+
+/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405. */
+export interface AllooviumOptions extends HttpGateOptions {
+  /** Used by `notFound` to answer 404 `not_found` or 405 `method_not_allowed` with `Allow`. */
+  readonly capabilities?: CapabilitySet;
+}
+
+/** The Koa binding of a policy. */
+export interface AllooviumKoa {
+  readonly gate: HttpGate;
+  /** Middleware for one capability's route: `router.get(cap.routePath, a.route(cap), handler)`. */
+  route(capability: Capability): Middleware<AllooviumState>;
+  /** `app.use(a.notFound)` after the router: problems for unknown routes and methods. */
+  readonly notFound: Middleware;
+  /** `app.use(a.errorHandler)` first: errors thrown outside policy routes as problems (no stack). */
+  readonly errorHandler: Middleware;
+}
+
+function write(ctx: Context, r: WireResponse): void {
+  ctx.status = r.status;
+  ctx.set(r.headers); // Content-Type first, so that Koa does not guess one from the body
+  ctx.body = r.body;
+}
+
+/** The text Koa will send for `ctx.body`, or undefined for a stream (not captured). */
+function bodyText(body: unknown): string | undefined {
+  if (body == null) return "";
+  if (typeof body === "string") return body;
+  if (Buffer.isBuffer(body)) return body.toString("utf8");
+  if (typeof (body as { pipe?: unknown }).pipe === "function") return undefined;
+  return JSON.stringify(body);
+}
+
+/**
+ * Binds a policy to Koa 3: reads the body once (413/415), asks the policy, writes a rejection or
+ * replay, and stores the handler's response (`ctx.body` after `await next()`) when the decision
+ * asks to capture it. Thrown errors become problems; others than a `ProblemError` are emitted
+ * on the app's `error` event.
+ * @example
+ * const a = alloovium({ policy, capabilities });
+ * router.get(whoami.routePath, a.route(whoami), (ctx) => { ctx.body = ctx.state.principal; });
+ * app.use(a.errorHandler).use(router.routes()).use(a.notFound);
+ */
+export function alloovium(options: AllooviumOptions): AllooviumKoa {
+  const gate = createHttpGate(options);
+  const { capabilities } = options;
+  // A thrown error as a problem; others than a `ProblemError` also go to `app.on("error")`.
+  const fail = async (ctx: Context, error: unknown, decision?: ContinueDecision) => {
+    if (!isProblemError(error)) ctx.app.emit("error", error, ctx);
+    write(ctx, await gate.fail(error, decision));
+  };
+  return {
+    gate,
+    route: (capability) => async (ctx, next) => {
+      const prior = (ctx.request as { body?: unknown }).body; // a body parser ran first
+      const parsed = prior === undefined ? {} : { parsedBody: { value: prior } };
+      const result = await gate.enter({ method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, body: ctx.req, ...parsed }, capability);
+      if (result.kind === "respond") return write(ctx, result.response);
+      const { decision, request } = result;
+      ctx.state.principal = decision.principal;
+      ctx.state.policyRequest = request;
+      (ctx.request as { body?: unknown }).body = request.body;
+      ctx.set(decision.headers);
+      try {
+        await next();
+      } catch (error) {
+        return fail(ctx, error, decision);
+      }
+      if (!decision.capture) return;
+      const text = bodyText(ctx.body);
+      if (text === undefined) return decision.abort(); // a streamed body is not stored: a retry runs again
+      if (ctx.body !== null && typeof ctx.body === "object" && !Buffer.isBuffer(ctx.body)) ctx.body = text; // sent as captured
+      await gate.finish(decision, { status: ctx.status, headers: ctx.response.headers as Record<string, string>, body: text });
+    },
+    errorHandler: async (ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        await fail(ctx, error);
+      }
+    },
+    notFound: (ctx) =>
+      write(ctx, capabilities ? gate.unmatched(capabilities, ctx.method, ctx.path) : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response),
+  };
+}
