@@ -1,28 +1,17 @@
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ProblemError, defineCapabilities, defineCapability } from "@alloovium/core";
-import { createTestPolicy } from "@alloovium/core/testing";
+import { ProblemError } from "@alloovium/core";
+import { adapterConformance, adapterSuiteCapabilities } from "@alloovium/core/conformance";
 import express from "express";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alloovium, type AllooviumResponse } from "./index";
 
-const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", cost: 1, idempotent: true });
-const create = defineCapability({ id: "things.create", method: "POST", path: "/things", scopes: ["vault:write"], cost: 1, idempotent: true });
-const flaky = defineCapability({ id: "things.flaky", method: "POST", path: "/flaky/{id}", cost: 1, idempotent: true });
-const capabilities = defineCapabilities([whoami, create, flaky]);
+const { whoami, create, flaky } = adapterSuiteCapabilities;
 
-const t = createTestPolicy();
-let server: Server;
-let base: string;
-let key: string;
-let readOnlyKey: string;
-let creates = 0;
-let flakyRuns = 0;
-
-beforeAll(async () => {
-  key = (await t.mintKey({ scopes: ["vault:write"] })).key;
-  readOnlyKey = (await t.mintKey({ scopes: ["vault:read"] })).key;
-  const a = alloovium({ policy: t.policy, capabilities, bodyLimitBytes: 64 });
+// The shared adapter suite (packages/core/src/conformance/adapter.ts) over this framework's app.
+adapterConformance("@alloovium/express", async (policy, capabilities, bodyLimitBytes) => {
+  let creates = 0;
+  let flakyRuns = 0;
+  const a = alloovium({ policy, capabilities, bodyLimitBytes });
   const app = express();
   app.get(whoami.routePath, a.route(whoami), (_req, res: AllooviumResponse) => {
     res.json(res.locals.principal);
@@ -41,118 +30,10 @@ beforeAll(async () => {
     throw new Error("outside any capability");
   });
   app.use(a.notFound, a.errorHandler);
-  server = createServer(app);
+  const server = createServer(app);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
-
-function send(path: string, init: { method?: string; headers: readonly string[]; body?: string }) {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-    const req = httpRequest(`${base}${path}`, { method: init.method ?? "GET", headers: ["Host", "127.0.0.1", ...init.headers] }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject).end(init.body);
-  });
-}
-const json = (body: string) => JSON.parse(body) as Record<string, unknown>;
-
-describe("@alloovium/express", () => {
-  it("passes the principal to the handler and adds the RateLimit headers", async () => {
-    const r = await send("/api/v2/me", { headers: ["Authorization", `Bearer ${key}`] });
-    expect(r.status).toBe(200);
-    expect(json(r.body)).toMatchObject({ auth_method: "api_key", scopes: ["vault:write"] });
-    expect(r.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60');
-    expect(r.headers["ratelimit"]).toMatch(/^"tokens";r=\d+;t=\d+$/);
-  });
-
-  it("writes a rejection as a problem without running the handler", async () => {
-    const r = await send("/things", { method: "POST", headers: ["Authorization", `Bearer ${readOnlyKey}`, "Content-Type", "application/json"], body: "{}" });
-    expect(r.status).toBe(403);
-    expect(r.headers["content-type"]).toBe("application/problem+json");
-    expect(json(r.body)).toMatchObject({ code: "insufficient_scope", missing_scopes: ["vault:write"] });
-    expect(r.headers["www-authenticate"]).toBe('Bearer realm="alloovium", error="insufficient_scope", scope="vault:write"');
-    const none = await send("/api/v2/me", { headers: [] });
-    expect(none.status).toBe(401);
-    expect(json(none.body).code).toBe("missing_credentials");
-  });
-
-  it("stores the handler's response and replays it for the same Idempotency-Key", async () => {
-    const headers = ["Authorization", `Bearer ${key}`, "Content-Type", "application/json", "Idempotency-Key", "replay-1"];
-    const first = await send("/things", { method: "POST", headers, body: '{"a":1,"b":2}' });
-    const second = await send("/things", { method: "POST", headers, body: '{ "b": 2, "a": 1 }' });
-    expect(first.status).toBe(201);
-    expect(first.headers["idempotent-replayed"]).toBeUndefined();
-    expect(second.status).toBe(201);
-    expect(second.headers["idempotent-replayed"]).toBe("true");
-    expect(second.headers["location"]).toBe(first.headers["location"]);
-    expect(second.body).toBe(first.body);
-    expect(second.headers["ratelimit"]).toBeDefined();
-  });
-
-  it("stores a ProblemError below 500 as the handler's answer", async () => {
-    const headers = ["Authorization", `Bearer ${key}`, "Content-Type", "application/json", "Idempotency-Key", "bad-json-1"];
-    const first = await send("/things", { method: "POST", headers, body: "{nope" });
-    const second = await send("/things", { method: "POST", headers, body: "{nope" });
-    expect(first.status).toBe(400);
-    expect(json(first.body).code).toBe("invalid_body");
-    expect(first.headers["content-type"]).toBe("application/problem+json");
-    expect(second.headers["idempotent-replayed"]).toBe("true");
-    expect(second.body).toBe(first.body);
-  });
-
-  it("answers a thrown error with a bare 500 and releases the key so that a retry runs", async () => {
-    const headers = ["Authorization", `Bearer ${key}`, "Idempotency-Key", "boom-1"];
-    const first = await send("/flaky/boom", { method: "POST", headers });
-    expect(first.status).toBe(500);
-    expect(first.headers["content-type"]).toBe("application/problem+json");
-    expect(json(first.body)).toEqual({
-      type: "https://api.alloovium.com/errors/internal_error",
-      title: "Internal error",
-      status: 500,
-      detail: "The server failed to complete the request.",
-      code: "internal_error",
-    });
-    const retry = await send("/flaky/boom", { method: "POST", headers });
-    expect(retry.status).toBe(200);
-    expect(retry.headers["idempotent-replayed"]).toBeUndefined();
-    expect(json(retry.body)).toEqual({ runs: 2 });
-  });
-
-  it("refuses two Authorization headers with 400 duplicate_credentials", async () => {
-    const r = await send("/api/v2/me", { headers: ["Authorization", `Bearer ${key}`, "Authorization", `Bearer ${key}`] });
-    expect(r.status).toBe(400);
-    expect(json(r.body).code).toBe("duplicate_credentials");
-    expect(r.headers["www-authenticate"]).toBe('Bearer realm="alloovium", error="invalid_request"');
-  });
-
-  it("answers 413 for a body over the limit and 415 for a body that is not JSON", async () => {
-    const auth = ["Authorization", `Bearer ${key}`];
-    const big = await send("/things", { method: "POST", headers: [...auth, "Content-Type", "application/json"], body: JSON.stringify({ x: "y".repeat(100) }) });
-    expect(big.status).toBe(413);
-    expect(json(big.body).code).toBe("payload_too_large");
-    expect(big.headers["content-type"]).toBe("application/problem+json");
-    const form = await send("/things", { method: "POST", headers: [...auth, "Content-Type", "application/x-www-form-urlencoded"], body: "a=1" });
-    expect(form.status).toBe(415);
-    expect(json(form.body).code).toBe("unsupported_media_type");
-  });
-
-  it("answers unknown paths with 404 and known paths with another method with 405 and Allow", async () => {
-    const missing = await send("/nowhere", { headers: [] });
-    expect(missing.status).toBe(404);
-    expect(json(missing.body).code).toBe("not_found");
-    const wrong = await send("/api/v2/me", { method: "DELETE", headers: [] });
-    expect(wrong.status).toBe(405);
-    expect(wrong.headers["allow"]).toBe("GET");
-    expect(json(wrong.body).code).toBe("method_not_allowed");
-  });
-
-  it("answers an error thrown outside a policy route with a bare 500 problem", async () => {
-    const r = await send("/plain-boom", { headers: [] });
-    expect(r.status).toBe(500);
-    expect(r.headers["content-type"]).toBe("application/problem+json");
-    expect(json(r.body).code).toBe("internal_error");
-    expect(r.body).not.toContain("outside any capability");
-  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 });

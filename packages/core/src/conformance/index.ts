@@ -5,3 +5,4 @@
 export { bucketStoreConformance, type BucketStoreHarness } from "./buckets";
 export { idempotencyStoreConformance, type IdempotencyStoreHarness } from "./idempotency";
 export { keyStoreConformance, type KeyStoreHarness } from "./keys";
+export { adapterConformance, adapterSuiteCapabilities, type AdapterApp, type AdapterHarness } from "./adapter";

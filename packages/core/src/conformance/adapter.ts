@@ -1,0 +1,163 @@
+import { defineCapabilities, defineCapability, type CapabilitySet } from "../capabilities";
+import { createTestPolicy } from "../testing";
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Policy } from "../pipeline";
+
+/** The capabilities the adapter suite mounts. */
+export const adapterSuiteCapabilities = (() => {
+  const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", cost: 1, idempotent: true });
+  const create = defineCapability({ id: "things.create", method: "POST", path: "/things", scopes: ["vault:write"], cost: 1, idempotent: true });
+  const flaky = defineCapability({ id: "things.flaky", method: "POST", path: "/flaky/{id}", cost: 1, idempotent: true });
+  return { whoami, create, flaky, all: defineCapabilities([whoami, create, flaky]) };
+})();
+
+/** What a framework's harness mounts, counted by the app (the suite reads the counts from bodies). */
+export interface AdapterApp {
+  /** Base URL, `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the framework's app on 127.0.0.1 (port 0) with the adapter bound to `policy`,
+ * `capabilities` for 404/405 and a body limit of `bodyLimitBytes`, serving:
+ * - `GET /api/v2/me` (whoami): 200, the principal as JSON;
+ * - `POST /things` (create): counts calls as `n`; throws `new ProblemError("invalid_body", …)`
+ *   when the body did not parse; else 201, `Location: /things/<n>`, JSON `{ n, got: <body> }`;
+ * - `POST /flaky/{id}` (flaky): counts runs; throws a plain `Error("secret detail")` on the first
+ *   run when id is `boom`; else JSON `{ runs }`;
+ * - `GET /plain-boom`, outside any capability: throws `Error("outside any capability")`;
+ * - the adapter's not-found and error handling.
+ */
+export type AdapterHarness = (policy: Policy, capabilities: CapabilitySet, bodyLimitBytes: number) => Promise<AdapterApp>;
+
+/**
+ * The adapter contract over real sockets: one suite for every framework adapter (the built-in
+ * Express, Koa and Hono ones, or your own).
+ */
+export function adapterConformance(name: string, start: AdapterHarness): void {
+  describe(`adapter conformance: ${name}`, () => {
+    const t = createTestPolicy();
+    let app: AdapterApp;
+    let base: string;
+    let key: string;
+    let readOnlyKey: string;
+
+    beforeAll(async () => {
+      key = (await t.mintKey({ scopes: ["vault:write"] })).key;
+      readOnlyKey = (await t.mintKey({ scopes: ["vault:read"] })).key;
+      app = await start(t.policy, adapterSuiteCapabilities.all, 64);
+      base = app.url;
+    });
+    afterAll(() => app.close());
+
+    function send(path: string, init: { method?: string; headers: readonly string[]; body?: string }) {
+      return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${base}${path}`, { method: init.method ?? "GET", headers: ["Host", "127.0.0.1", ...init.headers] }, (res) => {
+          let body = "";
+          res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        });
+        req.on("error", reject).end(init.body);
+      });
+    }
+    const json = (body: string) => JSON.parse(body) as Record<string, unknown>;
+
+    it("passes the principal to the handler and adds the RateLimit headers", async () => {
+      const r = await send("/api/v2/me", { headers: ["Authorization", `Bearer ${key}`] });
+      expect(r.status).toBe(200);
+      expect(json(r.body)).toMatchObject({ auth_method: "api_key", scopes: ["vault:write"] });
+      expect(r.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60');
+      expect(r.headers["ratelimit"]).toMatch(/^"tokens";r=\d+;t=\d+$/);
+    });
+
+    it("writes a rejection as a problem without running the handler", async () => {
+      const r = await send("/things", { method: "POST", headers: ["Authorization", `Bearer ${readOnlyKey}`, "Content-Type", "application/json"], body: "{}" });
+      expect(r.status).toBe(403);
+      expect(r.headers["content-type"]).toBe("application/problem+json");
+      expect(json(r.body)).toMatchObject({ code: "insufficient_scope", missing_scopes: ["vault:write"] });
+      expect(r.headers["www-authenticate"]).toBe('Bearer realm="alloovium", error="insufficient_scope", scope="vault:write"');
+      const none = await send("/api/v2/me", { headers: [] });
+      expect(none.status).toBe(401);
+      expect(json(none.body).code).toBe("missing_credentials");
+    });
+
+    it("stores the handler's response and replays it for the same Idempotency-Key", async () => {
+      const headers = ["Authorization", `Bearer ${key}`, "Content-Type", "application/json", "Idempotency-Key", "replay-1"];
+      const first = await send("/things", { method: "POST", headers, body: '{"a":1,"b":2}' });
+      const second = await send("/things", { method: "POST", headers, body: '{ "b": 2, "a": 1 }' });
+      expect(first.status).toBe(201);
+      expect(first.headers["idempotent-replayed"]).toBeUndefined();
+      expect(second.status).toBe(201);
+      expect(second.headers["idempotent-replayed"]).toBe("true");
+      expect(second.headers["location"]).toBe(first.headers["location"]);
+      expect(second.body).toBe(first.body);
+      expect(second.headers["ratelimit"]).toBeDefined();
+    });
+
+    it("stores a ProblemError below 500 as the handler's answer", async () => {
+      const headers = ["Authorization", `Bearer ${key}`, "Content-Type", "application/json", "Idempotency-Key", "bad-json-1"];
+      const first = await send("/things", { method: "POST", headers, body: "{nope" });
+      const second = await send("/things", { method: "POST", headers, body: "{nope" });
+      expect(first.status).toBe(400);
+      expect(json(first.body).code).toBe("invalid_body");
+      expect(first.headers["content-type"]).toBe("application/problem+json");
+      expect(second.headers["idempotent-replayed"]).toBe("true");
+      expect(second.body).toBe(first.body);
+    });
+
+    it("answers a thrown error with a bare 500 and releases the key so that a retry runs", async () => {
+      const headers = ["Authorization", `Bearer ${key}`, "Idempotency-Key", "boom-1"];
+      const first = await send("/flaky/boom", { method: "POST", headers });
+      expect(first.status).toBe(500);
+      expect(first.headers["content-type"]).toBe("application/problem+json");
+      expect(json(first.body)).toEqual({
+        type: "https://api.alloovium.com/errors/internal_error",
+        title: "Internal error",
+        status: 500,
+        detail: "The server failed to complete the request.",
+        code: "internal_error",
+      });
+      const retry = await send("/flaky/boom", { method: "POST", headers });
+      expect(retry.status).toBe(200);
+      expect(retry.headers["idempotent-replayed"]).toBeUndefined();
+      expect(json(retry.body)).toEqual({ runs: 2 });
+    });
+
+    it("refuses two Authorization headers with 400 duplicate_credentials", async () => {
+      const r = await send("/api/v2/me", { headers: ["Authorization", `Bearer ${key}`, "Authorization", `Bearer ${key}`] });
+      expect(r.status).toBe(400);
+      expect(json(r.body).code).toBe("duplicate_credentials");
+      expect(r.headers["www-authenticate"]).toBe('Bearer realm="alloovium", error="invalid_request"');
+    });
+
+    it("answers 413 for a body over the limit and 415 for a body that is not JSON", async () => {
+      const auth = ["Authorization", `Bearer ${key}`];
+      const big = await send("/things", { method: "POST", headers: [...auth, "Content-Type", "application/json"], body: JSON.stringify({ x: "y".repeat(100) }) });
+      expect(big.status).toBe(413);
+      expect(json(big.body).code).toBe("payload_too_large");
+      expect(big.headers["content-type"]).toBe("application/problem+json");
+      const form = await send("/things", { method: "POST", headers: [...auth, "Content-Type", "application/x-www-form-urlencoded"], body: "a=1" });
+      expect(form.status).toBe(415);
+      expect(json(form.body).code).toBe("unsupported_media_type");
+    });
+
+    it("answers unknown paths with 404 and known paths with another method with 405 and Allow", async () => {
+      const missing = await send("/nowhere", { headers: [] });
+      expect(missing.status).toBe(404);
+      expect(json(missing.body).code).toBe("not_found");
+      const wrong = await send("/api/v2/me", { method: "DELETE", headers: [] });
+      expect(wrong.status).toBe(405);
+      expect(wrong.headers["allow"]).toBe("GET");
+      expect(json(wrong.body).code).toBe("method_not_allowed");
+    });
+
+    it("answers an error thrown outside a policy route with a bare 500 problem", async () => {
+      const r = await send("/plain-boom", { headers: [] });
+      expect(r.status).toBe(500);
+      expect(r.headers["content-type"]).toBe("application/problem+json");
+      expect(json(r.body).code).toBe("internal_error");
+      expect(r.body).not.toContain("outside any capability");
+    });
+  });
+}
