@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { BASE62_ALPHABET, base62Digit, encodeBase62 } from "./base62";
+import { BASE62_ALPHABET, BASE62_DIGITS, encodeBase62 } from "./base62";
 import { CRC32_TABLE, crc32Ascii } from "./crc32";
 
 /** The environments a key (and a deployment) can belong to. */
@@ -40,18 +40,19 @@ export function checkApiKey(raw: string): Environment | ApiKeyFormatError {
   if (raw.charCodeAt(0) !== 97 || raw.charCodeAt(1) !== 107 || raw.charCodeAt(2) !== 95 || raw.charCodeAt(7) !== 95) return "prefix";
   const env = raw.startsWith("live", 3) ? "live" : raw.startsWith("test", 3) ? "test" : null;
   if (env === null) return "environment";
-  const headEnd = API_KEY_LENGTH - API_KEY_CHECKSUM_LENGTH;
-  // One pass: the CRC of the head and the alphabet check of the body.
+  // One pass over the head: its CRC, and the alphabet check of the body (a code unit above 255
+  // indexes past the table and reads undefined, which fails the check too).
   let c = -1;
-  for (let i = 0; i < headEnd; i++) {
+  for (let i = 0; i < 8; i++) c = (CRC32_TABLE[(c ^ raw.charCodeAt(i)) & 0xff] as number) ^ (c >>> 8);
+  for (let i = 8; i < 40; i++) {
     const ch = raw.charCodeAt(i);
-    if (i >= 8 && base62Digit(ch) < 0) return "alphabet";
+    if (!((BASE62_DIGITS[ch] as number) >= 0)) return "alphabet";
     c = (CRC32_TABLE[(c ^ ch) & 0xff] as number) ^ (c >>> 8);
   }
   let sum = 0;
-  for (let i = headEnd; i < API_KEY_LENGTH; i++) {
-    const d = base62Digit(raw.charCodeAt(i));
-    if (d < 0) return "alphabet";
+  for (let i = 40; i < API_KEY_LENGTH; i++) {
+    const d = BASE62_DIGITS[raw.charCodeAt(i)] as number;
+    if (!(d >= 0)) return "alphabet";
     sum = sum * 62 + d;
   }
   return sum === ~c >>> 0 ? env : "checksum";

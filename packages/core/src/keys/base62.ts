@@ -1,12 +1,13 @@
 /** The base62 alphabet of keys and checksums, in digit order. */
 export const BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-const DIGIT = new Int8Array(128).fill(-1);
-for (let i = 0; i < BASE62_ALPHABET.length; i++) DIGIT[BASE62_ALPHABET.charCodeAt(i)] = i;
+/** Value of each code unit below 256 as a base62 digit, -1 when it is not one. */
+export const BASE62_DIGITS = new Int8Array(256).fill(-1);
+for (let i = 0; i < BASE62_ALPHABET.length; i++) BASE62_DIGITS[BASE62_ALPHABET.charCodeAt(i)] = i;
 
 /** Value of one base62 character, or -1. */
 export function base62Digit(charCode: number): number {
-  return charCode < 128 ? (DIGIT[charCode] as number) : -1;
+  return charCode < 256 ? (BASE62_DIGITS[charCode] as number) : -1;
 }
 
 /** `n` (a non-negative safe integer) in base62, most significant digit first, left-padded with `0`. */

@@ -18,6 +18,7 @@ import {
   createVerifiedKeyCache,
   headerValues,
   readBearer,
+  type ApiKeyPrincipal,
   type ApiKeyRecord,
   type KeyStore,
   type OAuthVerifier,
@@ -256,6 +257,10 @@ export function createPolicy(options: PolicyOptions): Policy {
     return policyError("invalid_token", "The credential is neither an API key nor an OAuth access token.", undefined, INVALID_TOKEN_CHALLENGE);
   }
 
+  // Cached per record object (the verified-key cache hands out the same frozen record until it
+  // reloads it): no principal is rebuilt on the hot path.
+  const principals = new WeakMap<ApiKeyRecord, ApiKeyPrincipal>();
+
   function keyPrincipal(record: ApiKeyRecord | null, env: Environment): Principal | PolicyError {
     if (!record || record.environment !== env) {
       return policyError("invalid_api_key", "The API key is not valid.", undefined, INVALID_TOKEN_CHALLENGE);
@@ -266,7 +271,9 @@ export function createPolicy(options: PolicyOptions): Policy {
     if (record.expires_at !== null && Date.parse(record.expires_at) <= clock.now()) {
       return policyError("api_key_expired", "The API key has expired.", undefined, INVALID_TOKEN_CHALLENGE);
     }
-    return {
+    let principal = principals.get(record);
+    if (principal) return principal;
+    principal = Object.freeze({
       user_id: record.user_id,
       tenant_id: record.tenant_id,
       auth_method: "api_key",
@@ -277,12 +284,20 @@ export function createPolicy(options: PolicyOptions): Policy {
       environment: record.environment,
       rate_limit_tier: record.rate_limit_tier,
       scopes: record.scopes,
-    };
+    } as const);
+    principals.set(record, principal);
+    return principal;
   }
 
+  const keyBuckets = new WeakMap<Principal, { ref: BucketRef; limits: BucketLimits }>();
   function bucketOf(p: Principal): { ref: BucketRef; limits: BucketLimits } {
     if (p.auth_method === "api_key") {
-      return { ref: { tenantId: p.tenant_id, id: `key:${p.api_key_id}` }, limits: tiers[p.rate_limit_tier] };
+      let b = keyBuckets.get(p);
+      if (!b) {
+        b = { ref: { tenantId: p.tenant_id, id: `key:${p.api_key_id}` }, limits: tiers[p.rate_limit_tier] };
+        keyBuckets.set(p, b);
+      }
+      return b;
     }
     const tier = typeof oauthTier === "string" ? oauthTier : (oauthTier[p.client_id] ?? "standard");
     return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id}:${p.user_id}` }, limits: tiers[tier] };
