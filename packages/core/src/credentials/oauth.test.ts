@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
@@ -95,6 +97,24 @@ describe("createOAuthVerifier", () => {
     writeFileSync(file, JSON.stringify({ keys: [publicJwk] }));
     const v = createOAuthVerifier({ jwks: { file }, issuer: ISSUER, clock });
     expect(isPolicyError(await v.verify(await token()))).toBe(false);
+  });
+
+  it("fetches the JWKS from a URL once and caches it", async () => {
+    let fetches = 0;
+    const server = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`);
+      const v = createOAuthVerifier({ jwks: url, issuer: ISSUER, clock });
+      expect(isPolicyError(await v.verify(await token()))).toBe(false);
+      expect(isPolicyError(await v.verify(await token()))).toBe(false);
+      expect(fetches).toBe(1);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it("validates its options, naming them", () => {
