@@ -9,3 +9,4 @@ export * from "./pipeline";
 export * from "./problems";
 export * from "./scopes";
 export * from "./http";
+export * from "./management";
