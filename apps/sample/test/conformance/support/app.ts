@@ -1,0 +1,84 @@
+import { randomUUID } from "node:crypto";
+import { startServer, type Framework, type RunningServer, type StartOptions } from "../../../src/server";
+import { createClient, type Client } from "./http";
+import type { Fixture } from "./seed";
+
+const ALL_FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa"];
+
+/**
+ * Every framework, or the comma-separated subset in `CONFORMANCE_FRAMEWORKS` (for debugging one
+ * binding; CI leaves it unset).
+ */
+export const FRAMEWORKS: readonly Framework[] = (() => {
+  const only = process.env.CONFORMANCE_FRAMEWORKS?.split(",").map((s) => s.trim()).filter(Boolean);
+  return only && only.length > 0 ? ALL_FRAMEWORKS.filter((f) => only.includes(f)) : ALL_FRAMEWORKS;
+})();
+
+/** Which stores the app runs on. */
+export type StoreVariant = { readonly name: "memory" } | { readonly name: "redis"; readonly url: string };
+
+export const MEMORY: StoreVariant = { name: "memory" };
+
+/** The Redis variant when `CONFORMANCE_REDIS_URL` is set. */
+export function redisVariant(): StoreVariant | undefined {
+  const url = process.env.CONFORMANCE_REDIS_URL;
+  return url ? { name: "redis", url } : undefined;
+}
+
+/** A running app, a client bound to it and everything it logged. */
+export interface App {
+  readonly server: RunningServer;
+  readonly client: Client;
+  readonly logLines: string[];
+  close(): Promise<void>;
+}
+
+/** Starts the sample app on 127.0.0.1, a free port, with the fixture's seed. */
+export async function startApp(
+  framework: Framework,
+  variant: StoreVariant,
+  fixture: Fixture,
+  extra: Partial<Omit<StartOptions, "framework" | "seed">> = {},
+): Promise<App> {
+  const logLines: string[] = [];
+  const options: StartOptions = {
+    framework,
+    host: "127.0.0.1",
+    port: 0,
+    seed: fixture.seed,
+    pepper: "conformance-suite-pepper",
+    log: (line: string) => {
+      logLines.push(line);
+    },
+    ...extra,
+  };
+  let prefix: string | undefined;
+  if (variant.name === "redis") {
+    // A prefix per server: three frameworks and reruns never share a bucket or a record.
+    prefix = `conformance:${framework}:${randomUUID()}`;
+    Object.assign(options, { redisUrl: variant.url, redisKeyPrefix: prefix });
+  }
+  const server = await startServer(options);
+  const close = async () => {
+    await server.close();
+    if (variant.name === "redis" && prefix) await deleteByPrefix(variant.url, prefix);
+  };
+  return { server, client: createClient(server.url), logLines, close };
+}
+
+/** Leaves Redis as it was: deletes every key this server wrote (they all start with its prefix). */
+async function deleteByPrefix(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
