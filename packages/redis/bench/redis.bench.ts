@@ -1,0 +1,185 @@
+/**
+ * Benchmark: @alloovium/redis against rate-limiter-flexible (RateLimiterRedis, weighted
+ * consume) and @node-idempotency/core with its Redis storage adapter, in one run against one
+ * Redis. Throughput in ops/s and ratios, plus round trips per request counted on the server
+ * (MONITOR, leaving out commands run inside scripts).
+ *
+ * Runs against a private redis-server on a free port when `redis-server` is on PATH (quiet and
+ * unshared, so MONITOR counts only this run), else against BENCH_REDIS_URL / REDIS_URL.
+ * Bounded: about 35 s. Run: `pnpm --filter @alloovium/redis bench` (builds dist first).
+ */
+import { randomBytes } from "node:crypto";
+import { requestFingerprint } from "@alloovium/core";
+import { Idempotency } from "@node-idempotency/core";
+import { RedisStorageAdapter } from "@node-idempotency/storage-adapter-redis";
+import { Redis } from "ioredis";
+import { RateLimiterRedis } from "rate-limiter-flexible";
+import { deleteKeys, hasRedisServer, RedisServer } from "../test/redis-server";
+import { RoundTripCounter } from "../test/round-trips";
+
+// The built package (as users run it), not the TypeScript source through tsx: `pnpm bench`
+// builds it first. BENCH_SOURCE=1 measures src instead.
+const entry = process.env.BENCH_SOURCE ? "../src/index.ts" : "../dist/index.js";
+const { createRedisStores } = (await import(entry)) as typeof import("../src/index");
+
+const WARMUP_MS = 200;
+const BUCKET_MS = 1500;
+const POST_MS = 1000;
+
+async function measure(concurrency: number, durationMs: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let i = 0;
+  const loop = async (until: number, count: { n: number }) => {
+    while (Date.now() < until) {
+      await op(i++);
+      count.n++;
+    }
+  };
+  const warm = { n: 0 };
+  const warmUntil = Date.now() + WARMUP_MS;
+  await Promise.all(Array.from({ length: concurrency }, () => loop(warmUntil, warm)));
+  const count = { n: 0 };
+  const start = performance.now();
+  const until = Date.now() + durationMs;
+  await Promise.all(Array.from({ length: concurrency }, () => loop(until, count)));
+  return count.n / ((performance.now() - start) / 1000);
+}
+
+/** A then B, then B then A: the better of each pair, so neither side gains from running second. */
+async function compare(concurrency: number, durationMs: number, a: (i: number) => Promise<unknown>, b: (i: number) => Promise<unknown>): Promise<[number, number]> {
+  const a1 = await measure(concurrency, durationMs, a);
+  const b1 = await measure(concurrency, durationMs, b);
+  const b2 = await measure(concurrency, durationMs, b);
+  const a2 = await measure(concurrency, durationMs, a);
+  return [Math.max(a1, a2), Math.max(b1, b2)];
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
+const show = (calls: Record<string, number>) => `${total(calls)} (${Object.entries(calls).map(([k, v]) => `${k}${v > 1 ? `x${v}` : ""}`).join(", ") || "-"})`;
+
+const progress = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+
+async function main(): Promise<void> {
+  const server = !process.env.BENCH_REDIS_URL && hasRedisServer() ? await RedisServer.start() : null;
+  const url = server?.url ?? process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  progress(`redis at ${url}`);
+  const prefix = `alloovium-bench-${randomBytes(4).toString("hex")}`;
+  const ours = new Redis(url);
+  const theirs = new Redis(url);
+  const stores = createRedisStores({ client: ours, keyPrefix: prefix, commandTimeoutMs: 5000 });
+  const rlf = new RateLimiterRedis({ storeClient: theirs, keyPrefix: `${prefix}-rlf`, points: 1e12, duration: 3600 });
+  const adapter = new RedisStorageAdapter({ url });
+  await adapter.connect();
+  progress("connected");
+  const nodeIdem = new Idempotency(adapter, { cacheKeyPrefix: `${prefix}-ni`, cacheTTLMS: 86_400_000 });
+  const redisVersion = /redis_version:(\S+)/.exec(await ours.info("server"))?.[1] ?? "?";
+
+  try {
+    // --- Token bucket, weighted (cost 3), 100 buckets, always allowed.
+    const limits = { capacity: 1e12, refillPerSecond: 1e9 };
+    const bucketRows: string[][] = [];
+    const bucketRatios: number[] = [];
+    for (const c of [1, 64]) {
+      const [a, b] = await compare(
+        c,
+        BUCKET_MS,
+        (i) => stores.buckets.consume({ tenantId: "bench", id: `key:${i % 100}` }, 3, limits),
+        (i) => rlf.consume(`key:${i % 100}`, 3),
+      );
+      progress(`bucket c=${c}: ${fmt(a)} vs ${fmt(b)}`);
+      bucketRatios.push(a / b);
+      bucketRows.push([`bucket consume(cost 3), concurrency ${c}`, fmt(a), fmt(b), ratio(a, b)]);
+    }
+
+    // --- Idempotent POST decision path. Ours: admission (bucket + claim, one script) then
+    // complete; theirs: onRequest then onResponse. Replay: the first step only.
+    const body = { name: "Downtown Tower", budget: 125000, tags: ["a", "b"] };
+    const response = { status: 201, headers: { "content-type": "application/json", location: "/api/v2/vault/projects/1" }, body: '{"id":"1","name":"Downtown Tower"}' };
+    const postLimits = { capacity: 1e12, refillPerSecond: 1e9 };
+    const ourPost = async (key: string, complete: boolean) => {
+      const fingerprint = requestFingerprint("POST", "/api/v2/vault/projects", body);
+      const ref = { tenantId: "bench", scope: "user-1:live", key };
+      const a = await stores.admission.admit({ bucket: { tenantId: "bench", id: "key:post" }, cost: 1, limits: postLimits, claim: { ref, fingerprint, leaseMs: 60_000 } });
+      if (complete && a.claim?.outcome === "claimed") await stores.idempotency.complete(ref, a.claim.token, response, { ttlMs: 86_400_000 });
+      return a;
+    };
+    const theirReq = (key: string) => ({ headers: { "idempotency-key": key }, path: "/api/v2/vault/projects", method: "POST", body });
+    const theirPost = async (key: string, complete: boolean) => {
+      const req = theirReq(key);
+      const r = await nodeIdem.onRequest(req);
+      if (complete && r === undefined) await nodeIdem.onResponse(req, { body: response.body, additional: { status: 201, headers: response.headers } });
+      return r;
+    };
+    for (let i = 0; i < 100; i++) {
+      await ourPost(`replay-${i}`, true);
+      await theirPost(`replay-${i}`, true);
+    }
+    progress("POST warm-up done");
+    const postRows: string[][] = [];
+    for (const c of [1, 16]) {
+      const run = `${randomBytes(3).toString("hex")}-${c}`;
+      const [a, b] = await compare(c, POST_MS, (i) => ourPost(`fresh-${run}-a-${i}`, true), (i) => theirPost(`fresh-${run}-b-${i}`, true));
+      postRows.push([`idempotent POST, new key (claim + complete), concurrency ${c}`, fmt(a), fmt(b), ratio(a, b)]);
+      const [ra, rb] = await compare(c, POST_MS, (i) => ourPost(`replay-${i % 100}`, false), (i) => theirPost(`replay-${i % 100}`, false));
+      progress(`POST c=${c} done`);
+      postRows.push([`idempotent POST, replay, concurrency ${c}`, fmt(ra), fmt(rb), ratio(ra, rb)]);
+    }
+
+    // --- Round trips per request, counted by the server.
+    const counter = await RoundTripCounter.start(ours);
+    const rt = (run: () => Promise<unknown>) => counter.count(ours, run);
+    const k = `rt-${randomBytes(3).toString("hex")}`;
+    let token = "";
+    const ref = { tenantId: "bench", scope: "user-1:live", key: k };
+    const rtRows = [
+      ["bucket decision", show(await rt(() => stores.buckets.consume({ tenantId: "bench", id: "key:rt" }, 3, limits))), show(await rt(() => rlf.consume("key:rt", 3))), "1"],
+      [
+        "idempotent POST, new key: before the handler",
+        show(
+          await rt(async () => {
+            const a = await stores.admission.admit({ bucket: { tenantId: "bench", id: "key:rt" }, cost: 1, limits: postLimits, claim: { ref, fingerprint: "f", leaseMs: 60_000 } });
+            if (a.claim?.outcome === "claimed") token = a.claim.token;
+          }),
+        ),
+        show(await rt(() => nodeIdem.onRequest(theirReq(k)))),
+        "1",
+      ],
+      [
+        "idempotent POST, new key: after the handler",
+        show(await rt(() => stores.idempotency.complete(ref, token, response, { ttlMs: 86_400_000 }))),
+        show(await rt(() => nodeIdem.onResponse(theirReq(k), { body: response.body, additional: { status: 201 } }))),
+        "1",
+      ],
+      [
+        "idempotent POST, replay",
+        show(await rt(() => stores.admission.admit({ bucket: { tenantId: "bench", id: "key:rt" }, cost: 1, limits: postLimits, claim: { ref, fingerprint: "f", leaseMs: 60_000 } }))),
+        show(await rt(() => nodeIdem.onRequest(theirReq(k)))),
+        "1",
+      ],
+    ];
+    counter.stop();
+
+    const table = (head: string[], rows: string[][]) => {
+      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+      return [line(head), `|${widths.map((w, i) => (i === 0 ? ":" : "-") + "-".repeat(w) + (i === 0 ? "-" : ":")).join("|")}|`, ...rows.map(line)].join("\n");
+    };
+    console.log(`\n@alloovium/redis benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, Redis ${redisVersion} (${server ? "private local server" : url})\n`);
+    console.log(table(["throughput (ops/s)", "@alloovium/redis", "other", "ratio"], [
+      ...bucketRows.map((r) => [r[0]!, r[1]!, `${r[2]} (rate-limiter-flexible)`, r[3]!]),
+      ...postRows.map((r) => [r[0]!, r[1]!, `${r[2]} (@node-idempotency)`, r[3]!]),
+    ]));
+    console.log("\n" + table(["round trips per request (server-side)", "@alloovium/redis", "other", "goal"], rtRows));
+    const min = Math.min(...bucketRatios);
+    console.log(`\nGoal bucket throughput >= 1.0x rate-limiter-flexible: ${min >= 1 ? "met" : "NOT met"} (lowest ratio ${min.toFixed(2)}x).`);
+  } finally {
+    await deleteKeys(ours, prefix).catch(() => 0);
+    ours.disconnect();
+    theirs.disconnect();
+    await adapter.disconnect();
+    await server?.destroy();
+  }
+}
+
+await main();

@@ -1,0 +1,3 @@
+/** Package-internal hooks the `RedisAdmission` uses on the stores (not exported). */
+export const kFallback = Symbol("alloovium.redis.fallback");
+export const kInternals = Symbol("alloovium.redis.internals");

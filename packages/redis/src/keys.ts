@@ -1,0 +1,60 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The key layout. Every key of a tenant starts with `${prefix}:{${tenant}}:`, so the tenant is
+ * the Cluster hash tag and all of a tenant's keys (bucket, idempotency record, token counter,
+ * key records) live in one slot; multi-key scripts never see CROSSSLOT.
+ *
+ * - `${prefix}:{${tenant}}:b:${bucketId}`          bucket hash (t = tokens, at = server ms)
+ * - `${prefix}:{${tenant}}:i:${sha256(scope\nkey)}` idempotency record hash
+ * - `${prefix}:{${tenant}}:seq`                    fencing-token counter
+ * - `${prefix}:{${tenant}}:keys`                   API key records (hash id -> JSON)
+ * - `${prefix}:kd:${digest}`                       digest index -> [tenant, id] (any slot)
+ * - `${prefix}:kid:${id}`                          id -> tenant (keeps a key in its tenant)
+ * - channel `${prefix}:key-invalidations`          digests of changed keys
+ */
+export class KeyLayout {
+  readonly prefix: string;
+  readonly channel: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+    this.channel = `${prefix}:key-invalidations`;
+  }
+
+  /** The hash-tagged tenant part. */
+  tenant(tenantId: string): string {
+    return `${this.prefix}:{${tag(tenantId)}}`;
+  }
+
+  bucket(tenantId: string, bucketId: string): string {
+    return `${this.tenant(tenantId)}:b:${bucketId}`;
+  }
+
+  idempotency(tenantId: string, scope: string, key: string): string {
+    return `${this.tenant(tenantId)}:i:${createHash("sha256").update(`${scope}\n${key}`).digest("base64url")}`;
+  }
+
+  sequence(tenantId: string): string {
+    return `${this.tenant(tenantId)}:seq`;
+  }
+
+  keyRecords(tenantId: string): string {
+    return `${this.tenant(tenantId)}:keys`;
+  }
+
+  digestIndex(digest: string): string {
+    return `${this.prefix}:kd:${digest}`;
+  }
+
+  idIndex(id: string): string {
+    return `${this.prefix}:kid:${id}`;
+  }
+}
+
+// A tenant id with a brace (or none at all) would move or empty the hash tag; escape braces
+// and `%` so the mapping stays one-to-one and the tag is always the whole tenant id.
+function tag(tenantId: string): string {
+  if (tenantId === "") return "%";
+  return /[{}%]/.test(tenantId) ? tenantId.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`) : tenantId;
+}

@@ -1,0 +1,103 @@
+import type { VerifiedKeyCache } from "@alloovium/core";
+import { RedisAdmission } from "./admission";
+import { RedisBucketStore } from "./buckets";
+import type { RedisClient } from "./connection";
+import { RedisIdempotencyStore } from "./idempotency";
+import { watchChannel } from "./invalidation";
+import { RedisKeyStore } from "./key-store";
+import { KeyLayout } from "./keys";
+import { checkBase, checkFailure, type FailureMode, type RedisStoreBaseOptions } from "./options";
+
+/** Options of `createRedisStores`. */
+export interface RedisStoresOptions extends RedisStoreBaseOptions {
+  /** Bucket behaviour when Redis fails. */
+  readonly buckets?: {
+    /** @default "open" (onto this process's share of each bucket) */
+    readonly failure?: FailureMode;
+    /** Expected instance count; the local share is 1/`localShareOf`. @default 1 */
+    readonly localShareOf?: number;
+  };
+  /** Idempotency behaviour when Redis fails. */
+  readonly idempotency?: {
+    /** @default "closed" (503 idempotency_unavailable) */
+    readonly failure?: FailureMode;
+  };
+}
+
+/** What `createRedisStores` returns: the stores to give `createPolicy`, sharing one client. */
+export interface RedisStores {
+  readonly buckets: RedisBucketStore;
+  readonly idempotency: RedisIdempotencyStore;
+  /** Bucket decision + idempotency claim in one script and one round trip. */
+  readonly admission: RedisAdmission;
+  /** API key records; `put` publishes the changed digests. */
+  readonly keyStore: RedisKeyStore;
+  /** The channel `keyStore.put` publishes on: `${keyPrefix}:key-invalidations`. */
+  readonly invalidationChannel: string;
+  /**
+   * Forgets changed keys in `cache` as other instances `put` them, and clears it on every
+   * (re)connect. `subscriber` must be a connection of its own (e.g. `client.duplicate()`).
+   * Resolves, once subscribed, to an async unsubscribe.
+   */
+  watchKeyInvalidations(cache: VerifiedKeyCache, subscriber: RedisClient): Promise<() => Promise<void>>;
+}
+
+/**
+ * The Redis stores of one deployment on the caller's ioredis client (`Redis` or `Cluster`).
+ * Options are checked here; a bad one throws a TypeError naming it.
+ * @example
+ * const client = new Redis(process.env.REDIS_URL);
+ * const stores = createRedisStores({ client, buckets: { localShareOf: 4 } });
+ * const policy = createPolicy({ environment: "live", keyStore: stores.keyStore, keyHasher,
+ *   buckets: stores.buckets, idempotency: stores.idempotency, admission: stores.admission, keyCache });
+ * const stop = await stores.watchKeyInvalidations(keyCache, client.duplicate());
+ */
+export function createRedisStores(options: RedisStoresOptions): RedisStores {
+  const { prefix } = checkBase("createRedisStores", options);
+  if (options.buckets !== undefined && (typeof options.buckets !== "object" || options.buckets === null)) {
+    throw new TypeError("createRedisStores: `buckets` must be an object");
+  }
+  if (options.idempotency !== undefined && (typeof options.idempotency !== "object" || options.idempotency === null)) {
+    throw new TypeError("createRedisStores: `idempotency` must be an object");
+  }
+  checkFailure("createRedisStores", "buckets.failure", options.buckets?.failure, "open");
+  checkFailure("createRedisStores", "idempotency.failure", options.idempotency?.failure, "closed");
+  const share = options.buckets?.localShareOf;
+  if (share !== undefined && (typeof share !== "number" || !Number.isFinite(share) || share < 1)) {
+    throw new TypeError("createRedisStores: `buckets.localShareOf` must be a number >= 1 (the expected instance count)");
+  }
+  const base: RedisStoreBaseOptions = {
+    client: options.client,
+    keyPrefix: prefix,
+    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+  };
+  const buckets = new RedisBucketStore({ ...base, ...options.buckets });
+  const idempotency = new RedisIdempotencyStore({ ...base, ...options.idempotency });
+  const channel = new KeyLayout(prefix).channel;
+  return {
+    buckets,
+    idempotency,
+    admission: new RedisAdmission(buckets, idempotency),
+    keyStore: new RedisKeyStore(base),
+    invalidationChannel: channel,
+    watchKeyInvalidations: (cache, subscriber) => watchChannel(cache, subscriber, channel),
+  };
+}
+
+/**
+ * `watchKeyInvalidations` without the stores: for a process that only reads keys.
+ * @example
+ * const stop = await watchKeyInvalidations(cache, subscriber, { keyPrefix: "alloovium" });
+ */
+export function watchKeyInvalidations(
+  cache: VerifiedKeyCache,
+  subscriber: RedisClient,
+  options: { readonly keyPrefix?: string } = {},
+): Promise<() => Promise<void>> {
+  const prefix = options.keyPrefix ?? "alloovium";
+  if (typeof prefix !== "string" || prefix === "" || /[{}]/.test(prefix)) {
+    return Promise.reject(new TypeError("watchKeyInvalidations: `keyPrefix` must be a non-empty string without { or }"));
+  }
+  return watchChannel(cache, subscriber, new KeyLayout(prefix).channel);
+}
