@@ -86,7 +86,7 @@ export class RedisBucketStore implements BucketStore {
 
 /** The script's reply -> a result, with core's own arithmetic on the tokens the script saw. */
 export function resultOf(reply: unknown[], cost: number, limits: BucketLimits): BucketResult {
-  const tokens = Number(reply[1]);
+  const tokens = Number(reply[1]) / 1_000_000; // the script answers millionths of a token
   const d = decide(tokens, cost, limits).result;
   const allowed = reply[0] === 1;
   return d.allowed === allowed ? d : { ...d, allowed };

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
  * the Cluster hash tag and all of a tenant's keys (bucket, idempotency record, token counter,
  * key records) live in one slot; multi-key scripts never see CROSSSLOT.
  *
- * - `${prefix}:{${tenant}}:b:${bucketId}`          bucket hash (t = tokens, at = server ms)
+ * - `${prefix}:{${tenant}}:b:${bucketId}`          bucket: string "<tokens> <TIME s> <TIME µs>"
  * - `${prefix}:{${tenant}}:i:${sha256(scope\nkey)}` idempotency record hash
  * - `${prefix}:{${tenant}}:seq`                    fencing-token counter
  * - `${prefix}:{${tenant}}:keys`                   API key records (hash id -> JSON)
