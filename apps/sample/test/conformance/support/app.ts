@@ -1,3 +1,4 @@
+import { inject } from "vitest";
 import { randomUUID } from "node:crypto";
 import { startServer, type Framework, type RunningServer, type StartOptions } from "../../../src/server";
 import { createClient, type Client } from "./http";
@@ -19,10 +20,19 @@ export type StoreVariant = { readonly name: "memory" } | { readonly name: "redis
 
 export const MEMORY: StoreVariant = { name: "memory" };
 
-/** The Redis variant when `CONFORMANCE_REDIS_URL` is set. */
-export function redisVariant(): StoreVariant | undefined {
-  const url = process.env.CONFORMANCE_REDIS_URL;
-  return url ? { name: "redis", url } : undefined;
+/** The Redis variant of the suite. */
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Provided by packages/redis/test/global-setup.ts. */
+    redisUrl: string;
+  }
+}
+
+export function redisVariant(): StoreVariant {
+  // The Redis package's global setup (see vitest.config.ts) finds REDIS_URL or starts a server;
+  // CONFORMANCE_REDIS_URL points this suite at another one.
+  const url = process.env.CONFORMANCE_REDIS_URL ?? inject("redisUrl");
+  return { name: "redis", url };
 }
 
 /** A running app, a client bound to it and everything it logged. */
