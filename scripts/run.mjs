@@ -23,14 +23,21 @@ function has(cmd, args) {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+// The pnpm to run: the pinned version on PATH, installed globally when it is missing, or, where
+// a global install is not allowed (no root), the same version through npx.
+let pnpm = ["pnpm"];
 function ensurePnpm() {
   const v = has("pnpm", ["--version"]);
   if (v === pnpmVersion) return;
   console.error(`[setup] installing pnpm@${pnpmVersion} with npm (found: ${v ?? "none"})`);
-  if (run("npm", ["install", "--global", `pnpm@${pnpmVersion}`, "--no-fund", "--no-audit"]) !== 0) {
-    throw new Error(`could not install pnpm@${pnpmVersion}; install it with: npm i -g pnpm@${pnpmVersion}`);
+  if (run("npm", ["install", "--global", `pnpm@${pnpmVersion}`, "--no-fund", "--no-audit"]) === 0 && has("pnpm", ["--version"]) === pnpmVersion) return;
+  console.error(`[setup] no global install; running pnpm@${pnpmVersion} through npx`);
+  pnpm = ["npx", "--yes", `pnpm@${pnpmVersion}`];
+  if (run(pnpm[0], [...pnpm.slice(1), "--version"]) !== 0) {
+    throw new Error(`could not run pnpm@${pnpmVersion}; install it with: npm i -g pnpm@${pnpmVersion}`);
   }
 }
+const runPnpm = (args) => run(pnpm[0], [...pnpm.slice(1), ...args]);
 
 function ensureInstalled() {
   const marker = join(root, "node_modules", ".modules.yaml");
@@ -39,14 +46,14 @@ function ensureInstalled() {
   console.error("[setup] pnpm install");
   const args = ["install", "--prefer-offline"];
   if (process.env.CI) args.push("--frozen-lockfile");
-  if (run("pnpm", args) !== 0) throw new Error("pnpm install failed");
+  if (runPnpm(args) !== 0) throw new Error("pnpm install failed");
 }
 
 function test() {
   const outDir = join(root, ".ci", "out");
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, "vitest.json");
-  const status = run("pnpm", [
+  const status = runPnpm([
     "exec", "vitest", "run",
     "--reporter=default", "--reporter=json", `--outputFile.json=${out}`,
     ...rest,
@@ -72,13 +79,13 @@ ensureInstalled();
 let code;
 switch (task) {
   case "start":
-    code = run("pnpm", ["--filter", "@alloovium/sample-app", "start", ...rest]);
+    code = runPnpm(["--filter", "@alloovium/sample-app", "start", ...rest]);
     break;
   case "test":
     code = test();
     break;
   case "bench":
-    code = run("pnpm", ["exec", "turbo", "run", "bench", "--concurrency=1", "--output-logs=full", ...rest]);
+    code = runPnpm(["exec", "turbo", "run", "bench", "--concurrency=1", "--output-logs=full", ...rest]);
     break;
   default:
     console.error(`unknown task ${task}; use start, test or bench`);
