@@ -13,6 +13,8 @@ adapterConformance("@alloovium/express", async (policy, capabilities, bodyLimitB
   let flakyRuns = 0;
   const a = alloovium({ policy, capabilities, bodyLimitBytes });
   const app = express();
+  app.enable("strict routing");
+  app.enable("case sensitive routing");
   app.get(whoami.routePath, a.route(whoami), (_req, res: AllooviumResponse) => {
     res.json(res.locals.principal);
   });

@@ -5,6 +5,7 @@ import {
   type ContinueDecision,
   type HttpGate,
   type HttpGateOptions,
+  type IncomingRequest,
   type PolicyRequest,
   type Principal,
   type WireResponse,
@@ -81,25 +82,39 @@ function capture(res: Response, decision: ContinueDecision): void {
 export function alloovium(options: AllooviumOptions): AllooviumExpress {
   const gate = createHttpGate(options);
   const { capabilities } = options;
+  const notFound: RequestHandler = (req, res) =>
+    write(
+      res,
+      capabilities
+        ? gate.unmatched(capabilities, req.method, req.path, { url: req.originalUrl, headers: req.rawHeaders })
+        : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response,
+    );
   return {
     gate,
     route: (capability) => (req, res, next) => {
-      const parsed = req.body === undefined ? {} : { parsedBody: { value: req.body as unknown } }; // express.json() ran first
-      gate.enter({ method: req.method, url: req.originalUrl, headers: req.rawHeaders, body: req, ...parsed }, capability).then((result) => {
+      const incoming: IncomingRequest =
+        req.body === undefined
+          ? { method: req.method, url: req.originalUrl, headers: req.rawHeaders, body: req }
+          : { method: req.method, url: req.originalUrl, headers: req.rawHeaders, parsedBody: { value: req.body as unknown } }; // express.json() ran first
+      gate.enter(incoming, capability).then((result) => {
         if (result.kind === "respond") return write(res, result.response);
         const { decision, request } = result;
-        Object.assign(res.locals, { principal: decision.principal, policyRequest: request, [DECISION]: decision });
+        const locals = res.locals as Locals;
+        locals["principal"] = decision.principal;
+        locals["policyRequest"] = request;
+        locals[DECISION] = decision;
         req.body = request.body;
         setHeaders(res, decision.headers);
         if (decision.capture) capture(res, decision);
         next();
       }, next);
     },
-    notFound: (req, res) =>
-      write(res, capabilities ? gate.unmatched(capabilities, req.method, req.path) : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response),
-    errorHandler: (error, _req, res, next) => {
+    notFound,
+    errorHandler: (error, req, res, next) => {
       if (res.headersSent) return next(error);
       const decision = (res.locals as Locals)[DECISION] as ContinueDecision | undefined;
+      // The router could not decode a path parameter (`%E0%A4%A`, status 400): the client's bad path, a 404 as elsewhere.
+      if (!decision && error instanceof URIError && (error as { status?: unknown }).status === 400) return notFound(req, res, next);
       gate.fail(error, decision).then((r) => write(res, r), next);
     },
   };

@@ -1,9 +1,11 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ProblemError } from "@alloovium/core";
+import { createTestPolicy } from "@alloovium/core/testing";
 import { adapterConformance, adapterSuiteCapabilities } from "@alloovium/core/conformance";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
 import { alloovium, type AllooviumEnv } from "./index";
 
 const { whoami, create, flaky } = adapterSuiteCapabilities;
@@ -37,4 +39,34 @@ adapterConformance("@alloovium/hono", async (policy, capabilities, bodyLimitByte
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+});
+
+// Outside @hono/node-server (Bun, Deno, workers, app.request) there is no `c.env.incoming`: the
+// adapter reads the Fetch request instead.
+describe("@alloovium/hono without a Node request", () => {
+  it("reads the Fetch request's headers and body", async () => {
+    const t = createTestPolicy();
+    const { key } = await t.mintKey({ scopes: ["vault:write"] });
+    const a = alloovium({ policy: t.policy, capabilities: adapterSuiteCapabilities.all });
+    const app = new Hono<AllooviumEnv>();
+    app.get(whoami.routePath, a.route(whoami), (c) => c.json(c.get("principal")));
+    app.post(create.routePath, a.route(create), async (c) => c.json({ got: await c.req.json() }, 201));
+    app.notFound(a.notFound);
+    const auth = { authorization: `Bearer ${key}` };
+    const ok = await app.request(create.routePath, { method: "POST", headers: { ...auth, "content-type": "application/json", "content-length": "7" }, body: '{"a":1}' });
+    expect(ok.status).toBe(201);
+    expect(await ok.json()).toEqual({ got: { a: 1 } });
+    const formBody = `api_key=${key}`; // a server's Request carries the length it was sent with; app.request's does not
+    const form = await app.request(create.routePath, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/x-www-form-urlencoded", "content-length": String(formBody.length) },
+      body: formBody,
+    });
+    expect(await form.json()).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+    const head = await app.request(whoami.routePath, { method: "HEAD", headers: auth });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("ratelimit-policy")).toBe('"tokens";q=600;w=60');
+    const missing = await app.request(`/nowhere?api_key=${key}`);
+    expect(await missing.json()).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+  });
 });

@@ -6,6 +6,7 @@ import {
   type CapabilitySet,
   type HttpGate,
   type HttpGateOptions,
+  type IncomingRequest,
   type PolicyRequest,
   type Principal,
   type WireResponse,
@@ -43,6 +44,34 @@ function toResponse(r: WireResponse): Response {
   return new Response(NULL_BODY_STATUSES.has(r.status) ? null : r.body, { status: r.status, headers: r.headers });
 }
 
+/** The Node request @hono/node-server puts in `c.env.incoming` (an `IncomingMessage`). */
+interface NodeIncoming extends AsyncIterable<Uint8Array> {
+  readonly method?: string;
+  readonly url?: string;
+  readonly rawHeaders: string[];
+}
+
+/** The Node response in `c.env.outgoing` (a `ServerResponse`). */
+interface NodeOutgoing {
+  setHeader(name: string, value: string): unknown;
+}
+
+type NodeBindings = { incoming?: NodeIncoming; outgoing?: NodeOutgoing } | undefined;
+
+/**
+ * The request as the gate needs it. On @hono/node-server the Node request (`c.env.incoming`) is
+ * read directly: touching `c.req.raw.body` or its headers makes the server build a full Fetch
+ * Request and AbortController per request, and that body is null on GET, where a misplaced
+ * credential must still be found.
+ */
+function incomingOf(c: Context): IncomingRequest {
+  const incoming = (c.env as NodeBindings)?.incoming;
+  if (incoming && Array.isArray(incoming.rawHeaders)) {
+    return { method: c.req.method, url: incoming.url ?? c.req.path, headers: incoming.rawHeaders, body: incoming };
+  }
+  return { method: c.req.method, url: c.req.url, headers: flattenHeaders(c.req.raw.headers), body: c.req.raw.body };
+}
+
 /**
  * Binds a policy to Hono: reads the body once (413/415), asks the policy, writes a rejection or
  * replay, and stores the handler's response when the decision asks to capture it.
@@ -56,11 +85,7 @@ export function alloovium(options: AllooviumOptions): AllooviumHono {
   return {
     gate,
     route: (capability) => async (c, next) => {
-      const incoming = (c.env as { incoming?: { rawHeaders?: string[] } } | undefined)?.incoming;
-      const result = await gate.enter(
-        { method: c.req.method, url: c.req.url, headers: incoming?.rawHeaders ?? flattenHeaders(c.req.raw.headers), body: c.req.raw.body },
-        capability,
-      );
+      const result = await gate.enter(incomingOf(c), capability);
       if (result.kind === "respond") return toResponse(result.response);
       const { decision, request } = result;
       // The body stream is spent: handlers read it through Hono's cache (c.req.json(), c.req.text()).
@@ -82,10 +107,32 @@ export function alloovium(options: AllooviumOptions): AllooviumHono {
         c.res = undefined; // Hono's setter would merge the old response's headers into the new one
         c.res = new Response(NULL_BODY_STATUSES.has(res.status) ? null : body, { status: res.status, headers: res.headers });
       }
-      for (const [name, value] of Object.entries(decision.headers)) c.res.headers.set(name, value);
+      const outgoing = (c.env as NodeBindings)?.outgoing;
+      if (outgoing && typeof outgoing.setHeader === "function") {
+        // On Node the RateLimit headers go on the ServerResponse, which merges them into whatever
+        // response is written: reading `c.res.headers` would turn the handler's plain header
+        // record into a Fetch `Headers` (slow to build and to write), and Hono's HEAD answer
+        // (`new Response(null, res)`) would drop headers set on it afterwards.
+        for (const name in decision.headers) outgoing.setHeader(name, decision.headers[name] as string);
+        return;
+      }
+      const headers = c.res.headers;
+      for (const name in decision.headers) headers.set(name, decision.headers[name] as string);
+      // Hono answers HEAD with `new Response(null, res)` of the GET response, whose copy may keep
+      // only the headers the response was built with: rebuild it with all.
+      if (request.method === "HEAD") {
+        const { status } = c.res;
+        c.res = undefined;
+        c.res = new Response(null, { status, headers });
+      }
       return;
     },
-    notFound: (c) => toResponse(capabilities ? gate.unmatched(capabilities, c.req.method, c.req.path) : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response),
+    notFound: (c) =>
+      toResponse(
+        capabilities
+          ? gate.unmatched(capabilities, c.req.method, c.req.path, incomingOf(c))
+          : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response,
+      ),
     onError: async (error) => toResponse(await gate.fail(error)),
   };
 }

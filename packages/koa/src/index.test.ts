@@ -15,7 +15,7 @@ adapterConformance("@alloovium/koa", async (policy, capabilities, bodyLimitBytes
   const a = alloovium({ policy, capabilities, bodyLimitBytes });
   const app = new Koa();
   app.silent = true; // the thrown test error is expected
-  const router = new Router<AllooviumState>();
+  const router = new Router<AllooviumState>({ strict: true, sensitive: true });
   router.get(whoami.routePath, a.route(whoami), (ctx) => {
     ctx.body = ctx.state.principal;
   });

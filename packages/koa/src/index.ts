@@ -6,6 +6,7 @@ import {
   type ContinueDecision,
   type HttpGate,
   type HttpGateOptions,
+  type IncomingRequest,
   type PolicyRequest,
   type Principal,
   type WireResponse,
@@ -74,8 +75,11 @@ export function alloovium(options: AllooviumOptions): AllooviumKoa {
     gate,
     route: (capability) => async (ctx, next) => {
       const prior = (ctx.request as { body?: unknown }).body; // a body parser ran first
-      const parsed = prior === undefined ? {} : { parsedBody: { value: prior } };
-      const result = await gate.enter({ method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, body: ctx.req, ...parsed }, capability);
+      const incoming: IncomingRequest =
+        prior === undefined
+          ? { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, body: ctx.req }
+          : { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, parsedBody: { value: prior } };
+      const result = await gate.enter(incoming, capability);
       if (result.kind === "respond") return write(ctx, result.response);
       const { decision, request } = result;
       ctx.state.principal = decision.principal;
@@ -101,6 +105,11 @@ export function alloovium(options: AllooviumOptions): AllooviumKoa {
       }
     },
     notFound: (ctx) =>
-      write(ctx, capabilities ? gate.unmatched(capabilities, ctx.method, ctx.path) : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response),
+      write(
+        ctx,
+        capabilities
+          ? gate.unmatched(capabilities, ctx.method, ctx.path, { url: ctx.originalUrl, headers: ctx.req.rawHeaders })
+          : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response,
+      ),
   };
 }

@@ -9,6 +9,9 @@ export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, bodyLi
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag"); // the same headers on every framework
+  // Strict and case-sensitive, as capability paths match: /api/v2/me/ and /API/V2/ME are 404.
+  app.enable("strict routing");
+  app.enable("case sensitive routing");
   app.get("/healthz", (_req, res) => {
     res.setHeader("content-type", JSON_TYPE).end(JSON.stringify(HEALTH));
   });

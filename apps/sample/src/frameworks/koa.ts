@@ -9,7 +9,8 @@ export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, bodyLimitB
   const app = new Koa();
   app.on("error", (error: unknown, ctx?: Koa.Context) => log(`error: ${error instanceof Error ? error.name : "unknown"} in ${ctx?.method ?? "?"} ${ctx?.path ?? "?"}`));
   app.use(a.errorHandler);
-  const router = new Router<AllooviumState>();
+  // Strict and case-sensitive, as capability paths match: /api/v2/me/ and /API/V2/ME are 404.
+  const router = new Router<AllooviumState>({ strict: true, sensitive: true });
   router.get("/healthz", (ctx) => {
     ctx.set("Content-Type", JSON_TYPE);
     ctx.body = JSON.stringify(HEALTH);

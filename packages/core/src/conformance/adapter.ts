@@ -29,6 +29,10 @@ export interface AdapterApp {
  *   run when id is `boom`; else JSON `{ runs }`;
  * - `GET /plain-boom`, outside any capability: throws `Error("outside any capability")`;
  * - the adapter's not-found and error handling.
+ *
+ * Routes are strict and case-sensitive, as capability paths match (`/api/v2/me/` is not
+ * `/api/v2/me`): Express `strict routing` and `case sensitive routing`, `@koa/router`
+ * `{ strict: true, sensitive: true }`; Hono is by default.
  */
 export type AdapterHarness = (policy: Policy, capabilities: CapabilitySet, bodyLimitBytes: number) => Promise<AdapterApp>;
 
@@ -150,6 +154,64 @@ export function adapterConformance(name: string, start: AdapterHarness): void {
       expect(wrong.status).toBe(405);
       expect(wrong.headers["allow"]).toBe("GET");
       expect(json(wrong.body).code).toBe("method_not_allowed");
+    });
+
+    it("answers HEAD on a GET capability with the RateLimit headers, as GET would", async () => {
+      const r = await send("/api/v2/me", { method: "HEAD", headers: ["Authorization", `Bearer ${key}`] });
+      expect(r.status).toBe(200);
+      expect(r.body).toBe("");
+      expect(r.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60');
+      expect(r.headers["ratelimit"]).toMatch(/^"tokens";r=\d+;t=\d+$/);
+    });
+
+    it("refuses a key in the JSON body of a GET, with or without a valid Authorization header", async () => {
+      const body = JSON.stringify({ api_key: key });
+      for (const auth of [[], ["Authorization", `Bearer ${key}`]]) {
+        const r = await send("/api/v2/me", { headers: [...auth, "Content-Type", "application/json", "Content-Length", String(body.length)], body });
+        expect(r.status).toBe(400);
+        expect(json(r.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "api_key" });
+      }
+    });
+
+    it("checks the credential location before 413 and 415: in a form body, the query or another header", async () => {
+      const auth = ["Authorization", `Bearer ${key}`];
+      const form = await send("/things", { method: "POST", headers: [...auth, "Content-Type", "application/x-www-form-urlencoded"], body: `a=1&api_key=${key}` });
+      expect(form.status).toBe(400);
+      expect(json(form.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "api_key" });
+      const text = await send(`/things?api_key=${key}`, { method: "POST", headers: [...auth, "Content-Type", "text/plain"], body: "a=1" });
+      expect(json(text.body)).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+      const big = await send("/things", { method: "POST", headers: [...auth, "X-API-Key", key, "Content-Type", "application/json"], body: JSON.stringify({ x: "y".repeat(100) }) });
+      expect(json(big.body)).toMatchObject({ code: "credential_location_not_allowed", location: "header" });
+    });
+
+    it("refuses a key in the query, a cookie or another header of an unmatched request before its 404 or 405", async () => {
+      const missing = await send(`/nowhere?api_key=${key}`, { headers: ["Authorization", `Bearer ${key}`] });
+      expect(missing.status).toBe(400);
+      expect(json(missing.body)).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+      expect(missing.headers["www-authenticate"]).toBe('Bearer realm="alloovium", error="invalid_request"');
+      const wrong = await send(`/api/v2/me?api_key=${key}`, { method: "PUT", headers: ["Authorization", `Bearer ${key}`] });
+      expect(json(wrong.body)).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+      const cookie = await send("/nowhere", { headers: ["Cookie", `api_key=${key}`] });
+      expect(json(cookie.body)).toMatchObject({ code: "credential_location_not_allowed", location: "cookie" });
+      const header = await send("/api/v2/me", { method: "DELETE", headers: ["X-API-Key", key] });
+      expect(json(header.body)).toMatchObject({ code: "credential_location_not_allowed", location: "header" });
+    });
+
+    it("answers 404 not_found, never a 500, for a path parameter that does not decode", async () => {
+      const r = await send("/flaky/%E0%A4%A", { method: "POST", headers: ["Authorization", `Bearer ${key}`] });
+      expect(r.status).toBe(404);
+      expect(r.headers["content-type"]).toBe("application/problem+json");
+      expect(json(r.body).code).toBe("not_found");
+      const exposed = await send(`/flaky/%E0%A4%A?api_key=${key}`, { method: "POST", headers: [] });
+      expect(json(exposed.body)).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+    });
+
+    it("routes strictly and case-sensitively, as capability paths match", async () => {
+      for (const path of ["/api/v2/me/", "/API/V2/ME"]) {
+        const r = await send(path, { headers: ["Authorization", `Bearer ${key}`] });
+        expect(r.status, path).toBe(404);
+        expect(json(r.body).code, path).toBe("not_found");
+      }
     });
 
     it("answers an error thrown outside a policy route with a bare 500 problem", async () => {

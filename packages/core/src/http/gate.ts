@@ -1,8 +1,8 @@
 import type { Capability, CapabilitySet } from "../capabilities";
-import type { PolicyRequest } from "../credentials";
+import { checkCredentialLocation, type PolicyRequest } from "../credentials";
 import type { ContinueDecision, Policy, WireResponse } from "../pipeline";
 import { internalError, isPolicyError, isProblemCode, policyError, ProblemError, type PolicyError } from "../problems";
-import { readJsonBody, type ReadBody } from "./body";
+import { NO_BODY, readRequestBody, requestHasBody, type RequestBody } from "./body";
 
 /** What an adapter knows about a request before the policy runs. */
 export interface IncomingRequest {
@@ -46,9 +46,16 @@ export interface HttpGate {
   fail(error: unknown, decision?: ContinueDecision): Promise<WireResponse>;
   /** Stores the handler's response (below 500) or releases the key; no-op without `capture`. */
   finish(decision: ContinueDecision, response: { status: number; headers: Iterable<readonly [string, string]> | Readonly<Record<string, string | number | readonly string[] | undefined>>; body: string }): Promise<void>;
-  /** The 404 `not_found` or 405 `method_not_allowed` (with `Allow`) for a request no route took. */
-  unmatched(capabilities: CapabilitySet, method: string, path: string): WireResponse;
+  /**
+   * The 404 `not_found` or 405 `method_not_allowed` (with `Allow`) for a request no route took.
+   * Given `request`, a credential in its query, cookies or headers answers 400
+   * `credential_location_not_allowed` first, as on every route.
+   */
+  unmatched(capabilities: CapabilitySet, method: string, path: string, request?: UnmatchedRequest): WireResponse;
 }
+
+/** What `unmatched` checks for a misplaced credential: the target (for its query), headers, cookies. */
+export type UnmatchedRequest = Pick<IncomingRequest, "url" | "headers" | "cookies">;
 
 /** Statuses whose responses never carry a body (Fetch refuses one). */
 export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
@@ -76,6 +83,19 @@ export function splitTarget(url: string): { readonly path: string; readonly quer
   return q < 0 || q > end ? { path: url.slice(start, end), query: "" } : { path: url.slice(start, q), query: url.slice(q + 1, end) };
 }
 
+function decodes(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function notFoundAt(path: string): PolicyError {
+  return policyError("not_found", `No resource at ${path.length <= 200 ? path : `${path.slice(0, 200)}…`}.`);
+}
+
 /**
  * @example
  * const gate = createHttpGate({ policy, bodyLimitBytes: 1_048_576 });
@@ -89,21 +109,40 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
     throw new TypeError("createHttpGate: `bodyLimitBytes` must be an integer >= 0");
   }
   const readOptions = limit === undefined ? {} : { limitBytes: limit };
+  const locate = policy.checkCredentialLocation?.bind(policy) ?? ((req: PolicyRequest) => checkCredentialLocation(req));
+  const respond = (error: PolicyError): GateResult => ({ kind: "respond", response: policy.reject(error).response });
+
+  /** The credential check before a transport problem: the request, then each layer of a form body. */
+  function misplaced(request: PolicyRequest, form: RequestBody["form"]): PolicyError | null {
+    const first = form?.[0];
+    let found = locate(first ? { ...request, body: first } : request);
+    for (let i = 1; found === null && form && i < form.length; i++) found = locate({ method: request.method, path: request.path, headers: [], body: form[i] });
+    return found;
+  }
 
   return {
     policy,
     async enter(incoming, capability) {
       const method = incoming.method.toUpperCase();
-      let read: ReadBody | PolicyError;
-      try {
-        read = incoming.parsedBody ? { body: incoming.parsedBody.value } : await readJsonBody(method, incoming.headers, incoming.body, readOptions);
-      } catch {
-        read = policyError("invalid_body", "The request body could not be read."); // the client went away mid-body
-      }
-      if (isPolicyError(read)) return { kind: "respond", response: policy.reject(read).response };
       const { path, query } = splitTarget(incoming.url);
       const request: { -readonly [K in keyof PolicyRequest]: PolicyRequest[K] } = { method, path, query, headers: incoming.headers };
       if (incoming.cookies) request.cookies = incoming.cookies;
+      // A path that does not decode names no resource (as `CapabilitySet.match` judges it), even
+      // where the framework's router let it through with its parameters undecoded.
+      if (path.includes("%") && !decodes(path)) return respond(locate(request) ?? notFoundAt(path));
+      let read: RequestBody = NO_BODY; // the hot path (no body) does not wait for a read
+      try {
+        if (incoming.parsedBody) read = { body: incoming.parsedBody.value };
+        else if (incoming.body && requestHasBody(incoming.headers)) read = await readRequestBody(method, incoming.headers, incoming.body, readOptions);
+      } catch {
+        return respond(policyError("invalid_body", "The request body could not be read.")); // the client went away mid-body
+      }
+      if (read.problem !== undefined || read.form !== undefined) {
+        // Answered here, before `decide`: the credential location is still checked first.
+        const located = misplaced(request, read.form);
+        if (located) return respond(located);
+        if (read.problem) return respond(read.problem);
+      }
       if (read.body !== undefined) request.body = read.body;
       if (read.rawBody !== undefined) request.rawBody = read.rawBody;
       const decision = await policy.decide(request, capability);
@@ -123,9 +162,16 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
     async finish(decision, response) {
       if (decision.capture) await decision.commit(response);
     },
-    unmatched(capabilities, method, path) {
-      const match = capabilities.match(method.toUpperCase(), path);
-      return policy.reject("error" in match ? match.error : { code: "not_found", detail: `No resource at ${path.slice(0, 200)}.` }).response;
+    unmatched(capabilities, method, path, incoming) {
+      const upper = method.toUpperCase();
+      if (incoming) {
+        const request: { -readonly [K in keyof PolicyRequest]: PolicyRequest[K] } = { method: upper, path, query: splitTarget(incoming.url).query, headers: incoming.headers };
+        if (incoming.cookies) request.cookies = incoming.cookies;
+        const located = locate(request);
+        if (located) return policy.reject(located).response;
+      }
+      const match = capabilities.match(upper, path);
+      return policy.reject("error" in match ? match.error : notFoundAt(path)).response;
     },
   };
 }

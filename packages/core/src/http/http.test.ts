@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { defineCapabilities, defineCapability } from "../capabilities";
 import { isPolicyError } from "../problems";
 import { createTestPolicy } from "../testing";
-import { createHttpGate, isJsonMediaType, isProblemError, readJsonBody, splitTarget } from "./index";
+import { createHttpGate, isFormMediaType, isJsonMediaType, isProblemError, readJsonBody, readRequestBody, splitTarget } from "./index";
 
 async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
   for (const p of parts) yield Buffer.from(p);
@@ -69,6 +69,40 @@ describe("readJsonBody", () => {
   });
 });
 
+describe("readRequestBody", () => {
+  const form = (length: number) => ["Content-Type", "application/x-www-form-urlencoded; charset=utf-8", "Content-Length", String(length)];
+
+  it("recognises form-urlencoded bodies by their media type", () => {
+    expect(isFormMediaType("application/x-www-form-urlencoded")).toBe(true);
+    expect(isFormMediaType("Application/X-WWW-Form-Urlencoded; charset=UTF-8")).toBe(true);
+    expect(isFormMediaType("multipart/form-data")).toBe(false);
+    expect(isFormMediaType(undefined)).toBe(false);
+  });
+
+  it("parses a form body's fields for the credential check and answers 415 on POST", async () => {
+    const r = await readRequestBody("POST", form(19), chunks("a=1&api_key=ak_x%2B"));
+    expect(r.problem?.code).toBe("unsupported_media_type");
+    expect(r.form).toEqual([{ a: "1", api_key: "ak_x+" }]);
+    expect(r.body).toBeUndefined();
+  });
+
+  it("keeps every value of a repeated form field, one object per repetition", async () => {
+    const r = await readRequestBody("POST", form(21), chunks("q=1&q=2&q=3&__proto__=x"));
+    expect(r.form?.map((f) => ({ ...f }))).toEqual([{ q: "1", ["__proto__"]: "x" }, { q: "2" }, { q: "3" }]);
+  });
+
+  it("reads a body on GET whatever its type: a form for the check, anything else ignored, JSON as the body", async () => {
+    expect(await readRequestBody("GET", form(9), chunks("api_key=x"))).toEqual({ form: [{ api_key: "x" }] });
+    expect(await readRequestBody("GET", ["Content-Type", "text/plain", "Content-Length", "3"], chunks("a=1"))).toEqual({});
+    expect(await readRequestBody("GET", ["Content-Type", "application/json", "Content-Length", "7"], chunks('{"a":1}'))).toEqual({ body: { a: 1 } });
+  });
+
+  it("answers 413 for any media type over the cap", async () => {
+    const r = await readRequestBody("GET", ["Content-Type", "text/plain", "Transfer-Encoding", "chunked"], chunks("x".repeat(11)), { limitBytes: 10 });
+    expect(r.problem?.code).toBe("payload_too_large");
+  });
+});
+
 describe("createHttpGate", () => {
   const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", cost: 1, idempotent: true });
   const create = defineCapability({ id: "things.create", method: "POST", path: "/things", cost: 1, idempotent: true });
@@ -107,6 +141,66 @@ describe("createHttpGate", () => {
     expect(crash.status).toBe(500);
     expect(crash.body).not.toContain("hunter2");
     expect(JSON.parse(crash.body).code).toBe("internal_error");
+  });
+
+  it("checks the credential location before a 413 or 415 and answers that problem first", async () => {
+    const t = createTestPolicy();
+    const gate = createHttpGate({ policy: t.policy, bodyLimitBytes: 100 });
+    const { key } = await t.mintKey();
+    const auth = ["Authorization", `Bearer ${key}`];
+    const enter = async (url: string, headers: string[], body: string, method = "POST") => {
+      const r = await gate.enter({ method, url, headers: [...auth, ...headers, "Content-Length", String(Buffer.byteLength(body))], body: chunks(body) }, create);
+      return r.kind === "respond" ? (JSON.parse(r.response.body) as Record<string, unknown>) : null;
+    };
+    const formType = ["Content-Type", "application/x-www-form-urlencoded"];
+    expect(await enter("/things", formType, `name=x&api_key=${key}`)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "api_key" });
+    expect(await enter("/things", formType, `name=x&name=${key}`)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "name" });
+    expect(await enter("/things", formType, "name=x")).toMatchObject({ code: "unsupported_media_type" });
+    expect(await enter(`/things?api_key=${key}`, ["Content-Type", "text/plain"], "x")).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+    expect(await enter("/things", ["Content-Type", "application/json", "X-API-Key", key], JSON.stringify({ x: "y".repeat(120) }))).toMatchObject({
+      code: "credential_location_not_allowed",
+      location: "header",
+    });
+    expect(await enter("/things", ["Content-Type", "application/json"], JSON.stringify({ x: "y".repeat(120) }))).toMatchObject({ code: "payload_too_large" });
+    // A form body on a method without one: judged, then not the handler's body.
+    expect(await enter("/api/v2/me", formType, `api_key=${key}`, "GET")).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+    const ok = await gate.enter({ method: "GET", url: "/api/v2/me", headers: [...auth, ...formType, "Content-Length", "3"], body: chunks("a=1") }, whoami);
+    expect(ok.kind === "continue" && ok.request.body).toBeUndefined();
+    expect(ok.kind).toBe("continue");
+  });
+
+  it("uses the policy's transport options for the checks it makes itself", async () => {
+    const t = createTestPolicy({ transport: { credentialNames: ["secret"] } });
+    const gate = createHttpGate({ policy: t.policy });
+    const form = await gate.enter({ method: "POST", url: "/things", headers: ["Content-Type", "application/x-www-form-urlencoded", "Content-Length", "8"], body: chunks("secret=1") }, create);
+    expect(form.kind === "respond" && JSON.parse(form.response.body)).toMatchObject({ code: "credential_location_not_allowed", parameter: "secret" });
+    const missing = gate.unmatched(set, "GET", "/nope", { url: "/nope?secret=1", headers: [] });
+    expect(JSON.parse(missing.body)).toMatchObject({ code: "credential_location_not_allowed", parameter: "secret" });
+  });
+
+  it("answers 404 for a path that does not decode, after the credential-location check", async () => {
+    const t = createTestPolicy();
+    const gate = createHttpGate({ policy: t.policy });
+    const { key } = await t.mintKey();
+    const bad = await gate.enter({ method: "GET", url: "/things/%E0%A4%A", headers: ["Authorization", `Bearer ${key}`] }, whoami);
+    expect(bad.kind === "respond" && bad.response.status).toBe(404);
+    expect(bad.kind === "respond" && JSON.parse(bad.response.body)).toMatchObject({ code: "not_found", detail: "No resource at /things/%E0%A4%A." });
+    expect(bad.kind === "respond" && bad.response.headers["ratelimit"]).toBeUndefined(); // no tokens taken
+    const exposed = await gate.enter({ method: "GET", url: `/things/%E0%A4%A?token=${key}`, headers: [] }, whoami);
+    expect(exposed.kind === "respond" && JSON.parse(exposed.response.body)).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+  });
+
+  it("checks the query, cookies and headers of an unmatched request before its 404 or 405", async () => {
+    const t = createTestPolicy();
+    const gate = createHttpGate({ policy: t.policy });
+    const { key } = await t.mintKey();
+    const problem = (r: { body: string }) => JSON.parse(r.body) as Record<string, unknown>;
+    expect(problem(gate.unmatched(set, "GET", "/nope", { url: `/nope?api_key=${key}`, headers: [] }))).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+    expect(problem(gate.unmatched(set, "PUT", "/api/v2/me", { url: "/api/v2/me", headers: ["Cookie", `a=${key}`] }))).toMatchObject({ location: "cookie" });
+    expect(problem(gate.unmatched(set, "GET", "/nope", { url: "/nope", headers: [], cookies: { api_key: key } }))).toMatchObject({ location: "cookie" });
+    expect(problem(gate.unmatched(set, "DELETE", "/things", { url: "/things", headers: ["X-API-Key", key] }))).toMatchObject({ location: "header" });
+    const clean = gate.unmatched(set, "DELETE", "/things", { url: "/things?limit=1", headers: ["Authorization", `Bearer ${key}`] });
+    expect(clean.status).toBe(405);
   });
 
   it("answers unmatched requests with 404, or 405 and Allow", () => {

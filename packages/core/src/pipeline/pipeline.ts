@@ -141,6 +141,11 @@ export interface Policy {
   reject(error: PolicyError, extraHeaders?: Readonly<Record<string, string>>): RejectDecision;
   readonly environment: Environment;
   readonly keyCache: VerifiedKeyCache;
+  /**
+   * The first check of `decide` alone (`checkCredentialLocation` with this policy's `transport`
+   * options), for answers written before `decide` runs (404, 405, 413, 415).
+   */
+  checkCredentialLocation?(request: PolicyRequest): PolicyError | null;
 }
 
 const NOOP = async () => {};
@@ -471,5 +476,6 @@ export function createPolicy(options: PolicyOptions): Policy {
     reject,
     environment,
     keyCache,
+    checkCredentialLocation: (req) => checkCredentialLocation(req, options.transport),
   };
 }

@@ -180,6 +180,56 @@ export function contractSuite(framework: Framework, variant: StoreVariant): void
       expectProblem(res, "credential_location_not_allowed", { location: "body" });
     });
 
+    it("refuses a key in a form-encoded body on a GET as credential_location_not_allowed", async () => {
+      const res = await c.send({
+        method: "GET", path: ME, key: K.main,
+        headers: [["Content-Type", "application/x-www-form-urlencoded"]],
+        body: `api_key=${K.main}`,
+      });
+      expectProblem(res, "credential_location_not_allowed", { location: "body" });
+    });
+
+    it("checks the credential location before answering 413 or 415", async () => {
+      const text = await c.send({
+        method: "POST", path: `${PROJECTS}?api_key=${K.vault}`, key: K.vault, headers: [["Content-Type", "text/plain"]], body: "name=Tower",
+      });
+      expectProblem(text, "credential_location_not_allowed", { location: "query" });
+      const big = await c.send({
+        method: "POST", path: PROJECTS, key: K.vault, headers: [["X-API-Key", K.vault]],
+        json: { name: "big", project_type: "commercial", description: "a".repeat(1024 * 1024 + 1024) },
+      });
+      expectProblem(big, "credential_location_not_allowed", { location: "header" });
+      const repeated = await c.send({
+        method: "POST", path: PROJECTS, key: K.vault,
+        headers: [["Content-Type", "application/x-www-form-urlencoded"]],
+        body: `name=Tower&name=${K.vault}`,
+      });
+      expectProblem(repeated, "credential_location_not_allowed", { location: "body", parameter: "name" });
+      const clean = await c.send({
+        method: "POST", path: PROJECTS, key: K.vault,
+        headers: [["Content-Type", "application/x-www-form-urlencoded"]],
+        body: "name=Tower&project_type=commercial",
+      });
+      expectProblem(clean, "unsupported_media_type");
+    });
+
+    it.each([
+      ["an unknown path", "GET", "/api/v2/nope"],
+      ["a wrong method (405)", "PUT", ME],
+      ["a path that does not decode", "GET", `${PROJECTS}/%E0%A4%A`],
+    ])("refuses a key in the query of %s before answering 404 or 405", async (_name, method, path) => {
+      const beside = await c.send({ method, path: `${path}?api_key=${K.main}`, key: K.main });
+      expectProblem(beside, "credential_location_not_allowed", { location: "query" });
+      expect(beside.headers["www-authenticate"]).toBe(INVALID_REQUEST_CHALLENGE);
+      const alone = await c.send({ method, path: `${path}?q=${K.main}` });
+      expectProblem(alone, "credential_location_not_allowed", { location: "query" });
+    });
+
+    it("refuses a key in a cookie or another header of an unknown path or a wrong method", async () => {
+      expectProblem(await c.get("/api/v2/nope", undefined, [["Cookie", `api_key=${K.main}`]]), "credential_location_not_allowed", { location: "cookie" });
+      expectProblem(await c.send({ method: "DELETE", path: ME, headers: [["X-API-Key", K.main]] }), "credential_location_not_allowed", { location: "header" });
+    });
+
     it("refuses a key-shaped value under any query parameter name", async () => {
       const res = await c.get(`${ME}?q=${K.main}`, K.main);
       expectProblem(res, "credential_location_not_allowed", { location: "query" });
