@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ProblemError } from "@alloovium/core";
 import { adapterConformance, adapterSuiteCapabilities } from "@alloovium/core/conformance";
