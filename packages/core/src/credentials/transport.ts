@@ -62,6 +62,11 @@ function startsLikeKey(value: string): boolean {
 }
 
 const lengthCache = new WeakMap<readonly string[], Set<number>>();
+// A module function, not a per-call closure: this check runs on every request.
+function isName(names: readonly string[], n: string): boolean {
+  return names.includes(n.toLowerCase());
+}
+
 function lengthsOf(list: readonly string[]): Set<number> {
   let set = lengthCache.get(list);
   if (!set) {
@@ -106,12 +111,11 @@ function parseCookieHeader(value: string, visit: (name: string, value: string) =
 export function checkCredentialLocation(req: PolicyRequest, options?: TransportOptions): PolicyError | null {
   const names = options?.credentialNames ?? DEFAULT_CREDENTIAL_NAMES;
   const headerNames = options?.credentialHeaders ?? DEFAULT_CREDENTIAL_HEADERS;
-  const isName = (n: string) => names.includes(n.toLowerCase());
   const headerLengths = lengthsOf(headerNames);
 
   if (req.query) {
     for (const [name, value] of new URLSearchParams(req.query)) {
-      if (isName(name) || looksLikeKey(value) || JWT_VALUE.test(value)) return exposed("query", name);
+      if (isName(names, name) || looksLikeKey(value) || JWT_VALUE.test(value)) return exposed("query", name);
     }
   }
 
@@ -128,7 +132,7 @@ export function checkCredentialLocation(req: PolicyRequest, options?: TransportO
       if (req.cookies) continue;
       let found: string | null = null;
       parseCookieHeader(value, (n, v) => {
-        if (isName(n) || looksLikeKey(v)) found = n;
+        if (isName(names, n) || looksLikeKey(v)) found = n;
         return found !== null;
       });
       if (found !== null) return exposed("cookie", found);
@@ -137,13 +141,13 @@ export function checkCredentialLocation(req: PolicyRequest, options?: TransportO
     if (headerNames.includes(name) || looksLikeKey(value)) return exposed("header", name);
   }
   if (req.cookies) {
-    for (const [n, v] of Object.entries(req.cookies)) if (isName(n) || looksLikeKey(v)) return exposed("cookie", n);
+    for (const [n, v] of Object.entries(req.cookies)) if (isName(names, n) || looksLikeKey(v)) return exposed("cookie", n);
   }
 
   const body = req.body;
   if (body !== null && typeof body === "object" && !Array.isArray(body)) {
     for (const [n, v] of Object.entries(body as Record<string, unknown>)) {
-      if ((isName(n) && typeof v === "string") || looksLikeKey(v)) return exposed("body", n);
+      if ((isName(names, n) && typeof v === "string") || looksLikeKey(v)) return exposed("body", n);
     }
   }
   return null;
