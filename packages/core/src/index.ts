@@ -1,6 +1,7 @@
 export * from "./buckets";
 export * from "./capabilities";
 export * from "./clock";
+export * from "./credits";
 export * from "./credentials";
 export * from "./idempotency";
 export * from "./keys";

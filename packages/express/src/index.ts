@@ -106,6 +106,7 @@ export function alloovium(options: AllooviumOptions): AllooviumExpress {
         req.body = request.body;
         setHeaders(res, decision.headers);
         if (decision.capture) capture(res, decision);
+        else if (decision.settle) res.once("close", () => void decision.commit({ status: res.statusCode, headers: {}, body: "" })); // keep or refund the credits
         next();
       }, next);
     },

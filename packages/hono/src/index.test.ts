@@ -65,7 +65,7 @@ describe("@alloovium/hono without a Node request", () => {
     expect(await form.json()).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
     const head = await app.request(whoami.routePath, { method: "HEAD", headers: auth });
     expect(head.status).toBe(200);
-    expect(head.headers.get("ratelimit-policy")).toBe('"tokens";q=600;w=60');
+    expect(head.headers.get("ratelimit-policy")).toBe('"tokens";q=600;w=60, "credits";q=100000');
     const missing = await app.request(`/nowhere?api_key=${key}`);
     expect(await missing.json()).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
   });

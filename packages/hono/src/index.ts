@@ -106,7 +106,7 @@ export function alloovium(options: AllooviumOptions): AllooviumHono {
         await gate.finish(decision, { status: res.status, headers: res.headers, body });
         c.res = undefined; // Hono's setter would merge the old response's headers into the new one
         c.res = new Response(NULL_BODY_STATUSES.has(res.status) ? null : body, { status: res.status, headers: res.headers });
-      }
+      } else if (decision.settle) await decision.commit({ status: c.res.status, headers: {}, body: "" }); // keep or refund the credits
       const outgoing = (c.env as NodeBindings)?.outgoing;
       if (outgoing && typeof outgoing.setHeader === "function") {
         // On Node the RateLimit headers go on the ServerResponse, which merges them into whatever

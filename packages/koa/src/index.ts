@@ -91,7 +91,10 @@ export function alloovium(options: AllooviumOptions): AllooviumKoa {
       } catch (error) {
         return fail(ctx, error, decision);
       }
-      if (!decision.capture) return;
+      if (!decision.capture) {
+        if (decision.settle) await decision.commit({ status: ctx.status, headers: {}, body: "" }); // keep or refund the credits
+        return;
+      }
       const text = bodyText(ctx.body);
       if (text === undefined) return decision.abort(); // a streamed body is not stored: a retry runs again
       if (ctx.body !== null && typeof ctx.body === "object" && !Buffer.isBuffer(ctx.body)) ctx.body = text; // sent as captured

@@ -21,6 +21,12 @@ export interface CapabilityInput {
   readonly requireIdempotencyKey?: boolean;
   /** Credits charged per call (contract section 9): an integer >= 0. @default 0 */
   readonly credits?: number;
+  /**
+   * Top-level members of a JSON response body left out of the stored idempotency record, so a
+   * replay answers without them: `["key"]` on a call that returns a raw API key (contract
+   * section 9: the raw key is never stored, the idempotency store included). @default []
+   */
+  readonly omitFromReplay?: readonly string[];
   /** One line for humans; listed by `GET /api/v2/capabilities` when present. */
   readonly description?: string;
 }
@@ -35,6 +41,7 @@ export interface Capability {
   readonly idempotent: boolean;
   readonly requireIdempotencyKey: boolean;
   readonly credits: number;
+  readonly omitFromReplay: readonly string[];
   readonly description?: string;
   /** The path in `:name` form, as Express, Koa and Hono routers take it. */
   readonly routePath: string;
@@ -90,6 +97,8 @@ export function defineCapability(input: CapabilityInput): Capability {
   if (input.requireIdempotencyKey !== undefined && typeof input.requireIdempotencyKey !== "boolean") {
     fail(id, "requireIdempotencyKey", "must be a boolean");
   }
+  const omit = input.omitFromReplay ?? [];
+  if (!Array.isArray(omit) || omit.some((m) => typeof m !== "string" || m === "")) fail(id, "omitFromReplay", "must be an array of member names");
   const cap: { -readonly [K in keyof Capability]: Capability[K] } = {
     id,
     method: input.method,
@@ -99,6 +108,7 @@ export function defineCapability(input: CapabilityInput): Capability {
     idempotent: input.idempotent,
     requireIdempotencyKey: input.requireIdempotencyKey ?? false,
     credits,
+    omitFromReplay: Object.freeze([...new Set(omit)]),
     routePath: "/" + segments.map((s) => (s.startsWith("{") ? ":" + s.slice(1, -1) : s)).join("/"),
     params: Object.freeze(params),
   };

@@ -71,8 +71,8 @@ export function adapterConformance(name: string, start: AdapterHarness): void {
       const r = await send("/api/v2/me", { headers: ["Authorization", `Bearer ${key}`] });
       expect(r.status).toBe(200);
       expect(json(r.body)).toMatchObject({ auth_method: "api_key", scopes: ["vault:write"] });
-      expect(r.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60');
-      expect(r.headers["ratelimit"]).toMatch(/^"tokens";r=\d+;t=\d+$/);
+      expect(r.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60, "credits";q=100000');
+      expect(r.headers["ratelimit"]).toMatch(/^"tokens";r=\d+;t=\d+, "credits";r=\d+$/);
     });
 
     it("writes a rejection as a problem without running the handler", async () => {
@@ -160,8 +160,8 @@ export function adapterConformance(name: string, start: AdapterHarness): void {
       const r = await send("/api/v2/me", { method: "HEAD", headers: ["Authorization", `Bearer ${key}`] });
       expect(r.status).toBe(200);
       expect(r.body).toBe("");
-      expect(r.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60');
-      expect(r.headers["ratelimit"]).toMatch(/^"tokens";r=\d+;t=\d+$/);
+      expect(r.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60, "credits";q=100000');
+      expect(r.headers["ratelimit"]).toMatch(/^"tokens";r=\d+;t=\d+, "credits";r=\d+$/);
     });
 
     it("refuses a key in the JSON body of a GET, with or without a valid Authorization header", async () => {

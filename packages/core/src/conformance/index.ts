@@ -5,4 +5,5 @@
 export { bucketStoreConformance, type BucketStoreHarness } from "./buckets";
 export { idempotencyStoreConformance, type IdempotencyStoreHarness } from "./idempotency";
 export { keyStoreConformance, type KeyStoreHarness } from "./keys";
+export { creditStoreConformance, type CreditStoreHarness } from "./credits";
 export { adapterConformance, adapterSuiteCapabilities, type AdapterApp, type AdapterHarness } from "./adapter";

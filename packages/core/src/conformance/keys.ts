@@ -67,6 +67,34 @@ export function keyStoreConformance(name: string, setup: () => Promise<KeyStoreH
       expect(await h.store.get(tenant, r.id)).toEqual(updated);
     });
 
+    it("touches last_used_at forward only, changing nothing else, and never across tenants", async () => {
+      const r = record(tenant);
+      await h.store.put(r);
+      if (!h.store.touch) return expect(h.store.touch).toBeUndefined(); // optional: the policy then keeps no last_used_at
+      await h.store.touch(tenant, r.id, "2026-05-01T10:00:00.000Z");
+      expect(await h.store.get(tenant, r.id)).toEqual({ ...r, last_used_at: "2026-05-01T10:00:00.000Z" });
+      await h.store.touch(tenant, r.id, "2026-05-01T09:00:00.000Z"); // older: ignored
+      expect((await h.store.get(tenant, r.id))?.last_used_at).toBe("2026-05-01T10:00:00.000Z");
+      await h.store.touch(randomUUID(), r.id, "2026-05-02T00:00:00.000Z"); // another tenant: ignored
+      await h.store.touch(tenant, randomUUID(), "2026-05-02T00:00:00.000Z"); // unknown id: ignored
+      expect((await h.store.get(tenant, r.id))?.last_used_at).toBe("2026-05-01T10:00:00.000Z");
+      expect((await h.store.list(tenant))[0]?.last_used_at).toBe("2026-05-01T10:00:00.000Z");
+    });
+
+    it("keeps a touch that lands between another writer's read and put (a revoke never loses it, a touch never undoes a revoke)", async () => {
+      const r = record(tenant);
+      await h.store.put(r);
+      if (!h.store.touch) return;
+      const read = await h.store.get(tenant, r.id); // a key manager reads...
+      await h.store.touch(tenant, r.id, "2026-05-01T10:00:00.000Z"); // ...a request touches...
+      await h.store.put({ ...read!, revoked_at: "2026-05-01T10:00:01.000Z" }); // ...the manager revokes.
+      const after = await h.store.get(tenant, r.id);
+      expect(after?.revoked_at).toBe("2026-05-01T10:00:01.000Z");
+      expect(after?.last_used_at).toBe("2026-05-01T10:00:00.000Z");
+      await h.store.touch(tenant, r.id, "2026-05-01T10:05:00.000Z");
+      expect((await h.store.get(tenant, r.id))?.revoked_at).toBe("2026-05-01T10:00:01.000Z");
+    });
+
     it("lists a tenant's keys newest first", async () => {
       const a = record(tenant, { created_at: "2026-04-01T00:00:00.000Z" });
       const b = record(tenant, { created_at: "2026-04-03T00:00:00.000Z" });

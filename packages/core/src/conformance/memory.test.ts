@@ -1,8 +1,9 @@
 import { MemoryBucketStore } from "../buckets";
+import { MemoryCreditStore } from "../credits";
 import { MemoryKeyStore } from "../credentials";
 import { MemoryIdempotencyStore } from "../idempotency";
 import { FakeClock } from "../testing";
-import { bucketStoreConformance, idempotencyStoreConformance, keyStoreConformance } from "./index";
+import { bucketStoreConformance, creditStoreConformance, idempotencyStoreConformance, keyStoreConformance } from "./index";
 
 bucketStoreConformance("MemoryBucketStore", () => {
   const clock = new FakeClock();
@@ -15,3 +16,8 @@ idempotencyStoreConformance("MemoryIdempotencyStore", () => {
 });
 
 keyStoreConformance("MemoryKeyStore", () => ({ store: new MemoryKeyStore() }));
+
+creditStoreConformance("MemoryCreditStore", () => {
+  const clock = new FakeClock();
+  return { store: new MemoryCreditStore({ clock }), now: () => clock.now() };
+});

@@ -38,6 +38,21 @@ export interface KeyStore {
   get(tenantId: string, id: string): Promise<ApiKeyRecord | null>;
   /** The tenant's records, newest first (created_at, then id, descending). */
   list(tenantId: string): Promise<ApiKeyRecord[]>;
+  /**
+   * Sets the key's `last_used_at` to `at` (ISO 8601) unless it already holds a later time, and
+   * changes nothing else: a touch can never undo a concurrent revoke or update, and a later
+   * `put` of a record read before the touch keeps the later time. Unknown ids are ignored.
+   * Optional: without it the policy keeps no `last_used_at` (it calls it at most once a minute
+   * per key and process, and never waits for it).
+   */
+  touch?(tenantId: string, id: string, at: string): Promise<void>;
+}
+
+/** The later of two optional ISO 8601 times (null when neither). */
+export function laterTime(a: string | null | undefined, b: string | null | undefined): string | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return Date.parse(b) > Date.parse(a) ? b : a;
 }
 
 /** Newest first: created_at descending, then id descending. */
@@ -61,7 +76,8 @@ export class MemoryKeyStore implements KeyStore {
     const old = this.#byId.get(record.id);
     if (old && old.tenant_id !== record.tenant_id) throw new Error("MemoryKeyStore.put: a key cannot move to another tenant");
     if (old) this.#byDigest.delete(old.digest);
-    const copy = Object.freeze({ ...record, scopes: Object.freeze([...record.scopes]) });
+    const lastUsed = laterTime(old?.last_used_at, record.last_used_at);
+    const copy = Object.freeze({ ...record, scopes: Object.freeze([...record.scopes]), ...(lastUsed === null ? {} : { last_used_at: lastUsed }) });
     this.#byId.set(record.id, copy);
     this.#byDigest.set(record.digest, copy);
   }
@@ -73,5 +89,13 @@ export class MemoryKeyStore implements KeyStore {
 
   async list(tenantId: string): Promise<ApiKeyRecord[]> {
     return [...this.#byId.values()].filter((r) => r.tenant_id === tenantId).sort(compareNewestFirst);
+  }
+
+  async touch(tenantId: string, id: string, at: string): Promise<void> {
+    const r = this.#byId.get(id);
+    if (!r || r.tenant_id !== tenantId || laterTime(r.last_used_at, at) === r.last_used_at) return;
+    const copy = Object.freeze({ ...r, last_used_at: at });
+    this.#byId.set(id, copy);
+    this.#byDigest.set(r.digest, copy);
   }
 }

@@ -18,7 +18,7 @@ function setup() {
       t.policy.keyCache.invalidate(d);
     },
   });
-  const admin = mintPrincipal({ scopes: ["keys:read", "keys:write", "vault:read", "vault:write"], rate_limit_tier: "pro" });
+  const admin = mintPrincipal({ scopes: ["keys:read", "keys:write", "vault:read", "vault:write"], rate_limit_tier: "pro", environment: "live", api_key_prefix: "ak_live_AB7K" });
   return { t, keys, admin, invalidated };
 }
 function ok<T>(v: T | PolicyError): T {
@@ -31,6 +31,16 @@ function err(v: unknown): PolicyError {
 }
 
 describe("createKeyManager", () => {
+  it("lets a test key create test keys only (403 environment_mismatch for a live one)", async () => {
+    const { keys } = setup();
+    const sandbox = mintPrincipal({ scopes: ["keys:write", "vault:read"], environment: "test" });
+    const e = err(await keys.create(sandbox, { name: "x", environment: "live", scopes: ["vault:read"] }));
+    expect(e.code).toBe("environment_mismatch");
+    expect(ok(await keys.create(sandbox, { name: "x", environment: "test", scopes: ["vault:read"] })).environment).toBe("test");
+    const oauth = mintPrincipal({ auth_method: "oauth", scopes: ["keys:write"] });
+    expect(ok(await keys.create(oauth, { name: "x", environment: "live", scopes: ["keys:write"] })).environment).toBe("live");
+  });
+
   it("creates a key that works at once, returns the raw key once and stores only its digest", async () => {
     const { t, keys, admin } = setup();
     const created = ok(await keys.create(admin, { name: "CI", environment: "test", scopes: ["vault:read"] }));

@@ -162,6 +162,10 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
         else expiresAt = iso(ms);
       }
       if (errors.length || name === undefined || scopes === undefined) return invalid(errors);
+      // A test key is a sandbox credential: it cannot mint a live one (contract silent; our choice).
+      if (caller.auth_method === "api_key" && caller.environment === "test" && environment === "live") {
+        return policyError("environment_mismatch", "A test key can create test keys only; use a live key to create a live key.", { environment: "test" });
+      }
       const denied = escalation(caller, scopes);
       if (denied) return denied;
       return mint({

@@ -1,4 +1,5 @@
 import type { BucketLimits, BucketRef, BucketResult, BucketStore } from "../buckets";
+import type { CreditStore } from "../credits";
 import type { ClaimResult, IdempotencyRef, IdempotencyStore } from "../idempotency";
 
 /** What the pipeline asks of the stores before the handler runs. */
@@ -8,45 +9,96 @@ export interface AdmissionRequest {
   readonly limits: BucketLimits;
   /** Present when the request carries an Idempotency-Key: claimed only if the bucket allowed it. */
   readonly claim?: { readonly ref: IdempotencyRef; readonly fingerprint: string; readonly leaseMs: number };
+  /**
+   * Present when calls are metered: the price in credits of the bucket's tenant. Charged only when
+   * the bucket allowed the call and the claim (if any) was claimed; a replay is counted as a call
+   * at 0 credits; a short balance releases the claim it just made.
+   */
+  readonly charge?: { readonly capability: string; readonly credits: number; readonly grant: number };
 }
 
 /** The claim part of an admission: a store answer, or `unavailable` when its store failed. */
 export type AdmissionClaim = ClaimResult | { readonly outcome: "unavailable"; readonly error: unknown };
 
-/** The answer: the bucket decision, and the claim when one was asked for and the bucket allowed. */
+/** The credit part of an admission. */
+export type AdmissionCredits =
+  /** Charged (`credits` may be 0, as for a replay): refund `credits` from `hour` on a 5xx or a throw. */
+  | { readonly outcome: "charged"; readonly balance: number; readonly credits: number; readonly hour: number }
+  /** The balance is short: nothing charged, and the claim (if one was made) released. */
+  | { readonly outcome: "insufficient"; readonly balance: number }
+  /** Not charged (the bucket refused, or the claim was in flight or mismatched): the balance only. */
+  | { readonly outcome: "balance"; readonly balance: number }
+  /** The credit store failed; nothing is known of the balance. */
+  | { readonly outcome: "unavailable"; readonly error: unknown };
+
+/** The answer: the bucket decision, the claim when one was asked for, the credits when metered. */
 export interface AdmissionResult {
   readonly bucket: BucketResult;
   readonly claim?: AdmissionClaim;
+  readonly credits?: AdmissionCredits;
 }
 
 /**
- * The bucket decision and the idempotency claim, in this order. A store that can do both at
- * once (one Redis script, one round trip) implements this directly; `composeAdmission` runs
- * them one after the other. Throws only when the bucket decision itself cannot be made.
+ * The bucket decision, the idempotency claim and the credit charge, in this order. A store that
+ * can do all at once (one Redis script, one round trip) implements this directly;
+ * `composeAdmission` runs them one after the other. Throws only when the bucket decision itself
+ * cannot be made.
  */
 export interface Admission {
   admit(request: AdmissionRequest): Promise<AdmissionResult>;
+  /** The credit store `charge` parts go to: the policy reads balances and refunds through it. */
+  readonly credits?: CreditStore;
 }
 
 const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
 
-/** An `Admission` over a separate bucket store and idempotency store. */
-export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyStore): Admission {
-  const withClaim = async (request: AdmissionRequest): Promise<AdmissionResult> => {
+async function balanceOf(credits: CreditStore, tenantId: string, grant: number): Promise<AdmissionCredits> {
+  try {
+    return { outcome: "balance", balance: await credits.balance(tenantId, grant) };
+  } catch (error) {
+    return { outcome: "unavailable", error };
+  }
+}
+
+/** An `Admission` over separate stores: each step is atomic, the sequence is not. */
+export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyStore, credits?: CreditStore): Admission {
+  const admit = async (request: AdmissionRequest): Promise<AdmissionResult> => {
     const bucket = await buckets.consume(request.bucket, request.cost, request.limits);
-    if (!request.claim || !bucket.allowed) return { bucket };
-    const { ref, fingerprint, leaseMs } = request.claim;
-    try {
-      return { bucket, claim: await idempotency.claim(ref, fingerprint, { leaseMs }) };
-    } catch (error) {
-      return { bucket, claim: { outcome: "unavailable", error } };
+    const { charge, claim: asked } = request;
+    const tenantId = request.bucket.tenantId;
+    if (!bucket.allowed) return charge && credits ? { bucket, credits: await balanceOf(credits, tenantId, charge.grant) } : { bucket };
+    let claim: AdmissionClaim | undefined;
+    if (asked) {
+      try {
+        claim = await idempotency.claim(asked.ref, asked.fingerprint, { leaseMs: asked.leaseMs });
+      } catch (error) {
+        claim = { outcome: "unavailable", error };
+      }
     }
+    if (!charge || !credits) return claim ? { bucket, claim } : { bucket };
+    if (claim && (claim.outcome === "in_flight" || claim.outcome === "mismatch")) {
+      return { bucket, claim, credits: await balanceOf(credits, tenantId, charge.grant) };
+    }
+    const price = claim?.outcome === "completed" ? 0 : charge.credits; // a replay is never charged again
+    let charged;
+    try {
+      charged = await credits.charge({ tenantId, capability: charge.capability, credits: price, grant: charge.grant });
+    } catch (error) {
+      return claim ? { bucket, claim, credits: { outcome: "unavailable", error } } : { bucket, credits: { outcome: "unavailable", error } };
+    }
+    if (!charged.allowed) {
+      if (claim?.outcome === "claimed") await idempotency.release(asked!.ref, claim.token).catch(() => {}); // the lease frees it otherwise
+      return { bucket, credits: { outcome: "insufficient", balance: charged.balance } };
+    }
+    const result = { outcome: "charged", balance: charged.balance, credits: charged.charged, hour: charged.hour } as const;
+    return claim ? { bucket, claim, credits: result } : { bucket, credits: result };
   };
   return {
+    ...(credits ? { credits } : {}),
     admit(request) {
-      // Without a claim, hand the bucket's own promise through: no extra async hop.
-      if (!request.claim) return buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
-      return withClaim(request);
+      // Without a claim or a charge, hand the bucket's own promise through: no extra async hop.
+      if (!request.claim && !(request.charge && credits)) return buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+      return admit(request);
     },
   };
 }

@@ -94,7 +94,7 @@ describe("createPolicy: authentication, in the contract's order", () => {
       rate_limit_tier: "pro",
       scopes: ["chat:read", "vault:read", "vault:write"],
     });
-    expect(d.headers).toEqual({ "ratelimit-policy": '"tokens";q=3000;w=60', ratelimit: '"tokens";r=2999;t=1' });
+    expect(d.headers).toEqual({ "ratelimit-policy": '"tokens";q=3000;w=60, "credits";q=100000', ratelimit: '"tokens";r=2999;t=1, "credits";r=100000' });
   });
 });
 
@@ -105,7 +105,7 @@ describe("createPolicy: environments", () => {
     const d = rejected(await t.call(whoami, { key: live.key }));
     expect(d.response.status).toBe(403);
     expect(d.problem.code).toBe("environment_mismatch");
-    expect(d.response.headers.ratelimit).toBe('"tokens";r=600;t=0');
+    expect(d.response.headers.ratelimit).toBe('"tokens";r=600;t=0, "credits";r=100000');
     const test = await t.mintKey({ environment: "test" });
     expect((await t.call(whoami, { key: test.key })).kind).toBe("continue");
   });
@@ -146,8 +146,8 @@ describe("createPolicy: scopes and buckets", () => {
     expect(last.response.status).toBe(429);
     expect(last.problem).toMatchObject({ code: "rate_limited", cost: 1, remaining: 0, limit: 60 });
     expect(last.response.headers["retry-after"]).toBe("1");
-    expect(last.response.headers["ratelimit-policy"]).toBe('"tokens";q=60;w=60');
-    expect(last.response.headers.ratelimit).toBe('"tokens";r=0;t=60');
+    expect(last.response.headers["ratelimit-policy"]).toBe('"tokens";q=60;w=60, "credits";q=100000');
+    expect(last.response.headers.ratelimit).toBe('"tokens";r=0;t=60, "credits";r=100000');
     t.clock.advance(1000);
     expect((await t.call(whoami, { key })).kind).toBe("continue");
   });
@@ -178,7 +178,7 @@ describe("createPolicy: scopes and buckets", () => {
     const live = await t.mintKey({ environment: "live", tier: "free" });
     for (let i = 0; i < 70; i++) expect(code(await t.call(whoami, { key: live.key }))).toBe("environment_mismatch");
     const d = rejected(await t.call(whoami, { key: live.key }));
-    expect(d.response.headers.ratelimit).toBe('"tokens";r=60;t=0');
+    expect(d.response.headers.ratelimit).toBe('"tokens";r=60;t=0, "credits";r=100000');
   });
 });
 
@@ -204,8 +204,8 @@ describe("createPolicy: idempotency", () => {
         "content-type": "application/json",
         location: "/api/v2/vault/projects/p1",
         "idempotent-replayed": "true",
-        "ratelimit-policy": '"tokens";q=600;w=60',
-        ratelimit: '"tokens";r=596;t=1',
+        "ratelimit-policy": '"tokens";q=600;w=60, "credits";q=100000',
+        ratelimit: '"tokens";r=596;t=1, "credits";r=100000',
       },
       body: '{"id":"p1"}',
     });
@@ -251,7 +251,7 @@ describe("createPolicy: idempotency", () => {
     const d = rejected(await t.call(create, { key, body: BODY, idempotencyKey: "bad key" }));
     expect(d.response.status).toBe(400);
     expect(d.problem.code).toBe("invalid_idempotency_key");
-    expect(d.response.headers.ratelimit).toBe('"tokens";r=598;t=1');
+    expect(d.response.headers.ratelimit).toBe('"tokens";r=598;t=1, "credits";r=100000');
   });
 
   it("answers idempotency_key_required when the capability demands a key", async () => {
@@ -330,9 +330,9 @@ describe("createPolicy: OAuth", () => {
     const d = await t.call(list, { headers: { authorization: `Bearer ${await mint("client_free")}` } });
     if (d.kind !== "continue") throw new Error(`expected continue, got ${JSON.stringify(d)}`);
     expect(d.principal).toEqual({ user_id: "u1", tenant_id: "t1", auth_method: "oauth", client_id: "client_free", scopes: ["vault:read"] });
-    expect(d.headers["ratelimit-policy"]).toBe('"tokens";q=60;w=60');
+    expect(d.headers["ratelimit-policy"]).toBe('"tokens";q=60;w=60, "credits";q=100000');
     const other = await t.call(list, { headers: { authorization: `Bearer ${await mint("client_std")}` } });
-    expect(other.kind === "continue" && other.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60');
+    expect(other.kind === "continue" && other.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60, "credits";q=100000');
     const scoped = rejected(await t.call(create, { headers: { authorization: `Bearer ${await mint("client_std")}` }, body: BODY }));
     expect(scoped.problem.detail).toBe("OAuth token is missing required scope: vault:write");
   });

@@ -12,6 +12,7 @@ import {
 } from "../buckets";
 import type { Capability, HttpMethod } from "../capabilities";
 import { systemClock, type Clock } from "../clock";
+import { DEFAULT_CREDIT_GRANT, MemoryCreditStore, type CreditStore } from "../credits";
 import {
   INVALID_TOKEN_CHALLENGE,
   checkCredentialLocation,
@@ -49,7 +50,7 @@ import {
   type Problem,
 } from "../problems";
 import { insufficientScope, missingScopes } from "../scopes";
-import { composeAdmission, type Admission, type AdmissionClaim } from "./admission";
+import { composeAdmission, type Admission, type AdmissionClaim, type AdmissionRequest } from "./admission";
 
 /** Options of `createPolicy`. Checked when it is called; a bad option throws naming it. */
 export interface PolicyOptions {
@@ -67,8 +68,22 @@ export interface PolicyOptions {
   readonly buckets?: BucketStore;
   /** @default new MemoryIdempotencyStore() */
   readonly idempotency?: IdempotencyStore;
-  /** Bucket and claim in one step (one Redis round trip). @default composeAdmission(buckets, idempotency) */
+  /** Bucket, claim and charge in one step (one Redis round trip). @default composeAdmission(buckets, idempotency, credits) */
   readonly admission?: Admission;
+  /**
+   * Where tenants' credit balances and hourly usage live (contract section 9). Calls are metered
+   * when the admission charges a store: `admission.credits` when `admission` is given, else this
+   * store; `false` turns metering off (no `credits` RateLimit policy, no 402).
+   * @default admission?.credits ?? new MemoryCreditStore()
+   */
+  readonly credits?: CreditStore | false;
+  /** The balance of a new tenant: one for all, or per tenant. @default 100000 */
+  readonly creditGrant?: number | ((tenantId: string) => number);
+  /**
+   * How often a key's `last_used_at` is written, at most, per key and process (off the request's
+   * critical path, through `KeyStore.touch` when the store has it); 0 turns it off. @default 60000
+   */
+  readonly lastUsedIntervalMs?: number;
   /** Bucket sizes per tier. @default DEFAULT_TIER_LIMITS */
   readonly tiers?: Partial<Record<RateLimitTier, BucketLimits>>;
   /** The tier of OAuth clients: one for all, or per `client_id` (others get `standard`). @default "standard" */
@@ -88,10 +103,13 @@ export interface PolicyOptions {
   /** Names and headers treated as misplaced credentials. */
   readonly transport?: TransportOptions;
   /** Told of store failures the caller cannot see (a failed `complete`, a failed `release`). */
-  readonly onStoreError?: (error: unknown, operation: "complete" | "release" | "admit" | "peek") => void;
+  readonly onStoreError?: (error: unknown, operation: StoreOperation) => void;
   /** @default systemClock */
   readonly clock?: Clock;
 }
+
+/** The store calls whose failures `onStoreError` is told of. */
+export type StoreOperation = "complete" | "release" | "admit" | "peek" | "charge" | "refund" | "touch";
 
 /** A response the adapter writes as is. */
 export type WireResponse = PolicyResponse<string>;
@@ -125,9 +143,17 @@ export interface ContinueDecision {
   readonly headers: Readonly<Record<string, string>>;
   /** True when an idempotency record was claimed: the adapter must capture the response body. */
   readonly capture: boolean;
-  /** Stores the response (below 500) for replay, or releases the key (500 and above). Once. */
+  /**
+   * True when the adapter must `commit` the response's status (body and headers only with
+   * `capture`) or `abort`: an idempotency record or charged credits depend on the outcome.
+   */
+  readonly settle: boolean;
+  /**
+   * Settles the request once: below 500 stores the response for replay and keeps the credits;
+   * 500 and above releases the key and refunds the credits.
+   */
   commit(response: HandlerResponse): Promise<void>;
-  /** Releases the key so that a retry runs (the handler threw). Once. */
+  /** The handler threw: releases the key so that a retry runs, refunds the credits. Once. */
   abort(): Promise<void>;
 }
 
@@ -149,6 +175,40 @@ export interface Policy {
 }
 
 const NOOP = async () => {};
+
+/** What a continuing request was charged, for its refund. */
+interface Reservation {
+  readonly credits: number;
+  readonly hour: number;
+  readonly grant: number;
+}
+
+/** `"credits";q=100000`: the credits policy of the RateLimit-Policy header (no window). */
+export function creditsPolicyMember(grant: number): string {
+  return `"credits";q=${grant}`;
+}
+
+/** `"credits";r=99987`: the balance, as a member of the RateLimit header. */
+export function creditsMember(balance: number): string {
+  return `"credits";r=${balance}`;
+}
+
+/**
+ * A JSON body without the named top-level members (a raw key left out of a stored replay). A
+ * body that is not a JSON object is stored as an empty object rather than risk keeping a secret.
+ */
+export function omitMembers(body: string, members: readonly string[]): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return "{}";
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) return "{}";
+  const kept: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const m of members) delete kept[m];
+  return JSON.stringify(kept);
+}
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const TIERS = new Set(["free", "standard", "pro", "enterprise"]);
 
@@ -198,7 +258,33 @@ export function createPolicy(options: PolicyOptions): Policy {
   const tiers = options.tiers ? tierLimits(options.tiers) : DEFAULT_TIER_LIMITS;
   const buckets = options.buckets ?? new MemoryBucketStore({ clock });
   const idempotency = options.idempotency ?? new MemoryIdempotencyStore({ clock });
-  const admission = options.admission ?? composeAdmission(buckets, idempotency);
+  if (options.credits !== undefined && options.credits !== false && !isStore(options.credits, ["charge", "refund", "balance", "usage"])) {
+    throw new TypeError("createPolicy: `credits` must be a CreditStore or false");
+  }
+  if (options.admission?.credits && options.credits !== undefined && options.credits !== options.admission.credits) {
+    throw new TypeError("createPolicy: `credits` must be the store `admission` charges (`admission.credits`), or left out");
+  }
+  if (options.admission && !options.admission.credits && options.credits) {
+    throw new TypeError("createPolicy: `admission` charges no credit store; build it with the `credits` store, or leave `credits` out");
+  }
+  const credits: CreditStore | undefined =
+    options.credits === false ? undefined : options.admission ? options.admission.credits : (options.credits ?? new MemoryCreditStore({ clock }));
+  const admission = options.credits === false && !options.admission ? composeAdmission(buckets, idempotency) : (options.admission ?? composeAdmission(buckets, idempotency, credits));
+  const grantOption = options.creditGrant ?? DEFAULT_CREDIT_GRANT;
+  const validGrant = (g: unknown): g is number => typeof g === "number" && Number.isSafeInteger(g) && g >= 0;
+  if (typeof grantOption !== "function" && !validGrant(grantOption)) throw new TypeError("createPolicy: `creditGrant` must be an integer >= 0 or a function of the tenant id");
+  const grantOf = typeof grantOption === "function"
+    ? (tenantId: string): number => {
+        const g = grantOption(tenantId);
+        if (!validGrant(g)) throw new TypeError(`createPolicy: \`creditGrant\` answered ${String(g)}, not an integer >= 0`);
+        return g;
+      }
+    : () => grantOption;
+  const lastUsedMs = options.lastUsedIntervalMs ?? 60_000;
+  if (typeof lastUsedMs !== "number" || !Number.isFinite(lastUsedMs) || lastUsedMs < 0) {
+    throw new TypeError("createPolicy: `lastUsedIntervalMs` must be a number of milliseconds >= 0");
+  }
+  const touchKey = lastUsedMs > 0 && typeof options.keyStore.touch === "function" ? options.keyStore.touch.bind(options.keyStore) : undefined;
   const keyCache = options.keyCache ?? createVerifiedKeyCache({ store: options.keyStore, hasher: options.keyHasher, clock });
   const replayHeaders = (options.replayHeaders ?? DEFAULT_REPLAY_HEADERS).map((h) => h.toLowerCase());
   const typeBase = options.problemTypeBase;
@@ -220,23 +306,47 @@ export function createPolicy(options: PolicyOptions): Policy {
     };
   }
 
-  function rateHeaders(limits: BucketLimits, result: BucketResult): Record<string, string> {
+  /** The RateLimit pair: the token bucket, then (when the balance is known) the `credits` policy. */
+  function rateHeaders(limits: BucketLimits, result: BucketResult, grant: number, balance?: number): Record<string, string> {
     let p = policyHeaderCache.get(limits);
     if (p === undefined) {
       p = rateLimitPolicyHeader(limits);
       policyHeaderCache.set(limits, p);
     }
-    return { "ratelimit-policy": p, ratelimit: rateLimitHeader(result) };
+    if (balance === undefined) return { "ratelimit-policy": p, ratelimit: rateLimitHeader(result) };
+    return { "ratelimit-policy": `${p}, ${creditsPolicyMember(grant)}`, ratelimit: `${rateLimitHeader(result)}, ${creditsMember(balance)}` };
+  }
+
+  async function balanceOf(tenantId: string, grant: number): Promise<number | undefined> {
+    if (!credits) return undefined;
+    try {
+      return await credits.balance(tenantId, grant);
+    } catch (e) {
+      onStoreError(e, "charge");
+      return undefined;
+    }
   }
 
   /** RateLimit headers for an authenticated request refused before the bucket: a cost-0 read. */
-  async function peekHeaders(ref: BucketRef, limits: BucketLimits): Promise<Record<string, string> | undefined> {
+  async function peekHeaders(ref: BucketRef, limits: BucketLimits, grant: number): Promise<Record<string, string> | undefined> {
+    const balance = balanceOf(ref.tenantId, grant);
     try {
-      return rateHeaders(limits, await buckets.consume(ref, 0, limits));
+      return rateHeaders(limits, await buckets.consume(ref, 0, limits), grant, await balance);
     } catch (e) {
       onStoreError(e, "peek");
       return undefined;
     }
+  }
+
+  // `last_used_at`, at most once per `lastUsedIntervalMs` per key and process, never awaited.
+  const touchedAt = new Map<string, number>();
+  function touch(p: ApiKeyPrincipal): void {
+    const now = clock.now();
+    const last = touchedAt.get(p.api_key_id);
+    if (last !== undefined && now - last < lastUsedMs) return;
+    if (touchedAt.size >= 10_000) for (const [id, at] of touchedAt) if (now - at >= lastUsedMs) touchedAt.delete(id);
+    touchedAt.set(p.api_key_id, now);
+    touchKey!(p.tenant_id, p.api_key_id, new Date(now).toISOString()).catch((e: unknown) => onStoreError(e, "touch"));
   }
 
   /** The principal, a problem, or a promise of either (only when a store must be asked). */
@@ -313,7 +423,9 @@ export function createPolicy(options: PolicyOptions): Policy {
     if (principal instanceof Promise) principal = await principal;
     if (isPolicyError(principal)) return reject(principal);
 
+    if (touchKey && principal.auth_method === "api_key") touch(principal);
     const { ref, limits } = bucketOf(principal);
+    const grant = credits ? grantOf(principal.tenant_id) : 0;
     if (principal.auth_method === "api_key" && principal.environment === "live" && environment === "test") {
       return reject(
         policyError(
@@ -322,13 +434,13 @@ export function createPolicy(options: PolicyOptions): Policy {
           { environment },
           INVALID_TOKEN_CHALLENGE,
         ),
-        await peekHeaders(ref, limits),
+        await peekHeaders(ref, limits, grant),
       );
     }
     if (capability.scopes.length > 0) {
       const missing = missingScopes(principal.scopes, capability.scopes);
       if (missing.length > 0) {
-        return reject(insufficientScope(principal.auth_method, capability.scopes, missing), await peekHeaders(ref, limits));
+        return reject(insufficientScope(principal.auth_method, capability.scopes, missing), await peekHeaders(ref, limits, grant));
       }
     }
     if (capability.cost > limits.capacity) {
@@ -338,7 +450,7 @@ export function createPolicy(options: PolicyOptions): Policy {
           `This operation costs ${capability.cost} tokens, more than your bucket can hold (${limits.capacity}).`,
           { cost: capability.cost, limit: limits.capacity },
         ),
-        await peekHeaders(ref, limits),
+        await peekHeaders(ref, limits, grant),
       );
     }
 
@@ -363,17 +475,26 @@ export function createPolicy(options: PolicyOptions): Policy {
       }
     }
 
+    // A request refused for its Idempotency-Key is not charged: it only reads the balance.
+    const charge = credits && !keyError ? { capability: capability.id, credits: capability.credits, grant } : undefined;
     let admitted;
     try {
-      admitted = await admission.admit(
-        idemRef ? { bucket: ref, cost: capability.cost, limits, claim: { ref: idemRef, fingerprint, leaseMs } } : { bucket: ref, cost: capability.cost, limits },
-      );
+      const request: { -readonly [K in keyof AdmissionRequest]: AdmissionRequest[K] } = { bucket: ref, cost: capability.cost, limits };
+      if (idemRef) request.claim = { ref: idemRef, fingerprint, leaseMs };
+      if (charge) request.charge = charge;
+      admitted = await admission.admit(request);
     } catch (e) {
       onStoreError(e, "admit");
       return reject(policyError("internal_error", "The rate limiter is unavailable; retry shortly."), { "retry-after": "1" });
     }
     const bucket = admitted.bucket;
-    const headers = rateHeaders(limits, bucket);
+    const credited = admitted.credits;
+    let balance: number | undefined;
+    if (credited) {
+      if (credited.outcome === "unavailable") onStoreError(credited.error, "charge"); // metering fails open: not charged
+      else balance = credited.balance;
+    } else if (credits && keyError) balance = await balanceOf(principal.tenant_id, grant);
+    const headers = rateHeaders(limits, bucket, grant, balance);
     if (!bucket.allowed) {
       const retry = retryAfterSeconds(bucket.retryAfterMs);
       return reject(
@@ -387,25 +508,47 @@ export function createPolicy(options: PolicyOptions): Policy {
       );
     }
     if (keyError) return reject(keyError, headers);
-    if (!idemRef) return proceed(principal, capability, headers, null, "");
-    return settleClaim(admitted.claim, principal, capability, headers, idemRef);
+    if (credited?.outcome === "insufficient") {
+      return reject(
+        policyError(
+          "insufficient_credits",
+          `This operation costs ${capability.credits} credit${capability.credits === 1 ? "" : "s"} and the balance is ${credited.balance}.`,
+          { balance: credited.balance, required: capability.credits },
+        ),
+        headers,
+      );
+    }
+    const reservation = credited?.outcome === "charged" && credited.credits > 0 ? { credits: credited.credits, hour: credited.hour, grant } : null;
+    if (!idemRef) return proceed(principal, capability, headers, null, "", reservation);
+    return settleClaim(admitted.claim, principal, capability, headers, idemRef, reservation);
   }
 
-  function settleClaim(
+  /** Gives back what a request was charged, once (a 5xx, a throw, or a refusal after the charge). */
+  async function refund(principal: Principal, capability: Capability, reservation: Reservation): Promise<void> {
+    try {
+      await credits!.refund({ tenantId: principal.tenant_id, capability: capability.id, credits: reservation.credits, hour: reservation.hour, grant: reservation.grant });
+    } catch (e) {
+      onStoreError(e, "refund");
+    }
+  }
+
+  async function settleClaim(
     claim: AdmissionClaim | undefined,
     principal: Principal,
     capability: Capability,
     headers: Record<string, string>,
     ref: IdempotencyRef,
-  ): Decision {
+    reservation: Reservation | null,
+  ): Promise<Decision> {
     if (!claim || claim.outcome === "unavailable") {
       if (claim) onStoreError(claim.error, "admit");
-      if (failure === "open") return proceed(principal, capability, headers, null, "");
+      if (failure === "open") return proceed(principal, capability, headers, null, "", reservation);
+      if (reservation) await refund(principal, capability, reservation);
       return reject(policyError("idempotency_unavailable", "Idempotency keys cannot be checked right now; retry shortly.", undefined, { "retry-after": "1" }), headers);
     }
     switch (claim.outcome) {
       case "claimed":
-        return proceed(principal, capability, headers, ref, claim.token);
+        return proceed(principal, capability, headers, ref, claim.token, reservation);
       case "in_flight":
         return reject(
           policyError("idempotency_key_in_use", "A request with this Idempotency-Key is still being processed; retry shortly.", undefined, { "retry-after": "1" }),
@@ -432,28 +575,35 @@ export function createPolicy(options: PolicyOptions): Policy {
     headers: Record<string, string>,
     ref: IdempotencyRef | null,
     token: string,
+    reservation: Reservation | null,
   ): ContinueDecision {
-    if (!ref) return { kind: "continue", principal, capability, headers, capture: false, commit: NOOP, abort: NOOP };
+    if (!ref && !reservation) return { kind: "continue", principal, capability, headers, capture: false, settle: false, commit: NOOP, abort: NOOP };
     let settled = false;
     const release = async () => {
+      if (!ref) return;
       try {
         await idempotency.release(ref, token);
       } catch (e) {
         onStoreError(e, "release"); // the lease will expire and free the key
       }
     };
+    // A failure gives the key back (so that a retry runs) and the credits (never more than charged).
+    const failed = () => Promise.all([release(), reservation ? refund(principal, capability, reservation) : undefined]).then(NOOP);
     return {
       kind: "continue",
       principal,
       capability,
       headers,
-      capture: true,
+      capture: ref !== null,
+      settle: true,
       async commit(response) {
         if (settled) return;
         settled = true;
-        if (response.status >= 500) return release();
+        if (response.status >= 500) return failed();
+        if (!ref) return;
         try {
-          await idempotency.complete(ref, token, toStoredResponse(response.status, response.headers, response.body, replayHeaders), { ttlMs });
+          const body = capability.omitFromReplay.length ? omitMembers(response.body, capability.omitFromReplay) : response.body;
+          await idempotency.complete(ref, token, toStoredResponse(response.status, response.headers, body, replayHeaders), { ttlMs });
         } catch (e) {
           onStoreError(e, "complete");
           await release();
@@ -462,7 +612,7 @@ export function createPolicy(options: PolicyOptions): Policy {
       async abort() {
         if (settled) return;
         settled = true;
-        await release();
+        await failed();
       },
     };
   }
