@@ -16,6 +16,7 @@ import {
   type PolicyRequest,
   type RateLimitTier,
 } from "../credentials";
+import { MemoryCreditStore } from "../credits";
 import { MemoryIdempotencyStore } from "../idempotency";
 import { apiKeyPrefix, createKeyHasher, generateApiKey, type Environment, type KeyHasher } from "../keys";
 import { createPolicy, type Decision, type Policy, type PolicyOptions } from "../pipeline";
@@ -91,7 +92,7 @@ export async function mintApiKey(
   return { key, record };
 }
 
-export { MemoryBucketStore, MemoryIdempotencyStore, MemoryKeyStore };
+export { MemoryBucketStore, MemoryCreditStore, MemoryIdempotencyStore, MemoryKeyStore };
 
 /**
  * A principal for unit-testing a handler without a policy: an API-key principal by default,
@@ -157,6 +158,8 @@ export interface TestPolicy {
   readonly keyHasher: KeyHasher;
   readonly buckets: MemoryBucketStore;
   readonly idempotency: MemoryIdempotencyStore;
+  /** The tenants' balances and usage, on the fake clock (absent with `credits: false`). */
+  readonly credits: MemoryCreditStore | undefined;
   mintKey(options?: MintKeyOptions): Promise<{ readonly key: string; readonly record: ApiKeyRecord }>;
   /** `decide` for `capability` with a request built by `policyRequest` (path defaults to the capability's). */
   call(capability: Capability, init?: RequestInit): Promise<Decision>;
@@ -169,14 +172,15 @@ export interface TestPolicy {
  * const decision = await t.call(whoami, { key });
  */
 export function createTestPolicy(
-  options: Partial<Omit<PolicyOptions, "keyStore" | "keyHasher" | "clock" | "buckets" | "idempotency">> = {},
+  options: Partial<Omit<PolicyOptions, "keyStore" | "keyHasher" | "clock" | "buckets" | "idempotency" | "credits">> & { readonly credits?: false } = {},
 ): TestPolicy {
   const clock = new FakeClock();
   const keyStore = new MemoryKeyStore();
   const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
   const buckets = new MemoryBucketStore({ clock });
   const idempotency = new MemoryIdempotencyStore({ clock });
-  const policy = createPolicy({ environment: "live", ...options, keyStore, keyHasher, clock, buckets, idempotency });
+  const credits = options.credits === false || options.admission ? undefined : new MemoryCreditStore({ clock });
+  const policy = createPolicy({ environment: "live", ...options, keyStore, keyHasher, clock, buckets, idempotency, ...(credits ? { credits } : {}) });
   return {
     policy,
     clock,
@@ -184,6 +188,7 @@ export function createTestPolicy(
     keyHasher,
     buckets,
     idempotency,
+    credits,
     mintKey: (o) => mintApiKey(keyStore, keyHasher, o, clock),
     call: (capability, init = {}) =>
       policy.decide(policyRequest({ method: capability.method, path: capability.path, ...init }), capability),
