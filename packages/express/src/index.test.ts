@@ -26,7 +26,8 @@ adapterConformance("@alloovium/express", async (policy, capabilities, bodyLimitB
   app.post(flaky.routePath, a.route(flaky), async (req, res) => {
     flakyRuns++;
     if (req.params["id"] === "boom" && flakyRuns === 1) throw new Error("secret detail");
-    res.json({ runs: flakyRuns });
+    if (req.params["id"] === "throw") throw new Error("secret detail");
+    res.status(req.params["id"] === "unavailable" ? 503 : 200).json({ runs: flakyRuns });
   });
   app.get("/plain-boom", () => {
     throw new Error("outside any capability");

@@ -52,28 +52,37 @@ function write(res: Response, r: WireResponse): void {
   res.status(r.status).end(r.body);
 }
 
-/** Buffers what the handler writes, commits it for replay, then sends it. */
-function capture(res: Response, decision: ContinueDecision): void {
+/**
+ * Settles the decision when the handler ends its response, before it is sent: with `capture`,
+ * buffers what the handler writes and commits it for replay; otherwise commits the status only
+ * (a 5xx refunds the credits before the client can see the answer).
+ */
+function settle(res: Response, decision: ContinueDecision): void {
   const chunks: Buffer[] = [];
   const { write: rawWrite, end: rawEnd } = res;
   const add = (chunk: unknown, encoding: unknown) => {
     if (chunk != null && typeof chunk !== "function") chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8"));
   };
-  res.write = ((chunk: unknown, encoding?: unknown) => (add(chunk, encoding), true)) as Response["write"];
-  res.end = ((chunk?: unknown, encoding?: unknown) => {
-    add(chunk, encoding);
+  if (decision.capture) res.write = ((chunk: unknown, encoding?: unknown) => (add(chunk, encoding), true)) as Response["write"];
+  res.end = ((...args: unknown[]) => {
     res.write = rawWrite;
     res.end = rawEnd;
-    const body = Buffer.concat(chunks);
-    const send = () => void (rawEnd as (chunk: Buffer) => Response).call(res, body);
-    decision.commit({ status: res.statusCode, headers: res.getHeaders(), body: body.toString("utf8") }).then(send, send);
+    let send: () => void;
+    let body = "";
+    if (decision.capture) {
+      add(args[0], args[1]);
+      const bytes = Buffer.concat(chunks);
+      body = bytes.toString("utf8");
+      send = () => void (rawEnd as (chunk: Buffer) => Response).call(res, bytes);
+    } else send = () => void (rawEnd as (...a: unknown[]) => Response).apply(res, args);
+    decision.commit({ status: res.statusCode, headers: decision.capture ? res.getHeaders() : {}, body }).then(send, send);
     return res;
   }) as Response["end"];
 }
 
 /**
  * Binds a policy to Express 5: reads the body once (413/415), asks the policy, writes a rejection
- * or replay, and stores the handler's response when the decision asks to capture it.
+ * or replay, and stores the handler's response (or just its status) when the decision asks to settle it.
  * @example
  * const a = alloovium({ policy, capabilities });
  * app.get(whoami.routePath, a.route(whoami), (req, res: AllooviumResponse) => res.json(res.locals.principal));
@@ -105,8 +114,7 @@ export function alloovium(options: AllooviumOptions): AllooviumExpress {
         locals[DECISION] = decision;
         req.body = request.body;
         setHeaders(res, decision.headers);
-        if (decision.capture) capture(res, decision);
-        else if (decision.settle) res.once("close", () => void decision.commit({ status: res.statusCode, headers: {}, body: "" })); // keep or refund the credits
+        if (decision.settle) settle(res, decision);
         next();
       }, next);
     },

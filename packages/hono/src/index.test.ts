@@ -26,7 +26,8 @@ adapterConformance("@alloovium/hono", async (policy, capabilities, bodyLimitByte
   app.post(flaky.routePath, a.route(flaky), (c) => {
     flakyRuns++;
     if (c.req.param("id") === "boom" && flakyRuns === 1) throw new Error("secret detail");
-    return c.json({ runs: flakyRuns }, 200);
+    if (c.req.param("id") === "throw") throw new Error("secret detail");
+    return c.json({ runs: flakyRuns }, c.req.param("id") === "unavailable" ? 503 : 200);
   });
   app.get("/plain-boom", () => {
     throw new Error("outside any capability");

@@ -29,6 +29,8 @@ adapterConformance("@alloovium/koa", async (policy, capabilities, bodyLimitBytes
   router.post(flaky.routePath, a.route(flaky), async (ctx) => {
     flakyRuns++;
     if (ctx.params["id"] === "boom" && flakyRuns === 1) throw new Error("secret detail");
+    if (ctx.params["id"] === "throw") throw new Error("secret detail");
+    ctx.status = ctx.params["id"] === "unavailable" ? 503 : 200;
     ctx.body = { runs: flakyRuns };
   });
   router.get("/plain-boom", () => {

@@ -8,7 +8,7 @@ import type { Policy } from "../pipeline";
 export const adapterSuiteCapabilities = (() => {
   const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", cost: 1, idempotent: true });
   const create = defineCapability({ id: "things.create", method: "POST", path: "/things", scopes: ["vault:write"], cost: 1, idempotent: true });
-  const flaky = defineCapability({ id: "things.flaky", method: "POST", path: "/flaky/{id}", cost: 1, idempotent: true });
+  const flaky = defineCapability({ id: "things.flaky", method: "POST", path: "/flaky/{id}", cost: 1, credits: 3, idempotent: true });
   return { whoami, create, flaky, all: defineCapabilities([whoami, create, flaky]) };
 })();
 
@@ -25,8 +25,9 @@ export interface AdapterApp {
  * - `GET /api/v2/me` (whoami): 200, the principal as JSON;
  * - `POST /things` (create): counts calls as `n`; throws `new ProblemError("invalid_body", …)`
  *   when the body did not parse; else 201, `Location: /things/<n>`, JSON `{ n, got: <body> }`;
- * - `POST /flaky/{id}` (flaky): counts runs; throws a plain `Error("secret detail")` on the first
- *   run when id is `boom`; else JSON `{ runs }`;
+ * - `POST /flaky/{id}` (flaky, 3 credits): counts runs; throws a plain `Error("secret detail")` on
+ *   the first run when id is `boom` and on every run when id is `throw`; answers 503 JSON
+ *   `{ runs }` when id is `unavailable`; else 200 JSON `{ runs }`;
  * - `GET /plain-boom`, outside any capability: throws `Error("outside any capability")`;
  * - the adapter's not-found and error handling.
  *
@@ -211,6 +212,21 @@ export function adapterConformance(name: string, start: AdapterHarness): void {
         const r = await send(path, { headers: ["Authorization", `Bearer ${key}`] });
         expect(r.status, path).toBe(404);
         expect(json(r.body).code, path).toBe("not_found");
+      }
+    });
+
+    it("keeps the credits of an answer below 500 and refunds a 5xx or a throw before the client sees it", async () => {
+      const auth = ["Authorization", `Bearer ${key}`];
+      const balance = (r: { headers: Record<string, string | string[] | undefined> }) => Number(/"credits";r=(\d+)/.exec(String(r.headers["ratelimit"]))?.[1]);
+      const start = balance(await send("/api/v2/me", { headers: auth }));
+      const ok = await send("/flaky/ok", { method: "POST", headers: auth });
+      expect(ok.status).toBe(200);
+      expect(balance(ok)).toBe(start - 3);
+      for (const [id, idem] of [["unavailable", []], ["throw", []], ["unavailable", ["Idempotency-Key", "refund-1"]], ["throw", ["Idempotency-Key", "refund-2"]]] as const) {
+        const r = await send(`/flaky/${id}`, { method: "POST", headers: [...auth, ...idem] });
+        expect(r.status, id).toBe(id === "throw" ? 500 : 503);
+        expect(balance(r), id).toBe(start - 6); // charged while it ran...
+        expect(balance(await send("/api/v2/me", { headers: auth })), id).toBe(start - 3); // ...and refunded before the answer
       }
     });
 
