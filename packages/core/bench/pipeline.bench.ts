@@ -1,5 +1,5 @@
 // `pnpm bench` (core): nanoseconds per pipeline decision on the hot path: an API key already in
-// the verified-key cache, one scope, the memory bucket, no idempotency. A benchmark, never a test.
+// the verified-key cache, one scope, the memory bucket and credit store, no idempotency. A benchmark, never a test.
 // Beside it, in the same run: the same loop over a bare async function returning a constant
 // (the floor any async decision pays here), so the figure can be read as a ratio.
 // It measures the published build (dist/, built by the bench script): tsx compiles sources with
@@ -23,6 +23,12 @@ const request = policyRequest({
 const check = await t.policy.decide(request, list);
 if (check.kind !== "continue") throw new Error(`bench setup: expected continue, got ${check.kind}`);
 
+// The same without metering (`credits: false`): what the credits policy and usage counting cost.
+const off = createTestPolicy({ credits: false, tiers: { standard: { capacity: 1_000_000_000, refillPerSecond: 1_000_000 } } });
+const offKey = (await off.mintKey({ scopes: ["vault:read", "vault:write"], environment: "live" })).key;
+const offRequest = policyRequest({ method: "GET", path: "/api/v2/vault/projects", key: offKey, headers: { host: "127.0.0.1:8787", "user-agent": "curl/8.5.0", accept: "application/json" } });
+if ((await off.policy.decide(offRequest, list)).kind !== "continue") throw new Error("bench setup: expected continue without metering");
+
 const bare = async () => check;
 
 // Wall time and this process's CPU time per call: on a shared machine the CPU figure excludes
@@ -43,10 +49,12 @@ function stats(xs: number[]) {
 }
 
 const decide = () => t.policy.decide(request, list);
-for (let i = 0; i < 5; i++) { await round(decide); await round(bare); } // warm-up (JIT)
+const decideOff = () => off.policy.decide(offRequest, list);
+for (let i = 0; i < 5; i++) { await round(decide); await round(decideOff); await round(bare); } // warm-up (JIT)
 const ours: { wall: number; cpu: number }[] = [];
+const unmetered: { wall: number; cpu: number }[] = [];
 const floor: { wall: number; cpu: number }[] = [];
-for (let i = 0; i < ROUNDS; i++) { ours.push(await round(decide)); floor.push(await round(bare)); }
+for (let i = 0; i < ROUNDS; i++) { ours.push(await round(decide)); unmetered.push(await round(decideOff)); floor.push(await round(bare)); }
 const fmt = (n: number) => n.toFixed(0).padStart(6);
 const line = (label: string, xs: { wall: number; cpu: number }[]) => {
   const w = stats(xs.map((x) => x.wall));
@@ -56,6 +64,8 @@ const line = (label: string, xs: { wall: number; cpu: number }[]) => {
 };
 console.log(`core pipeline hot path (${ROUNDS} rounds x ${PER_ROUND} decisions, node ${process.version}, load average ${(await import("node:os")).loadavg()[0]!.toFixed(2)})`);
 const a = line("decide (cached key, 1 scope, memory bucket)", ours);
+const m = line("decide, metering off (credits: false)", unmetered);
 const b = line("bare async function (floor)", floor);
+console.log(`  metering (credits + usage, memory) costs ${(a.cpu / m.cpu).toFixed(2)}x the unmetered decision`);
 console.log(`  ratio to the floor: ${(a.cpu / b.cpu).toFixed(1)}x cpu; decisions per second per core: ${(1e9 / a.cpu).toFixed(0)} (cpu), ${(1e9 / a.wall).toFixed(0)} (wall)`);
 console.log(`  goal median <= 2000 ns: cpu ${a.cpu <= 2000 ? "met" : "NOT met"}, wall ${a.wall <= 2000 ? "met" : "NOT met"}`);
