@@ -75,6 +75,7 @@ describe("createPolicy: credits", () => {
     await c.commit({ status: 201, headers: {}, body: "{}" });
     await c.abort(); // after a commit: nothing
     expect(await credits.balance(tenant, 10)).toBe(8);
+    expect(await t.policy.usage(tenant)).toEqual(await readUsage(credits, tenant, { clock: t.clock, grant: 10 }));
     const usage = await readUsage(credits, tenant, { clock: t.clock, grant: 10 });
     expect(usage.data).toEqual([{ hour: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:00:00\+00:00$/), capability: "vault.projects.create", calls: 3, credits: 2 }]);
     expect(usage.balance).toBe(8);
@@ -162,6 +163,7 @@ describe("createPolicy: credits", () => {
     const d = continued(await off.call(create, { key: k.key, body: {} }));
     expect(d.headers["ratelimit"]).not.toContain("credits");
     expect(d.settle).toBe(false);
+    await expect(off.policy.usage("t")).rejects.toThrow(/metering is off/);
     expect(() => createTestPolicy({ creditGrant: -1 })).toThrow(/creditGrant/);
   });
 

@@ -12,7 +12,7 @@ import {
 } from "../buckets";
 import type { Capability, HttpMethod } from "../capabilities";
 import { systemClock, type Clock } from "../clock";
-import { DEFAULT_CREDIT_GRANT, MemoryCreditStore, type CreditStore } from "../credits";
+import { DEFAULT_CREDIT_GRANT, MemoryCreditStore, readUsage, type CreditStore, type UsageReport } from "../credits";
 import {
   INVALID_TOKEN_CHALLENGE,
   checkCredentialLocation,
@@ -167,6 +167,13 @@ export interface Policy {
   reject(error: PolicyError, extraHeaders?: Readonly<Record<string, string>>): RejectDecision;
   readonly environment: Environment;
   readonly keyCache: VerifiedKeyCache;
+  /** The credit store calls are metered in; undefined with `credits: false`. */
+  readonly credits: CreditStore | undefined;
+  /**
+   * `readUsage` over this policy's credit store, grant and clock: the tenant's balance and its
+   * calls and credits per capability per hour over the last `hours` (24). Rejects when metering is off.
+   */
+  usage(tenantId: string, options?: { readonly hours?: number }): Promise<UsageReport>;
   /**
    * The first check of `decide` alone (`checkCredentialLocation` with this policy's `transport`
    * options), for answers written before `decide` runs (404, 405, 413, 415).
@@ -626,6 +633,11 @@ export function createPolicy(options: PolicyOptions): Policy {
     reject,
     environment,
     keyCache,
+    credits,
+    usage: async (tenantId, o) => {
+      if (!credits) throw new TypeError("policy.usage: metering is off (`credits: false`)");
+      return readUsage(credits, tenantId, { grant: grantOf(tenantId), clock, ...(o?.hours === undefined ? {} : { hours: o.hours }) });
+    },
     checkCredentialLocation: (req) => checkCredentialLocation(req, options.transport),
   };
 }
