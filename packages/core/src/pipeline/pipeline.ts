@@ -353,7 +353,11 @@ export function createPolicy(options: PolicyOptions): Policy {
     if (last !== undefined && now - last < lastUsedMs) return;
     if (touchedAt.size >= 10_000) for (const [id, at] of touchedAt) if (now - at >= lastUsedMs) touchedAt.delete(id);
     touchedAt.set(p.api_key_id, now);
-    touchKey!(p.tenant_id, p.api_key_id, new Date(now).toISOString()).catch((e: unknown) => onStoreError(e, "touch"));
+    try {
+      touchKey!(p.tenant_id, p.api_key_id, new Date(now).toISOString()).catch((e: unknown) => onStoreError(e, "touch"));
+    } catch (e) {
+      onStoreError(e, "touch"); // a store that throws at once must not fail the request either
+    }
   }
 
   /** The principal, a problem, or a promise of either (only when a store must be asked). */
