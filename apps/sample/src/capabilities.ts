@@ -77,6 +77,89 @@ export const deleteProject = defineCapability({
   description: "Deletes a project.",
 });
 
+/** `GET /api/v2/keys`: the tenant's API keys (records only: never a raw key or a digest). */
+export const listKeys = defineCapability({
+  id: "keys.list",
+  method: "GET",
+  path: "/api/v2/keys",
+  scopes: ["keys:read"],
+  cost: 1,
+  credits: 0,
+  idempotent: true,
+  description: "The tenant's API keys, newest first, cursor paginated.",
+});
+
+/** `POST /api/v2/keys`: a new key; the raw key is in this answer only, never in a replay. */
+export const createKey = defineCapability({
+  id: "keys.create",
+  method: "POST",
+  path: "/api/v2/keys",
+  scopes: ["keys:write"],
+  cost: 2,
+  credits: 0,
+  idempotent: true,
+  omitFromReplay: ["key"],
+  description: "Creates an API key (the raw key is shown once; a replay answers the record without it).",
+});
+
+export const getKey = defineCapability({
+  id: "keys.get",
+  method: "GET",
+  path: "/api/v2/keys/{id}",
+  scopes: ["keys:read"],
+  cost: 1,
+  credits: 0,
+  idempotent: true,
+  description: "One API key's record.",
+});
+
+export const updateKey = defineCapability({
+  id: "keys.update",
+  method: "PATCH",
+  path: "/api/v2/keys/{id}",
+  scopes: ["keys:write"],
+  cost: 2,
+  credits: 0,
+  idempotent: true,
+  description: "Renames a key or changes its scopes (never beyond the caller's).",
+});
+
+export const revokeKey = defineCapability({
+  id: "keys.revoke",
+  method: "POST",
+  path: "/api/v2/keys/{id}/revoke",
+  scopes: ["keys:write"],
+  cost: 2,
+  credits: 0,
+  idempotent: true,
+  description: "Revokes a key at once.",
+});
+
+/** `POST /api/v2/keys/{id}/roll`: answers like create, for the new key. */
+export const rollKey = defineCapability({
+  id: "keys.roll",
+  method: "POST",
+  path: "/api/v2/keys/{id}/roll",
+  scopes: ["keys:write"],
+  cost: 2,
+  credits: 0,
+  idempotent: true,
+  omitFromReplay: ["key"],
+  description: "Replaces a key; the old one keeps working for grace_period_seconds (0 to 7 days).",
+});
+
+/** `GET /api/v2/usage`: the tenant's balance and hourly calls and credits over the last 24 hours. */
+export const getUsage = defineCapability({
+  id: "usage.get",
+  method: "GET",
+  path: "/api/v2/usage",
+  scopes: ["usage:read"],
+  cost: 1,
+  credits: 0,
+  idempotent: true,
+  description: "Credit balance and calls and credits per capability per hour, last 24 hours.",
+});
+
 /** The one set of declarations every framework serves. */
 export const capabilities = defineCapabilities([
   whoami,
@@ -86,4 +169,11 @@ export const capabilities = defineCapabilities([
   getProject,
   updateProject,
   deleteProject,
+  listKeys,
+  createKey,
+  getKey,
+  updateKey,
+  revokeKey,
+  rollKey,
+  getUsage,
 ]);

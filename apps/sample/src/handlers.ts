@@ -1,11 +1,29 @@
-import { ProblemError, isPolicyError, paginate, parsePageQuery, type Capability, type Principal } from "@alloovium/core";
+import {
+  ProblemError,
+  isPolicyError,
+  paginate,
+  parsePageQuery,
+  type Capability,
+  type KeyManager,
+  type PolicyError,
+  type Principal,
+  type UsageReport,
+} from "@alloovium/core";
+import { readJsonObject, refuseUnknownFields } from "./body";
 import {
   capabilities,
+  createKey,
   createProject,
   deleteProject,
+  getKey,
   getProject,
+  getUsage,
   listCapabilities,
+  listKeys,
   listProjects,
+  revokeKey,
+  rollKey,
+  updateKey,
   updateProject,
   whoami,
 } from "./capabilities";
@@ -42,8 +60,32 @@ function notFound(): never {
   throw new ProblemError("not_found", "Project not found.");
 }
 
-/** The v2 surface's handlers over a project store. Errors are thrown as `ProblemError`. */
-export function createRoutes(projects: ProjectStore): Route[] {
+/** A core result, or its problem thrown as a `ProblemError` (headers such as the scope challenge kept). */
+function orThrow<T>(result: T | PolicyError): T {
+  if (isPolicyError(result)) throw new ProblemError(result.code, result.detail, result.extensions, result.headers);
+  return result;
+}
+
+/** `limit` and `cursor` of a list request, or its 400 thrown. */
+function pageQuery(query: string) {
+  return orThrow(parsePageQuery(query));
+}
+
+/** What the handlers work on. */
+export interface RouteDeps {
+  readonly projects: ProjectStore;
+  /** Key lifecycle (contract section 9), over the policy's key store. */
+  readonly keys: KeyManager;
+  /** The tenant's balance and last 24 hours of usage (`policy.usage`). */
+  readonly usage: (tenantId: string) => Promise<UsageReport>;
+}
+
+/** The fields a key create takes; the tier is the creator's (contract section 9). */
+const KEY_CREATE_FIELDS = ["name", "environment", "scopes", "expires_at"] as const;
+
+/** The v2 surface's handlers. Errors are thrown as `ProblemError`. */
+export function createRoutes({ projects, keys, usage }: RouteDeps): Route[] {
+  const keyId = (input: HandlerInput) => input.params["id"] ?? "";
   const project = (input: HandlerInput) => projects.get(input.principal.tenant_id, input.params["id"] ?? "") ?? notFound();
   return [
     // Returns the principal exactly; touches no store.
@@ -55,9 +97,7 @@ export function createRoutes(projects: ProjectStore): Route[] {
     {
       capability: listProjects,
       handle: ({ principal, query }) => {
-        const page = parsePageQuery(query);
-        if (isPolicyError(page)) throw new ProblemError(page.code, page.detail, page.extensions);
-        const { data, next_cursor, has_more } = paginate(projects.list(principal.tenant_id), page);
+        const { data, next_cursor, has_more } = paginate(projects.list(principal.tenant_id), pageQuery(query));
         return { status: 200, body: { data, next_cursor, has_more } }; // the quickstart's member order
       },
     },
@@ -82,6 +122,54 @@ export function createRoutes(projects: ProjectStore): Route[] {
       handle: (input) => {
         projects.delete(input.principal.tenant_id, project(input).id);
         return { status: 204 };
+      },
+    },
+    {
+      capability: listKeys,
+      handle: async ({ principal, query }) => {
+        const page = pageQuery(query);
+        const { data, next_cursor, has_more } = paginate(await keys.list(principal), page);
+        return { status: 200, body: { data, next_cursor, has_more } };
+      },
+    },
+    {
+      capability: createKey,
+      handle: async ({ principal, body, rawBody }) => {
+        const input = readJsonObject(body, rawBody, true);
+        refuseUnknownFields(input, KEY_CREATE_FIELDS, "a key");
+        const created = orThrow(await keys.create(principal, input));
+        return { status: 201, headers: { location: `/api/v2/keys/${created.id}` }, body: created };
+      },
+    },
+    { capability: getKey, handle: async (input) => ({ status: 200, body: orThrow(await keys.get(input.principal, keyId(input))) }) },
+    {
+      capability: updateKey,
+      handle: async (input) => {
+        const patch = readJsonObject(input.body, input.rawBody, true);
+        return { status: 200, body: orThrow(await keys.update(input.principal, keyId(input), patch)) };
+      },
+    },
+    {
+      capability: revokeKey,
+      handle: async (input) => {
+        refuseUnknownFields(readJsonObject(input.body, input.rawBody, false), [], "a revocation");
+        return { status: 200, body: orThrow(await keys.revoke(input.principal, keyId(input))) };
+      },
+    },
+    {
+      capability: rollKey,
+      handle: async (input) => {
+        const options = readJsonObject(input.body, input.rawBody, false);
+        refuseUnknownFields(options, ["grace_period_seconds"], "a roll");
+        const created = orThrow(await keys.roll(input.principal, keyId(input), options));
+        return { status: 201, headers: { location: `/api/v2/keys/${created.id}` }, body: created };
+      },
+    },
+    {
+      capability: getUsage,
+      handle: async ({ principal }) => {
+        const { balance, data } = await usage(principal.tenant_id);
+        return { status: 200, body: { balance, data } };
       },
     },
   ];

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ProblemError } from "@alloovium/core";
+import { readJsonObject } from "./body";
 
 export const PROJECT_TYPES = ["commercial", "residential", "industrial", "infrastructure", "mixed_use"] as const;
 export type ProjectType = (typeof PROJECT_TYPES)[number];
@@ -108,12 +109,7 @@ const FIELDS = new Set(["name", "description", "project_type", "status"]);
  * `invalid_body` when it is not JSON, 422 `validation_failed` with every field error otherwise.
  */
 export function parseProjectInput(body: unknown, rawBody: string | undefined, partial: boolean): ProjectInput {
-  if (rawBody !== undefined) throw new ProblemError("invalid_body", "The request body is not valid JSON.");
-  if (body === undefined) throw new ProblemError("invalid_body", "A JSON object body is required.");
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new ProblemError("validation_failed", "The request body must be a JSON object.", { errors: [{ field: "body", message: "must be a JSON object" }] });
-  }
-  const b = body as Record<string, unknown>;
+  const b = readJsonObject(body, rawBody, true);
   const errors: { field: string; message: string }[] = [];
   const out: ProjectInput = {};
   for (const k of Object.keys(b)) if (!FIELDS.has(k)) errors.push({ field: k, message: "is not a writable field of a project" });

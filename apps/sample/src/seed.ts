@@ -14,7 +14,8 @@ import {
 
 /** The seed file (contract section 8). Raw keys are for development and tests only. */
 export interface SeedFile {
-  tenants: { id: string; name: string }[];
+  /** `credits`: the tenant's starting balance (default 100,000). */
+  tenants: { id: string; name: string; credits?: number }[];
   users: { id: string; tenant_id: string; email?: string | null }[];
   api_keys: {
     id: string;
@@ -28,12 +29,15 @@ export interface SeedFile {
   }[];
 }
 
-/** Every scope the platform documents: what the demo key holds. */
+/** Every scope the platform documents, plus key management and usage: what the demo key holds. */
 export const ALL_SCOPES = [
   "chat:read",
   "chat:write",
+  "keys:read",
+  "keys:write",
   "templates:read",
   "templates:write",
+  "usage:read",
   "vault:read",
   "vault:write",
   "workflows:read",
@@ -97,6 +101,17 @@ export function seedRecords(seed: SeedFile, hasher: KeyHasher, now = new Date())
       revoked_at: k.revoked === true ? now.toISOString() : null,
     };
   });
+}
+
+/** The starting balance of every seed tenant that sets `credits` (an integer >= 0). */
+export function seedCreditGrants(seed: SeedFile): Map<string, number> {
+  const grants = new Map<string, number>();
+  seed.tenants.forEach((t, i) => {
+    if (t.credits === undefined) return;
+    if (typeof t.credits !== "number" || !Number.isSafeInteger(t.credits) || t.credits < 0) bad(`tenants[${i}].credits`, "must be an integer >= 0");
+    grants.set(t.id, t.credits);
+  });
+  return grants;
 }
 
 /** The demo key: an `ak_test_` key with every scope, in the demo tenant. Returns the raw key once. */

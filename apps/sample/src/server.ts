@@ -1,8 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  DEFAULT_CREDIT_GRANT,
   MemoryKeyStore,
   createKeyHasher,
+  createKeyManager,
   createOAuthVerifier,
   createPolicy,
   type JwksSource,
@@ -10,13 +12,14 @@ import {
   type PolicyOptions,
 } from "@alloovium/core";
 import { capabilities } from "./capabilities";
+import { consoleAssets } from "./console";
 import { buildExpressApp } from "./frameworks/express";
 import { buildHonoApp } from "./frameworks/hono";
 import { buildKoaApp } from "./frameworks/koa";
 import type { BuildApp } from "./frameworks/types";
 import { createRoutes } from "./handlers";
 import { ProjectStore } from "./projects";
-import { seedDemo, seedRecords, type SeedFile } from "./seed";
+import { seedCreditGrants, seedDemo, seedRecords, type SeedFile } from "./seed";
 import { connectRedis, type RedisWiring } from "./stores";
 
 export type { SeedFile } from "./seed";
@@ -81,10 +84,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (options.pepper === undefined) log("warning: no key pepper configured (ALLOOVIUM_KEY_PEPPER); using the development pepper");
   const keyHasher = createKeyHasher({ peppers: [{ id: "p1", secret: options.pepper ?? DEVELOPMENT_PEPPER }] });
   const records = options.seed ? seedRecords(options.seed, keyHasher) : [];
+  const grants = options.seed ? seedCreditGrants(options.seed) : new Map<string, number>();
+  const grantOf = (tenantId: string) => grants.get(tenantId) ?? DEFAULT_CREDIT_GRANT;
 
   let redis: RedisWiring | undefined;
   let keyStore: KeyStore = new MemoryKeyStore();
-  const extra: { -readonly [K in keyof PolicyOptions]?: PolicyOptions[K] } = {};
+  // Balances and usage live where the admission charges them: the policy's memory store, or
+  // Redis (`@alloovium/redis`'s admission charges its credit store), shared by every instance.
+  const extra: { -readonly [K in keyof PolicyOptions]?: PolicyOptions[K] } = { creditGrant: grantOf };
   if (options.redisUrl !== undefined) {
     redis = await connectRedis(options.redisUrl, options.redisKeyPrefix ?? "alloovium", log);
     keyStore = redis.keyStore;
@@ -105,11 +112,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       onStoreError: (error, operation) => log(`store error during ${operation}: ${error instanceof Error ? error.message : "unknown"}`),
     });
     await redis?.watch(policy.keyCache);
+    // A revoke, roll or scope change drops this process's cached verification at once; with
+    // Redis, the key store's put also publishes the digest to every other instance.
+    const keys = createKeyManager({ keyStore, keyHasher, invalidate: (digest) => policy.keyCache.invalidate(digest) });
 
     const listener = build({
       policy,
       capabilities,
-      routes: createRoutes(new ProjectStore()),
+      routes: createRoutes({ projects: new ProjectStore(), keys, usage: (tenantId) => policy.usage(tenantId) }),
+      statics: consoleAssets(),
       log,
       ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     });

@@ -4,7 +4,7 @@ import express from "express";
 import { HEALTH, JSON_TYPE, type BuildApp } from "./types";
 
 /** The v2 surface on Express. */
-export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, bodyLimitBytes, log }) => {
+export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
   const a = alloovium({ policy, capabilities, ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }) });
   const app = express();
   app.disable("x-powered-by");
@@ -15,6 +15,12 @@ export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, bodyLi
   app.get("/healthz", (_req, res) => {
     res.setHeader("content-type", JSON_TYPE).end(JSON.stringify(HEALTH));
   });
+  for (const asset of statics) {
+    app.get(asset.path, (_req, res) => {
+      for (const [name, value] of Object.entries(asset.headers)) res.setHeader(name, value);
+      res.end(asset.body);
+    });
+  }
   for (const { capability, handle } of routes) {
     const method = capability.method.toLowerCase() as "get" | "post" | "patch" | "delete";
     app[method](capability.routePath, a.route(capability), async (req, res: AllooviumResponse) => {

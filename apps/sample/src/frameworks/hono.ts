@@ -5,10 +5,11 @@ import { Hono } from "hono";
 import { HEALTH, type BuildApp } from "./types";
 
 /** The v2 surface on Hono. */
-export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, bodyLimitBytes, log }) => {
+export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
   const a = alloovium({ policy, capabilities, ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }) });
   const app = new Hono<AllooviumEnv>();
   app.get("/healthz", (c) => c.json(HEALTH));
+  for (const asset of statics) app.get(asset.path, () => new Response(asset.body, { headers: asset.headers }));
   for (const { capability, handle } of routes) {
     app.on(capability.method, capability.routePath, a.route(capability), async (c) => {
       const request = c.get("policyRequest");

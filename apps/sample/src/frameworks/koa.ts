@@ -4,7 +4,7 @@ import Koa from "koa";
 import { HEALTH, JSON_TYPE, type BuildApp } from "./types";
 
 /** The v2 surface on Koa. */
-export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, bodyLimitBytes, log }) => {
+export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
   const a = alloovium({ policy, capabilities, ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }) });
   const app = new Koa();
   app.on("error", (error: unknown, ctx?: Koa.Context) => log(`error: ${error instanceof Error ? error.name : "unknown"} in ${ctx?.method ?? "?"} ${ctx?.path ?? "?"}`));
@@ -15,6 +15,12 @@ export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, bodyLimitB
     ctx.set("Content-Type", JSON_TYPE);
     ctx.body = JSON.stringify(HEALTH);
   });
+  for (const asset of statics) {
+    router.get(asset.path, (ctx) => {
+      ctx.set(asset.headers);
+      ctx.body = asset.body;
+    });
+  }
   for (const { capability, handle } of routes) {
     router.register(capability.routePath, [capability.method], [
       a.route(capability),

@@ -1,5 +1,6 @@
 import type { RequestListener } from "node:http";
 import type { CapabilitySet, Policy } from "@alloovium/core";
+import type { ConsoleAsset } from "../console";
 import type { Route } from "../handlers";
 
 /** What every framework binding gets: one policy, one capability set, one set of routes. */
@@ -7,6 +8,8 @@ export interface AppParts {
   readonly policy: Policy;
   readonly capabilities: CapabilitySet;
   readonly routes: readonly Route[];
+  /** Static files served as they are, outside the policy (the Developer Console). */
+  readonly statics: readonly ConsoleAsset[];
   readonly bodyLimitBytes?: number;
   readonly log: (line: string) => void;
 }

@@ -14,6 +14,7 @@ import { TENANT, USER, createFixture, type Fixture } from "./support/seed";
 
 const ME = "/api/v2/me";
 const PROJECTS = "/api/v2/vault/projects";
+const KEYS = "/api/v2/keys";
 
 /** The headers whose values must agree across frameworks. */
 const COMPARED_HEADERS = [
@@ -129,6 +130,28 @@ const ROWS: readonly Row[] = [
   ["list of another tenant", ({ c, fx }) => c.get(PROJECTS, fx.keys.other)],
   ["DELETE the project", ({ c, fx, state }) => c.send({ method: "DELETE", path: `${PROJECTS}/${state.id}`, key: fx.keys.idem })],
   ["GET the deleted project", ({ c, fx, state }) => c.get(`${PROJECTS}/${state.id}`, fx.keys.idem)],
+  [
+    "create an API key with an Idempotency-Key",
+    async ({ c, fx, state }) => {
+      const res = await c.send({ method: "POST", path: KEYS, key: fx.keys.keys, json: { name: "CI", environment: "live", scopes: ["vault:read"] }, headers: [["Idempotency-Key", "key-ci-1"]] });
+      state.keyId = res.body?.id;
+      return res;
+    },
+  ],
+  ["replay of the key create (no raw key)", ({ c, fx }) => c.send({ method: "POST", path: KEYS, key: fx.keys.keys, json: { name: "CI", environment: "live", scopes: ["vault:read"] }, headers: [["Idempotency-Key", "key-ci-1"]] })],
+  ["create a key with scopes the creator lacks", ({ c, fx }) => c.send({ method: "POST", path: KEYS, key: fx.keys.keys, json: { name: "x", environment: "live", scopes: ["chat:read", "vault:read"] } })],
+  ["create a key with a tier and no environment", ({ c, fx }) => c.send({ method: "POST", path: KEYS, key: fx.keys.keys, json: { name: "x", scopes: [], rate_limit_tier: "pro" } })],
+  ["create a key with missing fields", ({ c, fx }) => c.send({ method: "POST", path: KEYS, key: fx.keys.keys, json: {} })],
+  ["a test key creates a live key", ({ c, fx }) => c.send({ method: "POST", path: KEYS, key: fx.keys.keysTest, json: { name: "x", environment: "live", scopes: [] } })],
+  ["list keys with limit=1", ({ c, fx }) => c.get(`${KEYS}?limit=1`, fx.keys.keys)],
+  ["GET the created key", ({ c, fx, state }) => c.get(`${KEYS}/${state.keyId}`, fx.keys.keys)],
+  ["GET the created key from another tenant", ({ c, fx, state }) => c.get(`${KEYS}/${state.keyId}`, fx.keys.otherKeys)],
+  ["PATCH the created key's name", ({ c, fx, state }) => c.send({ method: "PATCH", path: `${KEYS}/${state.keyId}`, key: fx.keys.keys, json: { name: "CI (renamed)" } })],
+  ["roll with a grace period over 7 days", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/roll`, key: fx.keys.keys, json: { grace_period_seconds: 604801 } })],
+  ["roll the created key", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/roll`, key: fx.keys.keys, json: { grace_period_seconds: 60 } })],
+  ["revoke the created key", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/revoke`, key: fx.keys.keys })],
+  ["keys without keys:read", ({ c, fx }) => c.get(KEYS, fx.keys.readOnly)],
+  ["usage of the metered tenant", ({ c, fx }) => c.get("/api/v2/usage", fx.keys.metered)],
   ["GET /healthz", ({ c }) => c.get("/healthz")],
   [
     "free bucket exhausted",
@@ -143,6 +166,9 @@ const ROWS: readonly Row[] = [
 ];
 
 const UUID_G = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+/** Keys the API generated (raw, then their 12-character prefix): random on every framework. */
+const RAW_KEY_G = /\bak_(?:live|test)_[0-9A-Za-z]{38}\b/g;
+const PREFIX_G = /^ak_(?:live|test)_[0-9A-Za-z]{4}$/g;
 const ISO_G = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g;
 
 /** What is compared: status, the body with generated values masked, and the relevant headers. */
@@ -153,7 +179,12 @@ interface Normalized {
 }
 
 function normalize(res: WireResponse, fixed: ReadonlySet<string>): Normalized {
-  const mask = (s: string) => s.replace(UUID_G, (u) => (fixed.has(u) ? u : "<uuid>")).replace(ISO_G, "<timestamp>");
+  const mask = (s: string) =>
+    s
+      .replace(UUID_G, (u) => (fixed.has(u) ? u : "<uuid>"))
+      .replace(ISO_G, "<timestamp>")
+      .replace(RAW_KEY_G, "<raw key>")
+      .replace(PREFIX_G, "<prefix>");
   const walk = (v: unknown, key?: string): unknown => {
     if (key === "next_cursor" && typeof v === "string") return "<cursor>";
     if (typeof v === "string") return mask(v);

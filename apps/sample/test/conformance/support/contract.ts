@@ -19,6 +19,7 @@ import {
   tokenHeaders,
 } from "./expect";
 import type { Client, WireResponse } from "./http";
+import { keyManagementSuite, usageSuite } from "./key-management";
 import { createIssuer, type Issuer } from "./oauth";
 import { ALL_SCOPES, TENANT, USER, createFixture } from "./seed";
 
@@ -36,6 +37,13 @@ const SAMPLE_ROUTES: readonly [string, string, readonly string[]][] = [
   ["GET", "/api/v2/vault/projects/{id}", ["vault:read"]],
   ["PATCH", "/api/v2/vault/projects/{id}", ["vault:write"]],
   ["DELETE", "/api/v2/vault/projects/{id}", ["vault:write"]],
+  ["GET", "/api/v2/keys", ["keys:read"]],
+  ["POST", "/api/v2/keys", ["keys:write"]],
+  ["GET", "/api/v2/keys/{id}", ["keys:read"]],
+  ["PATCH", "/api/v2/keys/{id}", ["keys:write"]],
+  ["POST", "/api/v2/keys/{id}/revoke", ["keys:write"]],
+  ["POST", "/api/v2/keys/{id}/roll", ["keys:write"]],
+  ["GET", "/api/v2/usage", ["usage:read"]],
 ];
 
 const uniqueName = (what: string) => `${what}-${randomUUID().slice(0, 8)}`;
@@ -965,6 +973,11 @@ export function contractSuite(framework: Framework, variant: StoreVariant): void
     });
   });
 
+  // Raw keys created through the API: each may appear only in the answer that created it.
+  const createdKeys: string[] = [];
+  keyManagementSuite(() => app, fx, createdKeys);
+  usageSuite(() => app, fx);
+
   describe("GET /healthz", () => {
     it("answers 200 with no credential", async () => {
       const res = await c.get("/healthz");
@@ -975,6 +988,20 @@ export function contractSuite(framework: Framework, variant: StoreVariant): void
   describe("every answer the suite saw", () => {
     it("never echoes a raw key in any response header or body, nor writes one to the log", () => {
       expectNoSecrets(app, fx.secrets);
+    });
+
+    it("showed a raw key made by the API only in the answer that created it, and never logged it", () => {
+      expect(createdKeys.length).toBeGreaterThan(0);
+      for (const { request, response } of app.client.log) {
+        for (const raw of createdKeys) {
+          if (!response.text.includes(raw) && !response.rawHeaders.join("\n").includes(raw)) continue;
+          expect(request.method, `raw key in the answer to ${request.method ?? "GET"} ${request.path}`).toBe("POST");
+          expect(response.status).toBe(201);
+          expect(response.body?.key, `${request.path}`).toBe(raw);
+          expect(response.headers["idempotent-replayed"]).toBeUndefined();
+        }
+      }
+      for (const line of app.logLines) for (const raw of createdKeys) expect(line.includes(raw), `raw key in log line: ${line.slice(0, 200)}`).toBe(false);
     });
 
     it("was a well-formed problem+json whenever its status was 4xx or 5xx", () => {

@@ -6,13 +6,19 @@ export const TENANT = {
   acme: "c7a1e9c2-9c1e-4e4e-bf97-a4b5e76cf9c8",
   other: "0b6f3d52-6a3e-4d61-9a57-1f1c3f0e2b11",
   pages: "7d3c2b1a-4f5e-4a6b-8c7d-9e0f1a2b3c4d",
+  /** Starts with a small credit balance (`METERED_CREDITS`). */
+  metered: "8e4d3c2b-5a6f-4b7c-9d8e-0f1a2b3c4d5e",
 } as const;
+
+/** The starting balance of the metered tenant: small enough to run out in a test. */
+export const METERED_CREDITS = 3;
 
 export const USER = {
   alex: "1f02d9ef-2b33-4d1d-9c4a-82f06a91e3d1",
   noEmail: "2a13e0f0-3c44-4e2e-8d8b-93f17b02f4e2",
   olga: "3b24f101-4d55-4f3f-9e9c-a4028c13a5f3",
   pat: "4c350212-5e66-4a4a-8fad-b5139d24b604",
+  mia: "5d461323-6f77-4b5b-9abe-c6240e35c715",
 } as const;
 
 /** Every scope the sample app's capabilities use, plus some it does not (given unsorted on purpose). */
@@ -57,6 +63,14 @@ const KEYS = {
   idem: { id: "f8c9a965-96b8-48e8-b9d1-4e5f77069362", user: USER.alex, name: "Idempotency", environment: "live", tier: "pro", scopes: ["vault:read", "vault:write"] },
   /** Vault CRUD, validation and transport errors. */
   vault: { id: "09dab076-a7c9-49f9-8ae2-5f6088170473", user: USER.alex, name: "Vault", environment: "live", tier: "pro", scopes: ["vault:read", "vault:write"] },
+  /** Key management (section 9): manages keys, but holds no chat or template scope. */
+  keys: { id: "1aebc187-b8da-4a0a-9bf3-607199281584", user: USER.alex, name: "Key admin", environment: "live", tier: "pro", scopes: ["keys:read", "keys:write", "usage:read", "vault:read", "vault:write"] },
+  /** A test key that manages keys: it may create test keys only. */
+  keysTest: { id: "2bfcd298-c9eb-4b1b-8c04-718200392695", user: USER.alex, name: "Key admin (test)", environment: "test", tier: "pro", scopes: ["keys:read", "keys:write", "vault:read"] },
+  /** Manages the other tenant's keys. */
+  otherKeys: { id: "3c0de3a9-dafc-4c2c-9d15-829311403706", user: USER.olga, name: "Other key admin", environment: "live", tier: "pro", scopes: ["keys:read", "keys:write", "vault:read"] },
+  /** The metered tenant's key: reads projects and usage. */
+  metered: { id: "4d1ef4ba-eb0d-4d3d-8e26-93a422514817", user: USER.mia, name: "Metered", environment: "live", tier: "pro", scopes: ["usage:read", "vault:read"] },
 } as const satisfies Record<string, KeySpec>;
 
 export type KeyName = keyof typeof KEYS;
@@ -96,12 +110,14 @@ export function createFixture(): Fixture {
       { id: TENANT.acme, name: "Acme" },
       { id: TENANT.other, name: "Other Co" },
       { id: TENANT.pages, name: "Pages Ltd" },
+      { id: TENANT.metered, name: "Metered GmbH", credits: METERED_CREDITS },
     ],
     users: [
       { id: USER.alex, tenant_id: TENANT.acme, email: "alex@example.com" },
       { id: USER.noEmail, tenant_id: TENANT.acme, email: null },
       { id: USER.olga, tenant_id: TENANT.other, email: "olga@other.example" },
       { id: USER.pat, tenant_id: TENANT.pages, email: "pat@pages.example" },
+      { id: USER.mia, tenant_id: TENANT.metered, email: "mia@metered.example" },
     ],
     api_keys: apiKeys,
   };
@@ -112,5 +128,6 @@ export function createFixture(): Fixture {
 export function tenantOf(user: string): string {
   if (user === USER.olga) return TENANT.other;
   if (user === USER.pat) return TENANT.pages;
+  if (user === USER.mia) return TENANT.metered;
   return TENANT.acme;
 }
