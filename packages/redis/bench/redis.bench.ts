@@ -157,6 +157,26 @@ async function main(): Promise<void> {
         show(await rt(() => nodeIdem.onRequest(theirReq(k)))),
         "1",
       ],
+      [
+        "metered idempotent POST (bucket + claim + charge): before the handler",
+        show(
+          await rt(() =>
+            stores.admission.admit({
+              bucket: { tenantId: "bench", id: "key:rt" }, cost: 1, limits: postLimits,
+              claim: { ref: { ...ref, key: `${k}-metered` }, fingerprint: "f", leaseMs: 60_000 },
+              charge: { capability: "vault.projects.create", credits: 2, grant: 1e12 },
+            }),
+          ),
+        ),
+        "-",
+        "1",
+      ],
+      [
+        "metered call without a key (bucket + charge)",
+        show(await rt(() => stores.admission.admit({ bucket: { tenantId: "bench", id: "key:rt" }, cost: 1, limits: postLimits, charge: { capability: "vault.projects.list", credits: 1, grant: 1e12 } }))),
+        "-",
+        "1",
+      ],
     ];
     counter.stop();
 

@@ -1,24 +1,47 @@
-import { composeAdmission, type Admission, type AdmissionRequest, type AdmissionResult } from "@alloovium/core";
+import {
+  checkCredits,
+  composeAdmission,
+  type Admission,
+  type AdmissionClaim,
+  type AdmissionCredits,
+  type AdmissionRequest,
+  type AdmissionResult,
+  type BucketResult,
+} from "@alloovium/core";
 import { resultOf, type RedisBucketStore } from "./buckets";
+import type { RedisCreditStore } from "./credits";
 import { claimOf, type RedisIdempotencyStore } from "./idempotency";
 import { kFallback, kInternals } from "./internal";
 import { ADMIT_SCRIPT } from "./scripts";
 
+const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
+
 /**
- * An `Admission` that makes the bucket decision and the idempotency claim in one Lua script
- * (one round trip) when a claim is asked for, and runs the bucket script alone otherwise. When
- * Redis fails, each part fails its own way: the bucket open onto the local share (or closed:
- * `admit` throws), the claim closed as `{ outcome: "unavailable" }` (or open onto a local store).
+ * An `Admission` that makes the bucket decision, the idempotency claim and the credit charge in
+ * one Lua script (one round trip) when a claim or a charge is asked for, and runs the bucket
+ * script alone otherwise. Same semantics as core's `composeAdmission`: a refused bucket claims
+ * and charges nothing; an `in_flight` or `mismatch` claim is not charged; a replay is counted at
+ * 0 credits; a short balance deletes the claim just made. Every metered answer carries the
+ * balance.
+ *
+ * When Redis fails, each part fails its own way: the bucket open onto the local share (or
+ * closed: `admit` throws), the claim closed as `{ outcome: "unavailable" }` (or open onto a
+ * local store), the credits open as `{ outcome: "unavailable" }`, uncharged (or closed: `admit`
+ * throws).
  * @example
- * const admission = new RedisAdmission(buckets, idempotency);
- * const { bucket, claim } = await admission.admit({ bucket: ref, cost: 1, limits, claim: { ref: idemRef, fingerprint, leaseMs: 60_000 } });
+ * const admission = new RedisAdmission(buckets, idempotency, credits);
+ * const { bucket, claim, credits: charged } = await admission.admit({ bucket: ref, cost: 1, limits,
+ *   claim: { ref: idemRef, fingerprint, leaseMs: 60_000 }, charge: { capability: "vault.projects.create", credits: 2, grant: 100_000 } });
  */
 export class RedisAdmission implements Admission {
+  /** The store `charge` parts go to; the policy reads balances and refunds through it. */
+  readonly credits?: RedisCreditStore;
   readonly #buckets: RedisBucketStore;
   readonly #idempotency: RedisIdempotencyStore;
   readonly #composed: Admission;
 
-  constructor(buckets: RedisBucketStore, idempotency: RedisIdempotencyStore) {
+  /** `credits` is optional: without it, `charge` parts of requests are ignored (nothing is metered). */
+  constructor(buckets: RedisBucketStore, idempotency: RedisIdempotencyStore, credits?: RedisCreditStore) {
     if (!buckets || !(kInternals in buckets)) throw new TypeError("RedisAdmission: `buckets` must be a RedisBucketStore");
     if (!idempotency || !(kInternals in idempotency)) throw new TypeError("RedisAdmission: `idempotency` must be a RedisIdempotencyStore");
     const b = buckets[kInternals];
@@ -26,34 +49,99 @@ export class RedisAdmission implements Admission {
     if (b.conn.client !== i.conn.client || b.keys.prefix !== i.keys.prefix) {
       throw new TypeError("RedisAdmission: `buckets` and `idempotency` must share one client and keyPrefix");
     }
+    if (credits !== undefined) {
+      if (!credits || !(kInternals in credits)) throw new TypeError("RedisAdmission: `credits` must be a RedisCreditStore");
+      const c = credits[kInternals];
+      if (c.conn.client !== b.conn.client || c.keys.prefix !== b.keys.prefix) {
+        throw new TypeError("RedisAdmission: `credits` must share the client and keyPrefix of `buckets` and `idempotency`");
+      }
+      this.credits = credits;
+    }
     this.#buckets = buckets;
     this.#idempotency = idempotency;
-    this.#composed = composeAdmission(buckets, idempotency);
+    this.#composed = composeAdmission(buckets, idempotency, credits);
   }
 
-  async admit(request: AdmissionRequest): Promise<AdmissionResult> {
+  admit(request: AdmissionRequest): Promise<AdmissionResult> {
+    // The hot path: no claim, nothing metered. The bucket's own promise, no extra async hop.
+    if (!request.claim && !(request.charge && this.credits)) return this.#buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+    return this.#admit(request);
+  }
+
+  async #admit(request: AdmissionRequest): Promise<AdmissionResult> {
     const { bucket: ref, cost, limits, claim } = request;
-    if (!claim) return { bucket: await this.#buckets.consume(ref, cost, limits) };
-    // Different tenants would mean different slots: two scripts (never happens in the pipeline).
-    if (claim.ref.tenantId !== ref.tenantId) return this.#composed.admit(request);
+    const credits = this.credits;
+    const charge = credits ? request.charge : undefined;
+    if (charge) {
+      checkCredits("RedisAdmission.admit", "charge.credits", charge.credits, 0);
+      checkCredits("RedisAdmission.admit", "charge.grant", charge.grant, 0);
+      if (typeof charge.capability !== "string" || charge.capability === "") throw new TypeError("RedisAdmission.admit: `charge.capability` must be a non-empty string");
+    }
+    // Different tenants would mean different slots: separate scripts (never happens in the pipeline).
+    if (claim && claim.ref.tenantId !== ref.tenantId) return this.#composedAdmit(request);
     const { conn, keys } = this.#buckets[kInternals];
-    const leaseMs = Math.max(1, Math.ceil(claim.leaseMs));
+    const tenantId = ref.tenantId;
+    const sequence = keys.sequence(tenantId);
+    const leaseMs = claim ? Math.max(1, Math.ceil(claim.leaseMs)) : 0;
+    const k = [keys.bucket(tenantId, ref.id), claim ? keys.idempotency(claim.ref.tenantId, claim.ref.scope, claim.ref.key) : sequence, sequence];
+    const args: (string | number)[] = [cost, limits.capacity, limits.refillPerSecond, 0, claim ? claim.fingerprint : "", leaseMs];
+    if (charge) {
+      k.push(keys.credits(tenantId), keys.usagePrefix(tenantId));
+      args.push(charge.credits, charge.grant, charge.capability, credits![kInternals].retentionMs);
+    }
     let reply: unknown[];
     try {
-      reply = await conn.decision(
-        ADMIT_SCRIPT,
-        [keys.bucket(ref.tenantId, ref.id), keys.idempotency(claim.ref.tenantId, claim.ref.scope, claim.ref.key), keys.sequence(ref.tenantId)],
-        [cost, limits.capacity, limits.refillPerSecond, 0, claim.fingerprint, leaseMs],
-      );
+      reply = await conn.decision(ADMIT_SCRIPT, k, args);
     } catch (error) {
       // The script is atomic, and one that ran after its deadline wrote nothing: as far as this
-      // process can tell, neither part happened.
-      const bucket = this.#buckets[kFallback](ref, cost, limits, error);
-      if (!bucket.allowed) return { bucket };
-      return { bucket, claim: await this.#idempotency[kFallback](claim.ref, claim.fingerprint, leaseMs, error) };
+      // process can tell, no part happened.
+      return this.#fallback(request, charge !== undefined, leaseMs, error);
     }
     const bucket = resultOf(reply, cost, limits);
-    if (!bucket.allowed) return { bucket };
-    return { bucket, claim: claimOf(reply[3], reply[4]) };
+    const claimed = bucket.allowed && claim ? claimOf(reply[3], reply[4]) : undefined;
+    if (!charge) return claimed ? { bucket, claim: claimed } : { bucket };
+    const charged = creditsOf(reply);
+    // A short balance released the claim inside the script: the request has none.
+    if (charged.outcome === "insufficient" || !claimed) return { bucket, credits: charged };
+    return { bucket, claim: claimed, credits: charged };
+  }
+
+  async #fallback(request: AdmissionRequest, metered: boolean, leaseMs: number, error: unknown): Promise<AdmissionResult> {
+    const { bucket: ref, cost, limits, claim } = request;
+    const bucket = this.#buckets[kFallback](ref, cost, limits, error); // throws when the bucket fails closed
+    const credits = metered ? this.credits![kFallback](error) : undefined; // throws when credits fail closed
+    if (!bucket.allowed || !claim) return credits ? { bucket, credits } : { bucket };
+    const c: AdmissionClaim = await this.#idempotency[kFallback](claim.ref, claim.fingerprint, leaseMs, error);
+    return credits ? { bucket, claim: c, credits } : { bucket, claim: c };
+  }
+
+  async #composedAdmit(request: AdmissionRequest): Promise<AdmissionResult> {
+    const result = await this.#composed.admit(request);
+    const credits = result.credits;
+    if (credits?.outcome !== "unavailable") return result;
+    const store = this.credits!; // a credit part comes only from a credit store
+    if (store[kInternals].failure === "open") {
+      store[kFallback](credits.error);
+      return result;
+    }
+    // Fails closed: give back the claim just made, then throw as the one-script path does.
+    if (result.claim?.outcome === "claimed" && request.claim) await this.#idempotency.release(request.claim.ref, result.claim.token).catch(() => {});
+    store[kFallback](credits.error); // throws
+    throw credits.error;
+  }
+}
+
+/** The credit part of an admission reply (elements 6 to 9). */
+function creditsOf(reply: unknown[]): AdmissionCredits {
+  const balance = Number(reply[6]);
+  switch (reply[5]) {
+    case "charged":
+      return { outcome: "charged", balance, credits: Number(reply[7]), hour: Number(reply[8]) };
+    case "insufficient":
+      return { outcome: "insufficient", balance };
+    case "balance":
+      return { outcome: "balance", balance };
+    default:
+      throw new Error(`RedisAdmission: unexpected credits reply ${String(reply[5])}`);
   }
 }

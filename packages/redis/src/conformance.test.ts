@@ -1,8 +1,9 @@
-import { bucketStoreConformance, idempotencyStoreConformance, keyStoreConformance } from "@alloovium/core/conformance";
+import { bucketStoreConformance, creditStoreConformance, idempotencyStoreConformance, keyStoreConformance } from "@alloovium/core/conformance";
 import { afterAll } from "vitest";
 import { deleteKeys, sleep } from "../test/redis-server";
 import { testClient, testPrefix } from "../test/helpers";
 import { RedisBucketStore } from "./buckets";
+import { RedisCreditStore } from "./credits";
 import { RedisIdempotencyStore } from "./idempotency";
 import { RedisKeyStore } from "./key-store";
 
@@ -28,3 +29,11 @@ idempotencyStoreConformance("RedisIdempotencyStore (standalone)", () => ({
 }));
 
 keyStoreConformance("RedisKeyStore (standalone)", () => ({ store: new RedisKeyStore({ client, keyPrefix, commandTimeoutMs }) }));
+
+creditStoreConformance("RedisCreditStore (standalone)", () => ({
+  store: new RedisCreditStore({ client, keyPrefix, commandTimeoutMs }),
+  now: async () => {
+    const [sec, usec] = await client.time();
+    return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  },
+}));

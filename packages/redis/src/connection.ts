@@ -154,6 +154,19 @@ export class Connection {
     return this.#timeouts.wrap(run(), what);
   }
 
+  /**
+   * The server's clock now (ms), as estimated from earlier replies (a lower bound within a
+   * round trip); reads `TIME` first when nothing is known yet. For choosing which keys to read,
+   * never for deciding: scripts read `TIME` themselves.
+   */
+  async serverNow(what: string): Promise<number> {
+    if (this.#clock.offset === undefined) {
+      const [sec, usec] = (await this.command(what, () => this.#c.time())) as [string, string];
+      this.#clock.sample(Number(sec) * 1000 + Math.floor(Number(usec) / 1000), Date.now());
+    }
+    return Date.now() + (this.#clock.offset ?? 0);
+  }
+
   /** EVALSHA, falling back to EVAL (which also caches it) on NOSCRIPT; on Cluster per node. */
   #eval(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     return this.#c.evalsha(script.sha, keys.length, ...keys, ...args).catch((e: unknown) => {

@@ -1,7 +1,8 @@
-import { compareNewestFirst, type ApiKeyRecord, type KeyStore } from "@alloovium/core";
+import { compareNewestFirst, laterTime, type ApiKeyRecord, type KeyStore } from "@alloovium/core";
 import { Connection } from "./connection";
 import { KeyLayout } from "./keys";
 import { checkBase, type RedisStoreBaseOptions } from "./options";
+import { TOUCH_SCRIPT } from "./scripts";
 
 /** Options of `RedisKeyStore`. A key store always fails closed: a lookup that fails throws. */
 export type RedisKeyStoreOptions = RedisStoreBaseOptions;
@@ -14,6 +15,14 @@ interface Commands {
   hset(key: string, field: string, value: string): Promise<number>;
   hvals(key: string): Promise<string[]>;
   publish(channel: string, message: string): Promise<number>;
+  pipeline(): Pipeline;
+}
+
+interface Pipeline {
+  hget(key: string, field: string): Pipeline;
+  hvals(key: string): Pipeline;
+  hgetall(key: string): Pipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
 }
 
 /**
@@ -28,6 +37,12 @@ interface Commands {
  * record is replaced (now the old digest stops matching and the new one matches), then (3) the
  * old digest's index entry is deleted and (4) the digests are published. A crash between steps
  * leaves only index entries that match nothing.
+ *
+ * `last_used_at` lives apart from the records, in `{tenant}:keys:used` (id -> ISO time), moved
+ * only forward by `touch` and only for an id the tenant holds; `get`, `list` and `findByDigest`
+ * (through `get`) answer the later of it and the record's own, read in the same round trip. So
+ * a touch never rewrites a record (it cannot undo a revoke), and a `put` of a record read
+ * before a touch never loses it.
  * @example
  * const keyStore = new RedisKeyStore({ client: new Redis() });
  * const record = await keyStore.findByDigest(hasher.digest(rawKey));
@@ -58,15 +73,36 @@ export class RedisKeyStore implements KeyStore {
   }
 
   async get(tenantId: string, id: string): Promise<ApiKeyRecord | null> {
-    const json = await this.#conn.command("get", () => this.#c.hget(this.#keys.keyRecords(tenantId), id));
+    const k = this.#keys;
+    const [json, used] = await this.#conn.command("get", () =>
+      exec<[string | null, string | null]>(this.#c.pipeline().hget(k.keyRecords(tenantId), id).hget(k.keysUsed(tenantId), id)),
+    );
     if (json === null) return null;
     const record = JSON.parse(json) as ApiKeyRecord;
-    return record.tenant_id === tenantId ? record : null;
+    return record.tenant_id === tenantId ? withLastUsed(record, used) : null;
   }
 
   async list(tenantId: string): Promise<ApiKeyRecord[]> {
-    const all = await this.#conn.command("list", () => this.#c.hvals(this.#keys.keyRecords(tenantId)));
-    return all.map((j) => JSON.parse(j) as ApiKeyRecord).sort(compareNewestFirst);
+    const k = this.#keys;
+    const [all, used] = await this.#conn.command("list", () =>
+      exec<[string[], Record<string, string>]>(this.#c.pipeline().hvals(k.keyRecords(tenantId)).hgetall(k.keysUsed(tenantId))),
+    );
+    return all.map((j) => {
+      const record = JSON.parse(j) as ApiKeyRecord;
+      return withLastUsed(record, used[record.id]);
+    }).sort(compareNewestFirst);
+  }
+
+  /**
+   * Moves the key's `last_used_at` forward to `at` (one script; unknown ids and older times
+   * change nothing). `at` is stored as `Date#toISOString` writes it.
+   */
+  async touch(tenantId: string, id: string, at: string): Promise<void> {
+    const ms = Date.parse(at);
+    if (!Number.isFinite(ms)) throw new TypeError("RedisKeyStore.touch: `at` must be an ISO 8601 time");
+    const iso = new Date(ms).toISOString();
+    if (iso.length !== 24) throw new TypeError("RedisKeyStore.touch: `at` must be between the years 0 and 9999");
+    await this.#conn.script(TOUCH_SCRIPT, [this.#keys.keyRecords(tenantId), this.#keys.keysUsed(tenantId)], [id, iso]);
   }
 
   async put(record: ApiKeyRecord): Promise<void> {
@@ -85,4 +121,23 @@ export class RedisKeyStore implements KeyStore {
     }
     await this.#conn.command("put", () => this.#c.publish(k.channel, digests.join("\n")));
   }
+}
+
+/** The pipeline's replies, or its first error. */
+async function exec<T extends unknown[]>(p: Pipeline): Promise<T> {
+  const replies = await p.exec();
+  if (!replies) throw new Error("RedisKeyStore: the pipeline was discarded");
+  const out: unknown[] = [];
+  for (const [error, value] of replies) {
+    if (error) throw error;
+    out.push(value);
+  }
+  return out as T;
+}
+
+/** The record with the later of its own `last_used_at` and the touched one. */
+function withLastUsed(record: ApiKeyRecord, used: string | null | undefined): ApiKeyRecord {
+  if (!used) return record;
+  const last = laterTime(record.last_used_at, used);
+  return last === record.last_used_at ? record : { ...record, last_used_at: last };
 }

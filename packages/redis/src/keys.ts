@@ -9,6 +9,11 @@ import { createHash } from "node:crypto";
  * - `${prefix}:{${tenant}}:i:${sha256(scope\nkey)}` idempotency record hash
  * - `${prefix}:{${tenant}}:seq`                    fencing-token counter
  * - `${prefix}:{${tenant}}:keys`                   API key records (hash id -> JSON)
+ * - `${prefix}:{${tenant}}:keys:used`              last_used_at (hash id -> ISO time), moved only forward
+ * - `${prefix}:{${tenant}}:cr`                     credit balance (integer string; absent = the grant)
+ * - `${prefix}:{${tenant}}:u:${hourStartMs}`       usage of one hour (hash `c:<capability>` calls,
+ *                                                  `k:<capability>` credits), expiring `usageRetentionMs`
+ *                                                  after the end of its hour
  * - `${prefix}:kd:${digest}`                       digest index -> [tenant, id] (any slot)
  * - `${prefix}:kid:${id}`                          id -> tenant (keeps a key in its tenant)
  * - channel `${prefix}:key-invalidations`          digests of changed keys
@@ -41,6 +46,28 @@ export class KeyLayout {
 
   keyRecords(tenantId: string): string {
     return `${this.tenant(tenantId)}:keys`;
+  }
+
+  /** The tenant's `last_used_at` times, kept apart from the records so a touch never rewrites one. */
+  keysUsed(tenantId: string): string {
+    return `${this.tenant(tenantId)}:keys:used`;
+  }
+
+  credits(tenantId: string): string {
+    return `${this.tenant(tenantId)}:cr`;
+  }
+
+  /** The usage key of one hour: `usagePrefix(tenant) + hourStartMs`. */
+  usage(tenantId: string, hourStartMs: number): string {
+    return `${this.usagePrefix(tenantId)}${hourStartMs}`;
+  }
+
+  /**
+   * What the charge scripts get in KEYS and append the hour of the server's `TIME` to (the
+   * client does not know the server's hour for sure; the hash tag keeps both in one slot).
+   */
+  usagePrefix(tenantId: string): string {
+    return `${this.tenant(tenantId)}:u:`;
   }
 
   digestIndex(digest: string): string {

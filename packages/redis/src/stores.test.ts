@@ -3,6 +3,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, RedisServer } from "../test/redis-server";
 import { RoundTripCounter } from "../test/round-trips";
+import { createKeyHasher, createPolicy, createVerifiedKeyCache, defineCapability } from "@alloovium/core";
+import { mintApiKey, policyRequest, TEST_PEPPER } from "@alloovium/core/testing";
 import { createRedisStores, KeyLayout, RedisAdmission, RedisBucketStore, RedisIdempotencyStore, RedisStoreUnavailableError } from "./index";
 
 // A server of this file's own, so that INFO commandstats counts only our round trips.
@@ -32,6 +34,8 @@ describe("createRedisStores options", () => {
     [{ buckets: { failure: "sometimes" } }, /`buckets.failure`/],
     [{ buckets: { localShareOf: 0.5 } }, /`buckets.localShareOf`/],
     [{ idempotency: { failure: "ajar" } }, /`idempotency.failure`/],
+    [{ credits: { failure: "half" } }, /`credits.failure`/],
+    [{ credits: { usageRetentionMs: 0 } }, /`credits.usageRetentionMs`/],
     [{ onError: "log" }, /`onError`/],
   ])("rejects %o naming the option", (bad, message) => {
     const options = { client, ...bad } as Parameters<typeof createRedisStores>[0];
@@ -56,6 +60,10 @@ describe("key layout", () => {
     expect(k.idempotency("t1", "u:live", "k")).toMatch(/^p:\{t1\}:i:[A-Za-z0-9_-]{43}$/);
     expect(k.sequence("t1")).toBe("p:{t1}:seq");
     expect(k.keyRecords("t1")).toBe("p:{t1}:keys");
+    expect(k.keysUsed("t1")).toBe("p:{t1}:keys:used");
+    expect(k.credits("t1")).toBe("p:{t1}:cr");
+    expect(k.usage("t1", 1_767_225_600_000)).toBe("p:{t1}:u:1767225600000");
+    expect(k.usage("t1", 0).startsWith(k.usagePrefix("t1"))).toBe(true);
     expect(k.channel).toBe("p:key-invalidations");
   });
 
@@ -139,6 +147,57 @@ describe("round trips, counted by the server (MONITOR)", () => {
       await callsSince(null, () => s.admission.admit({ bucket: { tenantId, id: "key:x" }, cost: 1, limits, claim: { ref, fingerprint: "f", leaseMs: 60_000 } })),
     ).toEqual({ evalsha: 1 });
   });
+
+  it("makes one round trip for bucket + claim + charge, for a charge alone, and for a metered replay", async () => {
+    const s = createRedisStores({ client, keyPrefix, commandTimeoutMs: 5000 });
+    const tenantId = randomUUID();
+    const limits = { capacity: 100, refillPerSecond: 1 };
+    const bucket = { tenantId, id: "key:c" };
+    const charge = { capability: "vault.projects.create", credits: 2, grant: 100 };
+    await s.admission.admit({ bucket, cost: 1, limits, charge, claim: { ref: { tenantId, scope: "u:live", key: "warm" }, fingerprint: "f", leaseMs: 1000 } });
+    await s.credits.charge({ tenantId, ...charge });
+    await s.credits.usage(tenantId, 0);
+    const ref = { tenantId, scope: "u:live", key: randomUUID() };
+    let token = "";
+    expect(
+      await callsSince(null, async () => {
+        const a = await s.admission.admit({ bucket, cost: 1, limits, charge, claim: { ref, fingerprint: "f", leaseMs: 60_000 } });
+        if (a.claim?.outcome === "claimed" && a.credits?.outcome === "charged") token = a.claim.token;
+      }),
+    ).toEqual({ evalsha: 1 });
+    expect(token).not.toBe("");
+    expect(await callsSince(null, () => s.admission.admit({ bucket, cost: 1, limits, charge }))).toEqual({ evalsha: 1 });
+    await s.idempotency.complete(ref, token, { status: 201, headers: {}, body: "" }, { ttlMs: 60_000 });
+    expect(await callsSince(null, () => s.admission.admit({ bucket, cost: 1, limits, charge, claim: { ref, fingerprint: "f", leaseMs: 60_000 } }))).toEqual({ evalsha: 1 });
+    expect(await callsSince(null, () => s.admission.admit({ bucket, cost: 1, limits, charge: { ...charge, credits: 1000 }, claim: { ref: { ...ref, key: "short" }, fingerprint: "f", leaseMs: 60_000 } }))).toEqual({ evalsha: 1 });
+    expect(await callsSince(null, () => s.credits.charge({ tenantId, ...charge }))).toEqual({ evalsha: 1 });
+    expect(await callsSince(null, () => s.credits.balance(tenantId, 100))).toEqual({ get: 1 });
+    expect(await callsSince(null, () => s.credits.usage(tenantId, 0))).toEqual({ evalsha: 1 });
+  });
+
+  it("runs a metered idempotent POST through createPolicy with one round trip before the handler and one after", async () => {
+    const s = createRedisStores({ client, keyPrefix, commandTimeoutMs: 5000 });
+    const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
+    const keyCache = createVerifiedKeyCache({ store: s.keyStore, hasher: keyHasher, ttlMs: 60_000 });
+    const policy = createPolicy({ environment: "test", keyStore: s.keyStore, keyHasher, keyCache, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission });
+    const capability = defineCapability({ id: "vault.projects.create", method: "POST", path: "/api/v2/vault/projects", cost: 1, idempotent: true, credits: 2 });
+    const { key, record } = await mintApiKey(s.keyStore, keyHasher, { tenantId: randomUUID() });
+    const post = (k: string) => policy.decide(policyRequest({ method: "POST", path: capability.path, key, body: "{}", idempotencyKey: k }), capability);
+    // Warm-up: the key lookup (then cached) and the once-a-minute last_used_at touch.
+    const warm = await post("warm");
+    if (warm.kind === "continue") await warm.commit({ status: 201, headers: {}, body: "" });
+    for (let i = 0; i < 400 && !(await s.keyStore.get(record.tenant_id, record.id))?.last_used_at; i++) await new Promise((r) => setTimeout(r, 5));
+    let decision: Awaited<ReturnType<typeof post>> | undefined;
+    expect(
+      await callsSince(null, async () => {
+        decision = await post(randomUUID());
+      }),
+    ).toEqual({ evalsha: 1 });
+    if (decision?.kind !== "continue") throw new Error("expected continue");
+    expect(decision.headers.ratelimit).toContain('"credits";r=99996');
+    const d = decision;
+    expect(await callsSince(null, () => d.commit({ status: 201, headers: {}, body: "made" }))).toEqual({ evalsha: 1 });
+  });
 });
 
 describe("RedisAdmission", () => {
@@ -195,6 +254,35 @@ describe("failure modes with no server at all", () => {
     await expect(s.idempotency.claim({ tenantId, scope: "u:live", key: "k" }, "f", { leaseMs: 1000 })).rejects.toBeInstanceOf(RedisStoreUnavailableError);
     expect(errors).toContain("bucket");
     expect(errors).toContain("claim");
+    c.disconnect();
+  });
+
+  it("answers the credits unavailable when they fail open and throws when closed; the store's own methods throw", async () => {
+    const c = await deadClient();
+    const errors: string[] = [];
+    const tenantId = randomUUID();
+    const limits = { capacity: 10, refillPerSecond: SLOW };
+    const charge = { capability: "vault.projects.create", credits: 2, grant: 10 };
+    const claim = { ref: { tenantId, scope: "u:live", key: "k" }, fingerprint: "f", leaseMs: 1000 };
+    const open = createRedisStores({ client: c, onError: (_e, op) => errors.push(op) });
+    const a = await open.admission.admit({ bucket: { tenantId, id: "key:o" }, cost: 1, limits, claim, charge });
+    expect(a.bucket.allowed).toBe(true);
+    expect(a.claim?.outcome).toBe("unavailable");
+    expect(a.credits?.outcome).toBe("unavailable");
+    if (a.credits?.outcome === "unavailable") expect(a.credits.error).toBeInstanceOf(RedisStoreUnavailableError);
+    expect(errors).toContain("charge");
+    await expect(open.credits.charge({ tenantId, ...charge })).rejects.toBeInstanceOf(RedisStoreUnavailableError);
+    await expect(open.credits.refund({ tenantId, capability: charge.capability, credits: 2, hour: 0, grant: 10 })).rejects.toBeInstanceOf(RedisStoreUnavailableError);
+    await expect(open.credits.balance(tenantId, 10)).rejects.toBeInstanceOf(RedisStoreUnavailableError);
+    await expect(open.credits.add(tenantId, 1, 10)).rejects.toBeInstanceOf(RedisStoreUnavailableError);
+    await expect(open.credits.usage(tenantId, 0)).rejects.toBeInstanceOf(RedisStoreUnavailableError);
+
+    const closed = createRedisStores({ client: c, credits: { failure: "closed" }, idempotency: { failure: "open" } });
+    await expect(closed.admission.admit({ bucket: { tenantId, id: "key:c" }, cost: 1, limits, claim, charge })).rejects.toBeInstanceOf(RedisStoreUnavailableError);
+    // It threw before claiming on the local store: the key is still free there.
+    expect((await closed.idempotency.claim(claim.ref, "f", { leaseMs: 1000 })).outcome).toBe("claimed");
+    // Unmetered requests are not affected by the credits' failure mode.
+    expect((await closed.admission.admit({ bucket: { tenantId, id: "key:c" }, cost: 1, limits })).bucket.allowed).toBe(true);
     c.disconnect();
   });
 

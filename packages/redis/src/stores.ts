@@ -2,6 +2,7 @@ import type { VerifiedKeyCache } from "@alloovium/core";
 import { RedisAdmission } from "./admission";
 import { RedisBucketStore } from "./buckets";
 import type { RedisClient } from "./connection";
+import { checkRetention, RedisCreditStore } from "./credits";
 import { RedisIdempotencyStore } from "./idempotency";
 import { watchChannel } from "./invalidation";
 import { RedisKeyStore } from "./key-store";
@@ -22,13 +23,26 @@ export interface RedisStoresOptions extends RedisStoreBaseOptions {
     /** @default "closed" (503 idempotency_unavailable) */
     readonly failure?: FailureMode;
   };
+  /** Credit balances and hourly usage (contract section 9), charged by `admission`. */
+  readonly credits?: {
+    /**
+     * When Redis fails during an admission: `open` lets the call through uncharged (the credit
+     * part answers `unavailable`); `closed` makes the admission throw (500).
+     * @default "open"
+     */
+    readonly failure?: FailureMode;
+    /** How long hourly usage is kept (ms). @default USAGE_RETENTION_MS (7 days) */
+    readonly usageRetentionMs?: number;
+  };
 }
 
 /** What `createRedisStores` returns: the stores to give `createPolicy`, sharing one client. */
 export interface RedisStores {
   readonly buckets: RedisBucketStore;
   readonly idempotency: RedisIdempotencyStore;
-  /** Bucket decision + idempotency claim in one script and one round trip. */
+  /** Tenants' credit balances and hourly usage; what `admission` charges (`admission.credits`). */
+  readonly credits: RedisCreditStore;
+  /** Bucket decision + idempotency claim + credit charge in one script and one round trip. */
   readonly admission: RedisAdmission;
   /** API key records; `put` publishes the changed digests. */
   readonly keyStore: RedisKeyStore;
@@ -48,8 +62,10 @@ export interface RedisStores {
  * @example
  * const client = new Redis(process.env.REDIS_URL);
  * const stores = createRedisStores({ client, buckets: { localShareOf: 4 } });
+ * // The policy meters through Redis: it charges and refunds `stores.admission.credits`.
  * const policy = createPolicy({ environment: "live", keyStore: stores.keyStore, keyHasher,
  *   buckets: stores.buckets, idempotency: stores.idempotency, admission: stores.admission, keyCache });
+ * const report = await readUsage(stores.credits, tenantId);
  * const stop = await stores.watchKeyInvalidations(keyCache, client.duplicate());
  */
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
@@ -60,7 +76,12 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
   if (options.idempotency !== undefined && (typeof options.idempotency !== "object" || options.idempotency === null)) {
     throw new TypeError("createRedisStores: `idempotency` must be an object");
   }
+  if (options.credits !== undefined && (typeof options.credits !== "object" || options.credits === null)) {
+    throw new TypeError("createRedisStores: `credits` must be an object");
+  }
   checkFailure("createRedisStores", "buckets.failure", options.buckets?.failure, "open");
+  checkFailure("createRedisStores", "credits.failure", options.credits?.failure, "open");
+  checkRetention("createRedisStores", "credits.usageRetentionMs", options.credits?.usageRetentionMs);
   checkFailure("createRedisStores", "idempotency.failure", options.idempotency?.failure, "closed");
   const share = options.buckets?.localShareOf;
   if (share !== undefined && (typeof share !== "number" || !Number.isFinite(share) || share < 1)) {
@@ -74,11 +95,13 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
   };
   const buckets = new RedisBucketStore({ ...base, ...options.buckets });
   const idempotency = new RedisIdempotencyStore({ ...base, ...options.idempotency });
+  const credits = new RedisCreditStore({ ...base, ...options.credits });
   const channel = new KeyLayout(prefix).channel;
   return {
     buckets,
     idempotency,
-    admission: new RedisAdmission(buckets, idempotency),
+    credits,
+    admission: new RedisAdmission(buckets, idempotency, credits),
     keyStore: new RedisKeyStore(base),
     invalidationChannel: channel,
     watchKeyInvalidations: (cache, subscriber) => watchChannel(cache, subscriber, channel),

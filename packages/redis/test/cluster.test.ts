@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { bucketStoreConformance, idempotencyStoreConformance, keyStoreConformance } from "@alloovium/core/conformance";
+import { bucketStoreConformance, creditStoreConformance, idempotencyStoreConformance, keyStoreConformance } from "@alloovium/core/conformance";
 import { createKeyHasher, createVerifiedKeyCache, type VerifiedKeyCache } from "@alloovium/core";
 import { mintApiKey, TEST_PEPPER } from "@alloovium/core/testing";
 import type { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedisStores, RedisBucketStore, RedisIdempotencyStore, RedisKeyStore } from "../src/index";
+import { createRedisStores, RedisBucketStore, RedisCreditStore, RedisIdempotencyStore, RedisKeyStore } from "../src/index";
 import { LocalCluster, sleep, waitFor } from "./redis-server";
 
 // A 3-master Cluster on local ports, started for this file and stopped after it. The suites'
@@ -37,6 +37,15 @@ idempotencyStoreConformance("RedisIdempotencyStore (3-master Cluster)", () => ({
 
 keyStoreConformance("RedisKeyStore (3-master Cluster)", () => ({ store: new RedisKeyStore({ client, keyPrefix, commandTimeoutMs }) }));
 
+// The nodes share one machine's clock: any node's TIME is the store's clock.
+creditStoreConformance("RedisCreditStore (3-master Cluster)", () => ({
+  store: new RedisCreditStore({ client, keyPrefix, commandTimeoutMs }),
+  now: async () => {
+    const [sec, usec] = await client.nodes("master")[0]!.time();
+    return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  },
+}));
+
 describe("RedisAdmission on a Cluster", () => {
   it("claims and takes the cost in one script for tenants spread over every master", async () => {
     const stores = createRedisStores({ client, keyPrefix, commandTimeoutMs, buckets: { failure: "closed" } });
@@ -52,6 +61,32 @@ describe("RedisAdmission on a Cluster", () => {
       expect(again.bucket.remaining).toBe(1);
       expect(again.claim).toEqual({ outcome: "in_flight" });
       slots.add(Number(await client.cluster("KEYSLOT", `${keyPrefix}:{${tenantId}}:b:key:a`)));
+    }
+    expect(slots.size).toBeGreaterThan(1);
+  });
+
+  it("claims, takes the cost and charges in one script, writing the hour's usage in the tenant's slot", async () => {
+    const stores = createRedisStores({ client, keyPrefix, commandTimeoutMs, buckets: { failure: "closed" } });
+    const limits = { capacity: 3, refillPerSecond: 0.0001 };
+    const charge = { capability: "vault.projects.create", credits: 4, grant: 10 };
+    const slots = new Set<number>();
+    for (let i = 0; i < 12; i++) {
+      const tenantId = randomUUID();
+      const ref = { tenantId, scope: "u1:live", key: `k-${i}` };
+      const first = await stores.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 1, limits, charge, claim: { ref, fingerprint: "fp", leaseMs: 60_000 } });
+      expect(first.claim?.outcome).toBe("claimed");
+      expect(first.credits).toMatchObject({ outcome: "charged", balance: 6, credits: 4 });
+      const second = await stores.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 1, limits, charge });
+      expect(second.credits).toMatchObject({ outcome: "charged", balance: 2 });
+      const short = await stores.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 1, limits, charge, claim: { ref: { ...ref, key: "short" }, fingerprint: "fp", leaseMs: 60_000 } });
+      expect(short).toEqual({ bucket: expect.objectContaining({ allowed: true }), credits: { outcome: "insufficient", balance: 2 } });
+      expect(await stores.idempotency.read({ ...ref, key: "short" })).toBeNull();
+      expect((await stores.credits.usage(tenantId, 0)).map((r) => [r.capability, r.calls, r.credits])).toEqual([["vault.projects.create", 2, 8]]);
+      if (first.credits?.outcome === "charged") {
+        expect(await stores.credits.refund({ tenantId, capability: charge.capability, credits: 4, hour: first.credits.hour, grant: 10 })).toBe(6);
+      }
+      expect(await stores.credits.add(tenantId, 1, 10)).toBe(7);
+      slots.add(Number(await client.cluster("KEYSLOT", `${keyPrefix}:{${tenantId}}:cr`)));
     }
     expect(slots.size).toBeGreaterThan(1);
   });

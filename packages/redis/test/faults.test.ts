@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { createKeyHasher, createPolicy, defineCapability, MemoryKeyStore, type Policy } from "@alloovium/core";
+import { mintApiKey, policyRequest, TEST_PEPPER } from "@alloovium/core/testing";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createRedisStores, type RedisStores } from "../src/index";
@@ -115,6 +117,48 @@ describe("a paused Redis (CLIENT PAUSE WRITE)", () => {
     expect(r.response).toEqual(RESPONSE);
     // Completing twice is refused: the record is written once.
     expect(await stores.idempotency.complete(ref, c.token, { ...RESPONSE, status: 500 }, { ttlMs: 60_000 })).toBe(false);
+  });
+});
+
+describe("metering on a paused Redis", () => {
+  it("lets a call through uncharged when credits fail open, answers 500 when closed, and charges nothing late", async () => {
+    const tenantId = randomUUID();
+    // Keys in memory: only the admission meets the pause.
+    const keyStore = new MemoryKeyStore();
+    const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
+    const { key } = await mintApiKey(keyStore, keyHasher, { tenantId });
+    const capability = defineCapability({ id: "vault.projects.create", method: "POST", path: "/api/v2/vault/projects", cost: 1, idempotent: true, credits: 3 });
+    const closedStores = createRedisStores({ client, keyPrefix, commandTimeoutMs: 500, credits: { failure: "closed" }, onError: (_e, op) => errors.push(op) });
+    const policyOf = (s: RedisStores): Policy =>
+      createPolicy({ environment: "test", keyStore, keyHasher, creditGrant: 10, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission });
+    const open = policyOf(stores);
+    const closed = policyOf(closedStores);
+    const post = (policy: Policy) => policy.decide(policyRequest({ method: "POST", path: capability.path, key, body: "{}" }), capability);
+
+    const healthy = await post(open);
+    if (healthy.kind !== "continue") throw new Error("expected continue");
+    expect(healthy.headers.ratelimit).toContain('"credits";r=7');
+
+    await admin.client("PAUSE", 60_000, "WRITE");
+    try {
+      const through = await post(open);
+      if (through.kind !== "continue") throw new Error(`expected continue, got ${through.kind}`);
+      expect(through.headers.ratelimit).not.toContain("credits");
+      expect(through.settle).toBe(false); // nothing charged, so nothing to refund
+      expect(errors).toContain("charge");
+      const refused = await post(closed);
+      if (refused.kind !== "reject") throw new Error(`expected reject, got ${refused.kind}`);
+      expect(refused.response.status).toBe(500);
+      expect(refused.problem.code).toBe("internal_error");
+    } finally {
+      await admin.client("UNPAUSE");
+    }
+    // The two scripts queued behind the pause ran after their deadline: they charged nothing.
+    await waitFor("Redis back", async () => (await stores.credits.balance(tenantId, 10)) === 7);
+    expect((await stores.credits.usage(tenantId, 0)).map((r) => r.calls)).toEqual([1]);
+    const after = await post(open);
+    if (after.kind !== "continue") throw new Error("expected continue");
+    expect(after.headers.ratelimit).toContain('"credits";r=4');
   });
 });
 

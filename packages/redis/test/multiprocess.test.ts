@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createRedisStores } from "../src/index";
 import { testClient, testPrefix } from "./helpers";
 import { Worker } from "./workers";
 
@@ -43,5 +44,31 @@ describe("several processes on one Redis", () => {
     const replays = (await Promise.all(workers.map((w) => w.run<string[]>({ ...job, n: 5 })))).flat();
     expect(replays).toEqual(Array.from({ length: 20 }, () => "completed:run 1"));
     expect(await client.get(counterKey)).toBe("1");
+  });
+
+  it("admit exactly floor(grant / price) charges racing for one tenant's last credits, never below zero", async () => {
+    const tenantId = randomUUID();
+    const scope = "user-1:live";
+    const grant = 100;
+    const price = 7;
+    type Answer = { key: string | null; claim: string | null; outcome: string | null; balance: number | null };
+    const answers = (await Promise.all(workers.map((w) => w.run<Answer[]>({ type: "charge", tenantId, scope, n: 30, price, grant })))).flat();
+    expect(answers).toHaveLength(120);
+    const charged = answers.filter((a) => a.outcome === "charged");
+    expect(charged).toHaveLength(Math.floor(grant / price));
+    // Each charge saw its own balance: 93, 86, ..., 2; every refusal saw the last 2.
+    expect(charged.map((a) => a.balance).sort((x, y) => x! - y!)).toEqual(Array.from({ length: 14 }, (_, i) => 2 + 7 * i));
+    const refused = answers.filter((a) => a.outcome !== "charged");
+    expect(refused.every((a) => a.outcome === "insufficient" && a.balance === 2 && a.claim === null)).toBe(true);
+    const stores = createRedisStores({ client, keyPrefix, commandTimeoutMs: 10_000 });
+    expect(await stores.credits.balance(tenantId, grant)).toBe(2);
+    expect((await stores.credits.usage(tenantId, 0)).map((r) => [r.calls, r.credits])).toEqual([[14, 98]]);
+    // A charged request keeps its claim; a refused one released it.
+    for (const a of answers.filter((x) => x.key !== null)) {
+      const record = await stores.idempotency.read({ tenantId, scope, key: a.key! });
+      expect(record?.state ?? null).toBe(a.outcome === "charged" ? "in_flight" : null);
+    }
+    expect(charged.some((a) => a.key !== null)).toBe(true);
+    expect(refused.some((a) => a.key !== null)).toBe(true);
   });
 });

@@ -174,7 +174,8 @@ describe("createPolicy: credits", () => {
     expect(() => createPolicy({ environment: "live", keyStore, keyHasher, admission, credits: new MemoryCreditStore() })).toThrow(/admission\.credits/);
     const plain = composeAdmission(new MemoryBucketStore(), new MemoryIdempotencyStore());
     expect(() => createPolicy({ environment: "live", keyStore, keyHasher, admission: plain, credits: new MemoryCreditStore() })).toThrow(/charges no credit store/);
-    expect(createPolicy({ environment: "live", keyStore, keyHasher, admission })).toBeTruthy();
+    expect(createPolicy({ environment: "live", keyStore, keyHasher, admission }).credits).toBe(admission.credits);
+    expect(createPolicy({ environment: "live", keyStore, keyHasher, admission, credits: false }).credits).toBeUndefined();
   });
 
   it("lets a call through uncharged, without the credits member, when the credit store fails", async () => {

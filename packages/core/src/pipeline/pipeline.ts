@@ -268,7 +268,7 @@ export function createPolicy(options: PolicyOptions): Policy {
   if (options.credits !== undefined && options.credits !== false && !isStore(options.credits, ["charge", "refund", "balance", "usage"])) {
     throw new TypeError("createPolicy: `credits` must be a CreditStore or false");
   }
-  if (options.admission?.credits && options.credits !== undefined && options.credits !== options.admission.credits) {
+  if (options.admission?.credits && options.credits !== undefined && options.credits !== false && options.credits !== options.admission.credits) {
     throw new TypeError("createPolicy: `credits` must be the store `admission` charges (`admission.credits`), or left out");
   }
   if (options.admission && !options.admission.credits && options.credits) {
