@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     console.log(`demo key (every scope, shown once): ${server.demoKey}`);
   }
   console.log(`listening on ${server.url}`);
+  console.log(`Developer Console: ${server.url}/console`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
