@@ -114,7 +114,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await redis?.watch(policy.keyCache);
     // A revoke, roll or scope change drops this process's cached verification at once; with
     // Redis, the key store's put also publishes the digest to every other instance.
-    const keys = createKeyManager({ keyStore, keyHasher, invalidate: (digest) => policy.keyCache.invalidate(digest) });
+    const keys = createKeyManager({ keyStore, keyHasher, environment, invalidate: (digest) => policy.keyCache.invalidate(digest) });
 
     const listener = build({
       policy,

@@ -1,8 +1,8 @@
-import { compareNewestFirst, laterTime, type ApiKeyRecord, type KeyStore } from "@alloovium/core";
+import { applyKeyPatch, compareNewestFirst, laterTime, type ApiKeyRecord, type KeyPatch, type KeyPatchResult, type KeyStore } from "@alloovium/core";
 import { Connection } from "./connection";
 import { KeyLayout } from "./keys";
 import { checkBase, type RedisStoreBaseOptions } from "./options";
-import { TOUCH_SCRIPT } from "./scripts";
+import { SWAP_KEY_SCRIPT, TOUCH_SCRIPT } from "./scripts";
 
 /** Options of `RedisKeyStore`. A key store always fails closed: a lookup that fails throws. */
 export type RedisKeyStoreOptions = RedisStoreBaseOptions;
@@ -103,6 +103,30 @@ export class RedisKeyStore implements KeyStore {
     const iso = new Date(ms).toISOString();
     if (iso.length !== 24) throw new TypeError("RedisKeyStore.touch: `at` must be between the years 0 and 9999");
     await this.#conn.script(TOUCH_SCRIPT, [this.#keys.keyRecords(tenantId), this.#keys.keysUsed(tenantId)], [id, iso]);
+  }
+
+  /**
+   * Field-level change (revoke, rename, end), atomic by compare-and-set on the stored record:
+   * read, apply `applyKeyPatch`, write only if the record is still the one read, else read
+   * again (a few times; then it throws). Publishes the digest when applied.
+   */
+  async patch(tenantId: string, id: string, patch: KeyPatch): Promise<KeyPatchResult | null> {
+    const k = this.#keys;
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const [json, used] = await this.#conn.command("patch", () =>
+        exec<[string | null, string | null]>(this.#c.pipeline().hget(k.keyRecords(tenantId), id).hget(k.keysUsed(tenantId), id)),
+      );
+      if (json === null) return null;
+      const record = JSON.parse(json) as ApiKeyRecord;
+      if (record.tenant_id !== tenantId) return null;
+      const result = applyKeyPatch(record, patch);
+      if (!result.applied) return { applied: false, record: withLastUsed(record, used) };
+      const next = JSON.stringify({ ...result.record, scopes: [...result.record.scopes] });
+      if ((await this.#conn.script(SWAP_KEY_SCRIPT, [k.keyRecords(tenantId)], [id, json, next])) !== 1) continue;
+      await this.#conn.command("patch", () => this.#c.publish(k.channel, record.digest));
+      return { applied: true, record: withLastUsed(result.record, used) };
+    }
+    throw new Error("RedisKeyStore.patch: the record kept changing; giving up after 16 attempts");
   }
 
   async put(record: ApiKeyRecord): Promise<void> {

@@ -343,3 +343,19 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1
 `,
 );
+
+/**
+ * Compare-and-set of one key record: writes the new JSON only if the stored JSON is still the
+ * one the caller read (`RedisKeyStore.patch` retries on a miss), so a field-level change never
+ * overwrites another made meanwhile.
+ * KEYS[1] the tenant's `keys` hash. ARGV[1] id, ARGV[2] the JSON read, ARGV[3] the new JSON.
+ * Returns 1 when written, 0 when the record changed (or is gone).
+ */
+export const SWAP_KEY_SCRIPT = script(
+  "swap-key",
+  `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`,
+);

@@ -95,6 +95,55 @@ export function keyStoreConformance(name: string, setup: () => Promise<KeyStoreH
       expect((await h.store.get(tenant, r.id))?.revoked_at).toBe("2026-05-01T10:00:01.000Z");
     });
 
+    it("patches fields atomically: the first revocation stands, expiry only moves earlier, other fields kept", async () => {
+      const r = record(tenant, { expires_at: "2030-01-01T00:00:00.000Z" });
+      await h.store.put(r);
+      if (!h.store.patch) return expect(h.store.patch).toBeUndefined(); // optional: createKeyManager then refuses the store
+      const renamed = await h.store.patch(tenant, r.id, { name: "Renamed", scopes: ["vault:read"] });
+      expect(renamed).toEqual({ applied: true, record: { ...r, name: "Renamed", scopes: ["vault:read"] } });
+      await h.store.patch(tenant, r.id, { revokedAt: "2026-05-01T00:00:00.000Z" });
+      await h.store.patch(tenant, r.id, { revokedAt: "2026-06-01T00:00:00.000Z", expiresBy: "2031-01-01T00:00:00.000Z" });
+      const after = await h.store.get(tenant, r.id);
+      expect(after).toMatchObject({ name: "Renamed", revoked_at: "2026-05-01T00:00:00.000Z", expires_at: "2030-01-01T00:00:00.000Z", digest: r.digest });
+      await h.store.patch(tenant, r.id, { expiresBy: "2029-01-01T00:00:00.000Z" });
+      expect((await h.store.get(tenant, r.id))?.expires_at).toBe("2029-01-01T00:00:00.000Z");
+      expect(await h.store.findByDigest(r.digest)).toMatchObject({ id: r.id, revoked_at: "2026-05-01T00:00:00.000Z" });
+    });
+
+    it("applies a guarded patch only while the guard holds, and never across tenants", async () => {
+      const r = record(tenant);
+      await h.store.put(r);
+      if (!h.store.patch) return;
+      const guard = { expires_at: null, revoked_at: null };
+      expect((await h.store.patch(tenant, r.id, { expiresBy: "2027-01-01T00:00:00.000Z", ifUnchanged: guard }))?.applied).toBe(true);
+      const second = await h.store.patch(tenant, r.id, { expiresBy: "2026-12-01T00:00:00.000Z", ifUnchanged: guard });
+      expect(second?.applied).toBe(false);
+      expect(second?.record.expires_at).toBe("2027-01-01T00:00:00.000Z");
+      expect(await h.store.patch(randomUUID(), r.id, { revokedAt: "2026-05-01T00:00:00.000Z" })).toBeNull();
+      expect(await h.store.patch(tenant, randomUUID(), { revokedAt: "2026-05-01T00:00:00.000Z" })).toBeNull();
+      expect((await h.store.get(tenant, r.id))?.revoked_at).toBeNull();
+    });
+
+    it("keeps every one of many concurrent patches of one key", async () => {
+      const r = record(tenant);
+      await h.store.put(r);
+      if (!h.store.patch) return;
+      await Promise.all([
+        h.store.patch(tenant, r.id, { revokedAt: "2026-05-01T00:00:00.000Z" }),
+        h.store.patch(tenant, r.id, { name: "N1" }),
+        h.store.patch(tenant, r.id, { scopes: ["chat:read"] }),
+        h.store.patch(tenant, r.id, { expiresBy: "2028-01-01T00:00:00.000Z" }),
+        h.store.touch?.(tenant, r.id, "2026-05-02T00:00:00.000Z"),
+      ]);
+      expect(await h.store.get(tenant, r.id)).toMatchObject({
+        name: "N1",
+        scopes: ["chat:read"],
+        revoked_at: "2026-05-01T00:00:00.000Z",
+        expires_at: "2028-01-01T00:00:00.000Z",
+        ...(h.store.touch ? { last_used_at: "2026-05-02T00:00:00.000Z" } : {}),
+      });
+    });
+
     it("lists a tenant's keys newest first", async () => {
       const a = record(tenant, { created_at: "2026-04-01T00:00:00.000Z" });
       const b = record(tenant, { created_at: "2026-04-03T00:00:00.000Z" });

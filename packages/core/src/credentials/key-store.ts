@@ -46,6 +46,48 @@ export interface KeyStore {
    * per key and process, and never waits for it).
    */
   touch?(tenantId: string, id: string, at: string): Promise<void>;
+  /**
+   * Changes some fields of one record atomically, against the record as it is in the store at
+   * that moment (never a copy read earlier), so that concurrent changes all hold: a revoke is
+   * never undone by a rename, and the first revocation stands. Answers null when the tenant has
+   * no such key, `{ applied: false }` when `ifUnchanged` no longer holds (nothing written), else
+   * the new record. The digest, id and tenant never change. Required by `createKeyManager`.
+   */
+  patch?(tenantId: string, id: string, patch: KeyPatch): Promise<KeyPatchResult | null>;
+}
+
+/** A field-level change of a key record (`KeyStore.patch`). */
+export interface KeyPatch {
+  readonly name?: string;
+  /** Sorted, unique. */
+  readonly scopes?: readonly string[];
+  /** Revokes the key at this time (ISO 8601), unless it is revoked already: the first revocation stands. */
+  readonly revokedAt?: string;
+  /** Ends the key at this time (ISO 8601) unless it ends earlier: expiry only ever moves earlier. */
+  readonly expiresBy?: string;
+  /** Applies the patch only while the key's `expires_at` and `revoked_at` are still these (a roll's guard). */
+  readonly ifUnchanged?: { readonly expires_at: string | null; readonly revoked_at: string | null };
+}
+
+/** What `KeyStore.patch` answers for a key that exists. */
+export interface KeyPatchResult {
+  readonly applied: boolean;
+  /** The record after the patch (as it is, when not applied). */
+  readonly record: ApiKeyRecord;
+}
+
+/** The record after `patch` (pure; the stores share it). `applied` is false when `ifUnchanged` fails. */
+export function applyKeyPatch(record: ApiKeyRecord, patch: KeyPatch): KeyPatchResult {
+  const guard = patch.ifUnchanged;
+  if (guard && (guard.expires_at !== record.expires_at || guard.revoked_at !== record.revoked_at)) return { applied: false, record };
+  const next: { -readonly [K in keyof ApiKeyRecord]: ApiKeyRecord[K] } = { ...record };
+  if (patch.name !== undefined) next.name = patch.name;
+  if (patch.scopes !== undefined) next.scopes = [...patch.scopes];
+  if (patch.revokedAt !== undefined && record.revoked_at === null) next.revoked_at = patch.revokedAt;
+  if (patch.expiresBy !== undefined && (record.expires_at === null || Date.parse(patch.expiresBy) < Date.parse(record.expires_at))) {
+    next.expires_at = patch.expiresBy;
+  }
+  return { applied: true, record: next };
 }
 
 /** The later of two optional ISO 8601 times (null when neither). */
@@ -89,6 +131,17 @@ export class MemoryKeyStore implements KeyStore {
 
   async list(tenantId: string): Promise<ApiKeyRecord[]> {
     return [...this.#byId.values()].filter((r) => r.tenant_id === tenantId).sort(compareNewestFirst);
+  }
+
+  async patch(tenantId: string, id: string, patch: KeyPatch): Promise<KeyPatchResult | null> {
+    const r = this.#byId.get(id);
+    if (!r || r.tenant_id !== tenantId) return null;
+    const result = applyKeyPatch(r, patch);
+    if (!result.applied) return result;
+    const copy = Object.freeze({ ...result.record, scopes: Object.freeze([...result.record.scopes]) });
+    this.#byId.set(id, copy);
+    this.#byDigest.set(r.digest, copy);
+    return { applied: true, record: copy };
   }
 
   async touch(tenantId: string, id: string, at: string): Promise<void> {

@@ -147,4 +147,102 @@ describe("createKeyManager", () => {
     expect(created.rate_limit_tier).toBe("standard");
     expect((await t.keyStore.get(oauth.tenant_id, created.id))?.email).toBeNull();
   });
+
+  it("never loses a revoke to a concurrent rename or roll (field-level, atomic changes)", async () => {
+    const { t, keys, admin } = setup();
+    for (let i = 0; i < 5; i++) {
+      const k = ok(await keys.create(admin, { name: "A", environment: "live", scopes: ["vault:read"] }));
+      const [revoked, renamed] = await Promise.all([keys.revoke(admin, k.id), keys.update(admin, k.id, { name: "B", scopes: ["vault:read", "vault:write"] })]);
+      expect(ok(revoked).status).toBe("revoked");
+      expect(ok(renamed).name).toBe("B");
+      const stored = await t.keyStore.get(admin.tenant_id, k.id);
+      expect(stored).toMatchObject({ name: "B", scopes: ["vault:read", "vault:write"] });
+      expect(stored?.revoked_at).not.toBeNull();
+      const d = await t.call(whoami, { key: k.key });
+      expect(d.kind === "reject" && d.problem.code).toBe("api_key_revoked");
+      const r = ok(await keys.create(admin, { name: "R", environment: "live", scopes: [] }));
+      await Promise.all([keys.revoke(admin, r.id), keys.roll(admin, r.id, { grace_period_seconds: 3600 })]);
+      expect((await t.keyStore.get(admin.tenant_id, r.id))?.revoked_at).not.toBeNull();
+    }
+  });
+
+  it("gives a key one successor when two rolls race, and revokes the loser's new key", async () => {
+    const { t, keys, admin } = setup();
+    const old = ok(await keys.create(admin, { name: "A", environment: "live", scopes: [] }));
+    const [a, b] = await Promise.all([keys.roll(admin, old.id, { grace_period_seconds: 60 }), keys.roll(admin, old.id, { grace_period_seconds: 60 })]);
+    const won = [a, b].filter((x) => !isPolicyError(x));
+    expect(won).toHaveLength(1);
+    expect(err([a, b].find(isPolicyError)).code).toBe("validation_failed");
+    const active = (await keys.list(admin)).filter((k) => k.status === "active" && k.id !== old.id);
+    expect(active.map((k) => k.id)).toEqual([(won[0] as CreatedKey).id]);
+    expect((await t.call(whoami, { key: (won[0] as CreatedKey).key })).kind).toBe("continue");
+  });
+
+  it("leaves the old key as it was when a roll fails halfway, and the unseen new key revoked", async () => {
+    const { t, admin } = setup();
+    const base = t.keyStore;
+    let failNext = false;
+    const flaky = {
+      findByDigest: (d: string) => base.findByDigest(d),
+      put: (r: Parameters<typeof base.put>[0]) => base.put(r),
+      get: (a: string, b: string) => base.get(a, b),
+      list: (a: string) => base.list(a),
+      patch: (a: string, id: string, p: Parameters<typeof base.patch>[2]) => {
+        if (failNext && p.expiresBy !== undefined) return Promise.reject(new Error("store down"));
+        return base.patch(a, id, p);
+      },
+    };
+    const keys = createKeyManager({ keyStore: flaky, keyHasher: t.keyHasher, clock: t.clock });
+    const old = ok(await keys.create(admin, { name: "A", environment: "live", scopes: [] }));
+    failNext = true;
+    await expect(keys.roll(admin, old.id, { grace_period_seconds: 0 })).rejects.toThrow("store down");
+    const all = await keys.list(admin);
+    expect(all.find((k) => k.id === old.id)).toMatchObject({ status: "active", expires_at: null });
+    expect(all.filter((k) => k.id !== old.id).map((k) => k.status)).toEqual(["revoked"]);
+    expect((await t.call(whoami, { key: old.key })).kind).toBe("continue");
+  });
+
+  it("keeps test keys away from live keys: no create, roll, update or revoke", async () => {
+    const { keys, admin } = setup();
+    const live = ok(await keys.create(admin, { name: "Prod", environment: "live", scopes: ["vault:read"] }));
+    const sandbox = mintPrincipal({ scopes: ["keys:write", "keys:read", "vault:read"], environment: "test" });
+    for (const attempt of [keys.roll(sandbox, live.id, { grace_period_seconds: 60 }), keys.update(sandbox, live.id, { name: "x" }), keys.revoke(sandbox, live.id)]) {
+      expect(err(await attempt).code).toBe("environment_mismatch");
+    }
+    expect(ok(await keys.get(sandbox, live.id)).status).toBe("active");
+    const testDeployment = createKeyManager({ keyStore: setup().t.keyStore, keyHasher: setup().t.keyHasher, environment: "test" });
+    expect(err(await testDeployment.create(mintPrincipal({ auth_method: "oauth", scopes: [] }), { name: "x", environment: "live", scopes: [] })).code).toBe("environment_mismatch");
+  });
+
+  it("gives a rolled key to the caller: its user and tier, never the old owner's", async () => {
+    const { t, keys, admin } = setup();
+    const boss = mintPrincipal({ user_id: "boss", email: "boss@example.com", scopes: ["keys:write", "vault:read"], rate_limit_tier: "enterprise", environment: "live" });
+    const theirs = ok(await keys.create(boss, { name: "Boss key", environment: "live", scopes: ["vault:read"] }));
+    expect(theirs.rate_limit_tier).toBe("enterprise");
+    const rolled = ok(await keys.roll(admin, theirs.id, { grace_period_seconds: 60 }));
+    expect(rolled.rate_limit_tier).toBe("pro");
+    const record = await t.keyStore.get(admin.tenant_id, rolled.id);
+    expect(record).toMatchObject({ user_id: admin.user_id, email: admin.email, name: "Boss key", scopes: ["vault:read"] });
+  });
+
+  it("checks every scope of the resulting key on any update, a rename included", async () => {
+    const { keys, admin } = setup();
+    const k = ok(await keys.create(admin, { name: "A", environment: "live", scopes: ["vault:read"] }));
+    const keyAdmin = mintPrincipal({ scopes: ["keys:write"], environment: "live" });
+    const e = err(await keys.update(keyAdmin, k.id, { name: "B" }));
+    expect(e.code).toBe("insufficient_scope");
+    expect(e.extensions).toMatchObject({ missing_scopes: ["vault:read"] });
+  });
+
+  it("takes strict RFC 3339 expiries and names without control characters", async () => {
+    const { t, keys, admin } = setup();
+    for (const expires_at of ["2030", "Tue, 01 Jan 2030 00:00:00 GMT", "2030-02-30T00:00:00Z", "2030-01-01T24:00:00Z", "2030-01-01 00:00:00Z", 1893456000000]) {
+      expect(err(await keys.create(admin, { name: "x", environment: "live", scopes: [], expires_at })).code, String(expires_at)).toBe("validation_failed");
+    }
+    const ok1 = ok(await keys.create(admin, { name: "x", environment: "live", scopes: [], expires_at: "2030-01-01T01:00:00+01:00" }));
+    expect(ok1.expires_at).toBe("2030-01-01T00:00:00.000Z");
+    expect(t.clock.now()).toBeLessThan(Date.parse("2030-01-01T00:00:00Z"));
+    expect(err(await keys.create(admin, { name: "a\u0000b", environment: "live", scopes: [] })).code).toBe("validation_failed");
+    expect(err(await keys.roll(admin, ok1.id, { grace_period_seconds: null })).code).toBe("validation_failed");
+  });
 });
