@@ -182,6 +182,7 @@ export interface Policy {
 }
 
 const NOOP = async () => {};
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** What a continuing request was charged, for its refund. */
 interface Reservation {
@@ -298,7 +299,8 @@ export function createPolicy(options: PolicyOptions): Policy {
   const problemOptions = typeBase === undefined ? undefined : { typeBase };
   const onStoreError = options.onStoreError ?? (() => {});
   const environment = options.environment;
-  const policyHeaderCache = new Map<BucketLimits, string>();
+  // Per tier: its RateLimit-Policy, and the same with the `credits` policy of the last grant seen.
+  const policyHeaderCache = new Map<BucketLimits, { readonly tokens: string; grant: number; withCredits: string }>();
 
   function reject(error: PolicyError, extraHeaders?: Readonly<Record<string, string>>): RejectDecision {
     const body = problem(error.code, error.detail, error.extensions, problemOptions);
@@ -317,11 +319,15 @@ export function createPolicy(options: PolicyOptions): Policy {
   function rateHeaders(limits: BucketLimits, result: BucketResult, grant: number, balance?: number): Record<string, string> {
     let p = policyHeaderCache.get(limits);
     if (p === undefined) {
-      p = rateLimitPolicyHeader(limits);
+      p = { tokens: rateLimitPolicyHeader(limits), grant: -1, withCredits: "" };
       policyHeaderCache.set(limits, p);
     }
-    if (balance === undefined) return { "ratelimit-policy": p, ratelimit: rateLimitHeader(result) };
-    return { "ratelimit-policy": `${p}, ${creditsPolicyMember(grant)}`, ratelimit: `${rateLimitHeader(result)}, ${creditsMember(balance)}` };
+    if (balance === undefined) return { "ratelimit-policy": p.tokens, ratelimit: rateLimitHeader(result) };
+    if (p.grant !== grant) {
+      p.grant = grant;
+      p.withCredits = `${p.tokens}, ${creditsPolicyMember(grant)}`;
+    }
+    return { "ratelimit-policy": p.withCredits, ratelimit: `${rateLimitHeader(result)}, ${creditsMember(balance)}` };
   }
 
   async function balanceOf(tenantId: string, grant: number): Promise<number | undefined> {
@@ -347,12 +353,23 @@ export function createPolicy(options: PolicyOptions): Policy {
 
   // `last_used_at`, at most once per `lastUsedIntervalMs` per key and process, never awaited.
   const touchedAt = new Map<string, number>();
-  function touch(p: ApiKeyPrincipal): void {
+  /** `slot` remembers, per principal, when the key may be touched again: no map lookup until then. */
+  function touch(p: ApiKeyPrincipal, slot: { touchAfter: number }): void {
     const now = clock.now();
+    if (now < slot.touchAfter) return;
     const last = touchedAt.get(p.api_key_id);
-    if (last !== undefined && now - last < lastUsedMs) return;
-    if (touchedAt.size >= 10_000) for (const [id, at] of touchedAt) if (now - at >= lastUsedMs) touchedAt.delete(id);
+    if (last !== undefined && now - last < lastUsedMs) {
+      slot.touchAfter = last + lastUsedMs;
+      return;
+    }
+    if (touchedAt.size >= 10_000) {
+      for (const [id, at] of touchedAt) if (now - at >= lastUsedMs) touchedAt.delete(id);
+      // Still full (over 10,000 keys touched within the interval): forget them all rather than
+      // scan again on every new key; at worst each is touched once more this interval.
+      if (touchedAt.size >= 10_000) touchedAt.clear();
+    }
     touchedAt.set(p.api_key_id, now);
+    slot.touchAfter = now + lastUsedMs;
     try {
       touchKey!(p.tenant_id, p.api_key_id, new Date(now).toISOString()).catch((e: unknown) => onStoreError(e, "touch"));
     } catch (e) {
@@ -415,123 +432,140 @@ export function createPolicy(options: PolicyOptions): Policy {
     return principal;
   }
 
-  const keyBuckets = new WeakMap<Principal, { ref: BucketRef; limits: BucketLimits }>();
-  function bucketOf(p: Principal): { ref: BucketRef; limits: BucketLimits } {
-    if (p.auth_method === "api_key") {
-      let b = keyBuckets.get(p);
-      if (!b) {
-        b = { ref: { tenantId: p.tenant_id, id: `key:${p.api_key_id}` }, limits: tiers[p.rate_limit_tier] };
-        keyBuckets.set(p, b);
-      }
-      return b;
-    }
+  /** A principal's bucket; for a key, also when its `last_used_at` may be written again. */
+  interface KeySlot {
+    readonly ref: BucketRef;
+    readonly limits: BucketLimits;
+    touchAfter: number;
+  }
+  const keyBuckets = new WeakMap<Principal, KeySlot>();
+  function bucketOf(p: Principal): { readonly ref: BucketRef; readonly limits: BucketLimits } {
+    if (p.auth_method === "api_key") return keySlot(p);
     const tier = typeof oauthTier === "string" ? oauthTier : (oauthTier[p.client_id] ?? "standard");
     return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id}:${p.user_id}` }, limits: tiers[tier] };
   }
+  function keySlot(p: ApiKeyPrincipal): KeySlot {
+    let b = keyBuckets.get(p);
+    if (!b) {
+      b = { ref: { tenantId: p.tenant_id, id: `key:${p.api_key_id}` }, limits: tiers[p.rate_limit_tier], touchAfter: -Infinity };
+      keyBuckets.set(p, b);
+    }
+    return b;
+  }
 
   async function decide(req: PolicyRequest, capability: Capability): Promise<Decision> {
-    let principal = authenticate(req);
-    if (principal instanceof Promise) principal = await principal;
-    if (isPolicyError(principal)) return reject(principal);
-
-    if (touchKey && principal.auth_method === "api_key") touch(principal);
-    const { ref, limits } = bucketOf(principal);
-    const grant = credits ? grantOf(principal.tenant_id) : 0;
-    if (principal.auth_method === "api_key" && principal.environment === "live" && environment === "test") {
-      return reject(
-        policyError(
-          "environment_mismatch",
-          "Live keys cannot be used against a test deployment; use an ak_test_ key.",
-          { environment },
-          INVALID_TOKEN_CHALLENGE,
-        ),
-        await peekHeaders(ref, limits, grant),
-      );
-    }
-    if (capability.scopes.length > 0) {
-      const missing = missingScopes(principal.scopes, capability.scopes);
-      if (missing.length > 0) {
-        return reject(insufficientScope(principal.auth_method, capability.scopes, missing), await peekHeaders(ref, limits, grant));
-      }
-    }
-    if (capability.cost > limits.capacity) {
-      return reject(
-        policyError(
-          "cost_exceeds_capacity",
-          `This operation costs ${capability.cost} tokens, more than your bucket can hold (${limits.capacity}).`,
-          { cost: capability.cost, limit: limits.capacity },
-        ),
-        await peekHeaders(ref, limits, grant),
-      );
-    }
-
-    // The Idempotency-Key is read here but judged after the bucket, as the contract orders it.
-    let keyError: PolicyError | null = null;
-    let idemRef: IdempotencyRef | null = null;
-    let fingerprint = "";
-    if (idemMethods.has(req.method)) {
-      const values = headerValues(req.headers, "idempotency-key");
-      if (values.length === 0) {
-        if (capability.requireIdempotencyKey) {
-          keyError = policyError("idempotency_key_required", `${capability.id} requires an Idempotency-Key header.`);
-        }
-      } else {
-        const parsed = parseIdempotencyKey(values);
-        if (isPolicyError(parsed)) keyError = parsed;
-        else {
-          const env = principal.auth_method === "api_key" ? principal.environment : environment;
-          idemRef = { tenantId: principal.tenant_id, scope: `${principal.user_id}:${env}`, key: parsed.key };
-          fingerprint = requestFingerprint(req.method, req.path, req.body, req.rawBody);
-        }
-      }
-    }
-
-    // A request refused for its Idempotency-Key is not charged: it only reads the balance.
-    const charge = credits && !keyError ? { capability: capability.id, credits: capability.credits, grant } : undefined;
-    let admitted;
+    // Anything thrown (a store, a grant function) answers 500 `internal_error`, here rather than
+    // through a `.catch` on every decision.
     try {
-      const request: { -readonly [K in keyof AdmissionRequest]: AdmissionRequest[K] } = { bucket: ref, cost: capability.cost, limits };
-      if (idemRef) request.claim = { ref: idemRef, fingerprint, leaseMs };
-      if (charge) request.charge = charge;
-      admitted = await admission.admit(request);
+      let principal = authenticate(req);
+      if (principal instanceof Promise) principal = await principal;
+      if (isPolicyError(principal)) return reject(principal);
+
+      let slot: KeySlot | undefined;
+      if (principal.auth_method === "api_key") {
+        slot = keySlot(principal);
+        if (touchKey) touch(principal, slot);
+      }
+      const { ref, limits } = slot ?? bucketOf(principal);
+      const grant = credits ? grantOf(principal.tenant_id) : 0;
+      if (principal.auth_method === "api_key" && principal.environment === "live" && environment === "test") {
+        return reject(
+          policyError(
+            "environment_mismatch",
+            "Live keys cannot be used against a test deployment; use an ak_test_ key.",
+            { environment },
+            INVALID_TOKEN_CHALLENGE,
+          ),
+          await peekHeaders(ref, limits, grant),
+        );
+      }
+      if (capability.scopes.length > 0) {
+        const missing = missingScopes(principal.scopes, capability.scopes);
+        if (missing.length > 0) {
+          return reject(insufficientScope(principal.auth_method, capability.scopes, missing), await peekHeaders(ref, limits, grant));
+        }
+      }
+      if (capability.cost > limits.capacity) {
+        return reject(
+          policyError(
+            "cost_exceeds_capacity",
+            `This operation costs ${capability.cost} tokens, more than your bucket can hold (${limits.capacity}).`,
+            { cost: capability.cost, limit: limits.capacity },
+          ),
+          await peekHeaders(ref, limits, grant),
+        );
+      }
+
+      // The Idempotency-Key is read here but judged after the bucket, as the contract orders it.
+      let keyError: PolicyError | null = null;
+      let idemRef: IdempotencyRef | null = null;
+      let fingerprint = "";
+      if (idemMethods.has(req.method)) {
+        const values = headerValues(req.headers, "idempotency-key");
+        if (values.length === 0) {
+          if (capability.requireIdempotencyKey) {
+            keyError = policyError("idempotency_key_required", `${capability.id} requires an Idempotency-Key header.`);
+          }
+        } else {
+          const parsed = parseIdempotencyKey(values);
+          if (isPolicyError(parsed)) keyError = parsed;
+          else {
+            const env = principal.auth_method === "api_key" ? principal.environment : environment;
+            idemRef = { tenantId: principal.tenant_id, scope: `${principal.user_id}:${env}`, key: parsed.key };
+            fingerprint = requestFingerprint(req.method, req.path, req.body, req.rawBody);
+          }
+        }
+      }
+
+      // A request refused for its Idempotency-Key is not charged: it only reads the balance.
+      const charge = credits && !keyError ? { capability: capability.id, credits: capability.credits, grant } : undefined;
+      let admitted;
+      try {
+        const request: { -readonly [K in keyof AdmissionRequest]: AdmissionRequest[K] } = { bucket: ref, cost: capability.cost, limits };
+        if (idemRef) request.claim = { ref: idemRef, fingerprint, leaseMs };
+        if (charge) request.charge = charge;
+        admitted = await admission.admit(request);
+      } catch (e) {
+        onStoreError(e, "admit");
+        return reject(policyError("internal_error", "The rate limiter is unavailable; retry shortly."), { "retry-after": "1" });
+      }
+      const bucket = admitted.bucket;
+      const credited = admitted.credits;
+      let balance: number | undefined;
+      if (credited) {
+        if (credited.outcome === "unavailable") onStoreError(credited.error, "charge"); // metering fails open: not charged
+        else balance = credited.balance;
+      } else if (credits && keyError) balance = await balanceOf(principal.tenant_id, grant);
+      const headers = rateHeaders(limits, bucket, grant, balance);
+      if (!bucket.allowed) {
+        const retry = retryAfterSeconds(bucket.retryAfterMs);
+        return reject(
+          policyError(
+            "rate_limited",
+            `Rate limit exceeded: this request costs ${capability.cost} token${capability.cost === 1 ? "" : "s"} and ${bucket.remaining} remain. Retry after ${retry} second${retry === 1 ? "" : "s"}.`,
+            { cost: capability.cost, remaining: bucket.remaining, limit: limits.capacity },
+            { "retry-after": String(retry) },
+          ),
+          headers,
+        );
+      }
+      if (keyError) return reject(keyError, headers);
+      if (credited?.outcome === "insufficient") {
+        return reject(
+          policyError(
+            "insufficient_credits",
+            `This operation costs ${capability.credits} credit${capability.credits === 1 ? "" : "s"} and the balance is ${credited.balance}.`,
+            { balance: credited.balance, required: capability.credits },
+          ),
+          headers,
+        );
+      }
+      const reservation = credited?.outcome === "charged" && credited.credits > 0 ? { credits: credited.credits, hour: credited.hour, grant } : null;
+      if (!idemRef) return proceed(principal, capability, headers, null, "", reservation);
+      return await settleClaim(admitted.claim, principal, capability, headers, idemRef, reservation);
     } catch (e) {
-      onStoreError(e, "admit");
-      return reject(policyError("internal_error", "The rate limiter is unavailable; retry shortly."), { "retry-after": "1" });
+      return failed(e);
     }
-    const bucket = admitted.bucket;
-    const credited = admitted.credits;
-    let balance: number | undefined;
-    if (credited) {
-      if (credited.outcome === "unavailable") onStoreError(credited.error, "charge"); // metering fails open: not charged
-      else balance = credited.balance;
-    } else if (credits && keyError) balance = await balanceOf(principal.tenant_id, grant);
-    const headers = rateHeaders(limits, bucket, grant, balance);
-    if (!bucket.allowed) {
-      const retry = retryAfterSeconds(bucket.retryAfterMs);
-      return reject(
-        policyError(
-          "rate_limited",
-          `Rate limit exceeded: this request costs ${capability.cost} token${capability.cost === 1 ? "" : "s"} and ${bucket.remaining} remain. Retry after ${retry} second${retry === 1 ? "" : "s"}.`,
-          { cost: capability.cost, remaining: bucket.remaining, limit: limits.capacity },
-          { "retry-after": String(retry) },
-        ),
-        headers,
-      );
-    }
-    if (keyError) return reject(keyError, headers);
-    if (credited?.outcome === "insufficient") {
-      return reject(
-        policyError(
-          "insufficient_credits",
-          `This operation costs ${capability.credits} credit${capability.credits === 1 ? "" : "s"} and the balance is ${credited.balance}.`,
-          { balance: credited.balance, required: capability.credits },
-        ),
-        headers,
-      );
-    }
-    const reservation = credited?.outcome === "charged" && credited.credits > 0 ? { credits: credited.credits, hour: credited.hour, grant } : null;
-    if (!idemRef) return proceed(principal, capability, headers, null, "", reservation);
-    return settleClaim(admitted.claim, principal, capability, headers, idemRef, reservation);
   }
 
   /** Gives back what a request was charged, once (a 5xx, a throw, or a refusal after the charge). */
@@ -589,6 +623,25 @@ export function createPolicy(options: PolicyOptions): Policy {
     reservation: Reservation | null,
   ): ContinueDecision {
     if (!ref && !reservation) return { kind: "continue", principal, capability, headers, capture: false, settle: false, commit: NOOP, abort: NOOP };
+    if (!ref) {
+      // Credits only (the metered hot path): below 500 keeps them; a 5xx or a throw refunds them. Once.
+      let done = false;
+      const refundOnce = (): Promise<void> => {
+        if (done) return RESOLVED;
+        done = true;
+        return refund(principal, capability, reservation!);
+      };
+      return {
+        kind: "continue",
+        principal,
+        capability,
+        headers,
+        capture: false,
+        settle: true,
+        commit: (response) => (response.status >= 500 ? refundOnce() : ((done = true), RESOLVED)),
+        abort: refundOnce,
+      };
+    }
     let settled = false;
     const release = async () => {
       if (!ref) return;
@@ -628,12 +681,12 @@ export function createPolicy(options: PolicyOptions): Policy {
     };
   }
 
-  const failed = (e: unknown): Decision => {
+  function failed(e: unknown): Decision {
     onStoreError(e, "admit");
     return reject(policyError("internal_error", "The server failed to complete the request."));
-  };
+  }
   return {
-    decide: (req, capability) => decide(req, capability).catch(failed),
+    decide,
     reject,
     environment,
     keyCache,
