@@ -1,9 +1,12 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ProblemError } from "@alloovium/core";
+import { Readable } from "node:stream";
+import { ProblemError, defineCapabilities, defineCapability } from "@alloovium/core";
+import { createTestPolicy } from "@alloovium/core/testing";
 import { adapterConformance, adapterSuiteCapabilities } from "@alloovium/core/conformance";
 import Router from "@koa/router";
 import Koa from "koa";
+import { describe, expect, it } from "vitest";
 import { alloovium, type AllooviumState } from "./index";
 
 const { whoami, create, flaky } = adapterSuiteCapabilities;
@@ -43,4 +46,38 @@ adapterConformance("@alloovium/koa", async (policy, capabilities, bodyLimitBytes
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+});
+
+describe("@alloovium/koa: streamed bodies", () => {
+  it("keeps the credits of a streamed answer and releases its Idempotency-Key, so a retry runs", async () => {
+    const stream = defineCapability({ id: "things.export", method: "POST", path: "/export", cost: 1, credits: 5, idempotent: true });
+    const t = createTestPolicy({ creditGrant: 10 });
+    const { key, record } = await t.mintKey();
+    const a = alloovium({ policy: t.policy, capabilities: defineCapabilities([stream]) });
+    let runs = 0;
+    const app = new Koa();
+    const router = new Router<AllooviumState>();
+    router.post(stream.routePath, a.route(stream), (ctx) => {
+      runs++;
+      ctx.body = Readable.from(["a,b\n", "1,2\n"]);
+    });
+    app.use(a.errorHandler).use(router.routes());
+    const server = createServer(app.callback());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/export`;
+      const send = () => fetch(url, { method: "POST", headers: { authorization: `Bearer ${key}`, "idempotency-key": "export-1" } });
+      const first = await send();
+      expect(await first.text()).toBe("a,b\n1,2\n");
+      expect(first.headers.get("ratelimit")).toContain('"credits";r=5');
+      expect(await t.credits!.balance(record.tenant_id, 10)).toBe(5);
+      const again = await send(); // not stored: runs again (and pays again)
+      expect(again.status).toBe(200);
+      expect(again.headers.get("idempotent-replayed")).toBeNull();
+      expect(runs).toBe(2);
+      expect(await t.credits!.balance(record.tenant_id, 10)).toBe(0);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });

@@ -96,7 +96,8 @@ export function alloovium(options: AllooviumOptions): AllooviumKoa {
         return;
       }
       const text = bodyText(ctx.body);
-      if (text === undefined) return decision.abort(); // a streamed body is not stored: a retry runs again
+      // A streamed body is not stored (a retry runs again), but it was answered: its credits stay.
+      if (text === undefined) return decision.commit({ status: ctx.status, headers: {}, body: "" }, { store: false });
       if (ctx.body !== null && typeof ctx.body === "object" && !Buffer.isBuffer(ctx.body)) ctx.body = text; // sent as captured
       await gate.finish(decision, { status: ctx.status, headers: ctx.response.headers as Record<string, string>, body: text });
     },

@@ -121,6 +121,15 @@ export interface HandlerResponse {
   readonly body: string;
 }
 
+/** Options of `ContinueDecision.commit`. */
+export interface CommitOptions {
+  /**
+   * False when the response cannot be kept for replay (a streamed body): below 500 the credits
+   * are kept and the idempotency key is released, so a retry runs again. @default true
+   */
+  readonly store?: boolean;
+}
+
 /** Refused: write `response`. */
 export interface RejectDecision {
   readonly kind: "reject";
@@ -152,7 +161,7 @@ export interface ContinueDecision {
    * Settles the request once: below 500 stores the response for replay and keeps the credits;
    * 500 and above releases the key and refunds the credits.
    */
-  commit(response: HandlerResponse): Promise<void>;
+  commit(response: HandlerResponse, options?: CommitOptions): Promise<void>;
   /** The handler threw: releases the key so that a retry runs, refunds the credits. Once. */
   abort(): Promise<void>;
 }
@@ -660,11 +669,12 @@ export function createPolicy(options: PolicyOptions): Policy {
       headers,
       capture: ref !== null,
       settle: true,
-      async commit(response) {
+      async commit(response, commitOptions) {
         if (settled) return;
         settled = true;
         if (response.status >= 500) return failed();
         if (!ref) return;
+        if (commitOptions?.store === false) return release(); // the credits stay: the handler answered
         try {
           const body = capability.omitFromReplay.length ? omitMembers(response.body, capability.omitFromReplay) : response.body;
           await idempotency.complete(ref, token, toStoredResponse(response.status, response.headers, body, replayHeaders), { ttlMs });
