@@ -1,7 +1,7 @@
 import { isProblemError } from "@alloovium/core";
 import { alloovium, type AllooviumResponse } from "@alloovium/express";
 import express from "express";
-import { HEALTH, JSON_TYPE, type BuildApp } from "./types";
+import { HEALTH, JSON_TYPE, type BuildApp, routeOf } from "./types";
 
 /** The v2 surface on Express. */
 export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
@@ -39,7 +39,7 @@ export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, static
   }
   app.use(a.notFound);
   app.use(((error, req, res, next) => {
-    if (!isProblemError(error)) log(`error: ${error instanceof Error ? error.name : "unknown"} in ${req.method} ${req.path}`);
+    if (!isProblemError(error)) log(`error: ${error instanceof Error ? error.name : "unknown"} in ${req.method} ${routeOf((req.route as { path?: unknown } | undefined)?.path)}`);
     a.errorHandler(error, req, res, next);
   }) satisfies express.ErrorRequestHandler);
   return app;

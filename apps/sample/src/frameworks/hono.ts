@@ -2,7 +2,7 @@ import { isProblemError } from "@alloovium/core";
 import { getRequestListener } from "@hono/node-server";
 import { alloovium, type AllooviumEnv } from "@alloovium/hono";
 import { Hono } from "hono";
-import { HEALTH, type BuildApp } from "./types";
+import { HEALTH, type BuildApp, routeOf } from "./types";
 
 /** The v2 surface on Hono. */
 export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
@@ -26,7 +26,7 @@ export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, 
   }
   app.notFound(a.notFound);
   app.onError((error, c) => {
-    if (!isProblemError(error)) log(`error: ${error instanceof Error ? error.name : "unknown"} in ${c.req.method} ${c.req.path}`);
+    if (!isProblemError(error)) log(`error: ${error instanceof Error ? error.name : "unknown"} in ${c.req.method} ${routeOf(c.req.routePath)}`);
     return a.onError(error, c);
   });
   return getRequestListener(app.fetch);

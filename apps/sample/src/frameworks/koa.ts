@@ -1,13 +1,13 @@
 import { alloovium, type AllooviumState } from "@alloovium/koa";
 import Router from "@koa/router";
 import Koa from "koa";
-import { HEALTH, JSON_TYPE, type BuildApp } from "./types";
+import { HEALTH, JSON_TYPE, type BuildApp, routeOf } from "./types";
 
 /** The v2 surface on Koa. */
 export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
   const a = alloovium({ policy, capabilities, ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }) });
   const app = new Koa();
-  app.on("error", (error: unknown, ctx?: Koa.Context) => log(`error: ${error instanceof Error ? error.name : "unknown"} in ${ctx?.method ?? "?"} ${ctx?.path ?? "?"}`));
+  app.on("error", (error: unknown, ctx?: Koa.Context) => log(`error: ${error instanceof Error ? error.name : "unknown"} in ${ctx?.method ?? "?"} ${routeOf((ctx as { _matchedRoute?: unknown } | undefined)?._matchedRoute)}`));
   app.use(a.errorHandler);
   // Strict and case-sensitive, as capability paths match: /api/v2/me/ and /API/V2/ME are 404.
   const router = new Router<AllooviumState>({ strict: true, sensitive: true });

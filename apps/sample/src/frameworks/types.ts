@@ -19,5 +19,13 @@ export type BuildApp = (parts: AppParts) => RequestListener;
 
 export const HEALTH = { status: "ok" } as const;
 
+/**
+ * The route template for a log line (`/api/v2/keys/:id`), never the request's own path: a raw
+ * key pasted into a path segment must not reach the logs.
+ */
+export function routeOf(template: unknown): string {
+  return typeof template === "string" && template !== "/*" && template !== "*" ? template : "(no route)";
+}
+
 /** The Content-Type of every JSON success body (no charset: JSON is UTF-8 by definition). */
 export const JSON_TYPE = "application/json";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defineCapabilities, defineCapability, type CapabilityInput } from "./index";
+import { defineCapabilities, defineCapability, pathForDetail, type CapabilityInput } from "./index";
 
 const base: CapabilityInput = { id: "vault.projects.get", method: "GET", path: "/api/v2/vault/projects/{id}", scopes: ["vault:read"], cost: 1, idempotent: true };
 
@@ -62,5 +62,19 @@ describe("defineCapabilities", () => {
       ["vault.projects.create", false],
       ["vault.projects.get", true],
     ]);
+  });
+});
+
+describe("pathForDetail", () => {
+  it("never echoes a key or a JWT pasted into a path, and cuts long paths", () => {
+    const key = "ak_live_AB7K2LJ9xQpR4sT8uVwY1zC3dE5fG6hJ3tdo4m";
+    expect(pathForDetail(`/api/v2/keys/${key}`)).toBe("/api/v2/keys/[redacted]");
+    expect(pathForDetail(`/x/${key}%E0%A4%A/y`)).toBe("/x/[redacted]/y");
+    expect(pathForDetail("/t/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig")).toBe("/t/[redacted]");
+    expect(pathForDetail("/api/v2/vault/projects")).toBe("/api/v2/vault/projects");
+    expect(pathForDetail("/" + "a".repeat(300))).toBe(`/${"a".repeat(199)}…`);
+    const api = defineCapabilities([defineCapability({ id: "a.b", method: "GET", path: "/a", cost: 1, idempotent: true })]);
+    const m = api.match("GET", `/nope/${key}`);
+    expect("error" in m && m.error.detail).toBe("No resource at /nope/[redacted].");
   });
 });

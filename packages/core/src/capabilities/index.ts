@@ -127,6 +127,16 @@ export interface CapabilityListing {
   readonly allowed: boolean;
 }
 
+/**
+ * A request path as a problem's `detail` may show it: at most 200 characters, and anything shaped
+ * like an API key or a JWT replaced by `[redacted]`, so a credential pasted into a path is never
+ * echoed (nor logged by whoever logs problems).
+ */
+export function pathForDetail(path: string): string {
+  const cut = path.length <= 200 ? path : `${path.slice(0, 200)}…`;
+  return cut.replace(/ak_[A-Za-z0-9_%-]*|eyJ[A-Za-z0-9_%-]*\.[A-Za-z0-9_.%-]*/g, "[redacted]");
+}
+
 /** The result of matching a request line against a `CapabilitySet`. */
 export type CapabilityMatch =
   | { readonly capability: Capability; readonly params: Readonly<Record<string, string>> }
@@ -190,7 +200,7 @@ export function defineCapabilities(capabilities: readonly Capability[]): Capabil
         if (c.method === method) return { capability: c, params };
         allow.add(c.method);
       }
-      if (allow.size === 0) return { error: policyError("not_found", `No resource at ${path.length <= 200 ? path : path.slice(0, 200) + "…"}.`) };
+      if (allow.size === 0) return { error: policyError("not_found", `No resource at ${pathForDetail(path)}.`) };
       const methods = [...allow].sort().join(", ");
       return {
         error: policyError("method_not_allowed", `${method.length <= 16 ? method : "This method"} is not allowed here; allowed: ${methods}.`, { allow: [...allow].sort() }, { allow: methods }),

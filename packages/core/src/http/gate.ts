@@ -1,4 +1,4 @@
-import type { Capability, CapabilitySet } from "../capabilities";
+import { pathForDetail, type Capability, type CapabilitySet } from "../capabilities";
 import { checkCredentialLocation, type PolicyRequest } from "../credentials";
 import type { ContinueDecision, Policy, WireResponse } from "../pipeline";
 import { internalError, isPolicyError, isProblemCode, policyError, ProblemError, type PolicyError } from "../problems";
@@ -93,7 +93,7 @@ function decodes(path: string): boolean {
 }
 
 function notFoundAt(path: string): PolicyError {
-  return policyError("not_found", `No resource at ${path.length <= 200 ? path : `${path.slice(0, 200)}…`}.`);
+  return policyError("not_found", `No resource at ${pathForDetail(path)}.`);
 }
 
 /**

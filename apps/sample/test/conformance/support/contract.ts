@@ -533,6 +533,15 @@ export function contractSuite(framework: Framework, variant: StoreVariant): void
     it("answers 404 not_found for a project that does not exist", async () => {
       expectProblem(await c.get(`${PROJECTS}/${randomUUID()}`, K.vault), "not_found");
     });
+
+    it("never echoes nor logs a key pasted into a path, matched or not, decodable or not", async () => {
+      for (const path of [`/api/v2/keys/${K.vault}`, `/api/v2/keys/${K.vault}%E0%A4%A`, `/nowhere/${K.vault}`, `/nowhere/${K.vault}%E0%A4%A`]) {
+        const res = await c.get(path, K.keys);
+        expect([400, 404], show(res)).toContain(res.status);
+        expect(res.text.includes(K.vault), path).toBe(false);
+      }
+      // The suite's last checks (expectNoSecrets) read every answer and log line for seed keys.
+    });
   });
 
   describe("tenant isolation (section 8)", () => {
