@@ -1,5 +1,5 @@
-import { MemoryBucketStore, type BucketLimits, type BucketRef, type BucketResult, type BucketStore } from "../buckets";
-import { MemoryCreditStore, type CreditStore } from "../credits";
+import type { BucketLimits, BucketRef, BucketResult, BucketStore } from "../buckets";
+import type { CreditStore } from "../credits";
 import type { ClaimResult, IdempotencyRef, IdempotencyStore } from "../idempotency";
 
 /** What the pipeline asks of the stores before the handler runs. */
@@ -60,12 +60,6 @@ async function balanceOf(credits: CreditStore, tenantId: string, grant: number):
   }
 }
 
-// The memory stores' own methods: when a store still has them (not a subclass's override, not a
-// test's spy), the claim-free admission asks them synchronously.
-const memoryConsume = MemoryBucketStore.prototype.consume;
-const memoryCharge = MemoryCreditStore.prototype.charge;
-const memoryBalance = MemoryCreditStore.prototype.balance;
-
 /** An `Admission` over separate stores: each step is atomic, the sequence is not. */
 export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyStore, credits?: CreditStore): Admission {
   const admit = async (request: AdmissionRequest): Promise<AdmissionResult> => {
@@ -99,41 +93,11 @@ export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyS
     const result = { outcome: "charged", balance: charged.balance, credits: charged.charged, hour: charged.hour } as const;
     return claim ? { bucket, claim, credits: result } : { bucket, credits: result };
   };
-  /**
-   * `admit` without a claim over the memory stores, in one synchronous step: the same sequence
-   * and answers as `admit`, with no promise per store call.
-   */
-  const admitNow = (request: AdmissionRequest, charge: AdmissionRequest["charge"]): AdmissionResult => {
-    const bucket = (buckets as MemoryBucketStore).consumeNow(request.bucket, request.cost, request.limits);
-    if (!charge) return { bucket };
-    const store = credits as MemoryCreditStore;
-    const tenantId = request.bucket.tenantId;
-    try {
-      if (!bucket.allowed) return { bucket, credits: { outcome: "balance", balance: store.balanceNow(tenantId, charge.grant) } };
-      const charged = store.chargeNow({ tenantId, capability: charge.capability, credits: charge.credits, grant: charge.grant });
-      if (!charged.allowed) return { bucket, credits: { outcome: "insufficient", balance: charged.balance } };
-      return { bucket, credits: { outcome: "charged", balance: charged.balance, credits: charged.charged, hour: charged.hour } };
-    } catch (error) {
-      return { bucket, credits: { outcome: "unavailable", error } };
-    }
-  };
   return {
     ...(credits ? { credits } : {}),
     admit(request) {
-      if (request.claim) return admit(request);
-      const charge = request.charge && credits ? request.charge : undefined;
-      if (
-        buckets.consume === memoryConsume &&
-        (!charge || ((credits as CreditStore).charge === memoryCharge && (credits as CreditStore).balance === memoryBalance))
-      ) {
-        try {
-          return Promise.resolve(admitNow(request, charge));
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      }
       // Without a claim or a charge, hand the bucket's own promise through: no extra async hop.
-      if (!charge) return buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+      if (!request.claim && !(request.charge && credits)) return buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
       return admit(request);
     },
   };
