@@ -127,8 +127,8 @@ export function createRoutes({ projects, keys, usage }: RouteDeps): Route[] {
     {
       capability: listKeys,
       handle: async ({ principal, query }) => {
-        const page = pageQuery(query);
-        const { data, next_cursor, has_more } = paginate(await keys.list(principal), page);
+        // Paged inside the key store: a page costs its limit, not the tenant's key count.
+        const { data, next_cursor, has_more } = await keys.list(principal, pageQuery(query));
         return { status: 200, body: { data, next_cursor, has_more } };
       },
     },

@@ -53,6 +53,15 @@ function configure(): StartOptions {
     if (!jwks || !Array.isArray(jwks.keys)) throw new ConfigError("ALLOOVIUM_OAUTH_JWKS_FILE must hold a JWKS: {\"keys\": [...]}");
     options.oauth = { jwks: { keys: jwks.keys as object[] }, issuer, audience: env["ALLOOVIUM_OAUTH_AUDIENCE"] || "https://api.alloovium.com" };
   }
+  const tenantBucket = env["ALLOOVIUM_TENANT_BUCKET"];
+  if (tenantBucket !== undefined && tenantBucket !== "") {
+    // `<capacity>:<refillPerSecond>`, e.g. 1200:20: 1,200 tokens shared by a tenant's keys, 20 a second.
+    const m = /^(\d{1,9}):(\d{1,9}(?:\.\d{1,6})?)$/.exec(tenantBucket);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) {
+      throw new ConfigError(`ALLOOVIUM_TENANT_BUCKET must be <capacity>:<refillPerSecond> (e.g. 1200:20), a positive integer and a positive number; got "${tenantBucket}"`);
+    }
+    options.tenantBucket = { capacity: Number(m[1]), refillPerSecond: Number(m[2]) };
+  }
   const pepper = env["ALLOOVIUM_KEY_PEPPER"];
   if (pepper !== undefined && pepper !== "") {
     if (Buffer.byteLength(pepper) < 16) throw new ConfigError("ALLOOVIUM_KEY_PEPPER must be at least 16 bytes");

@@ -97,10 +97,23 @@ export function seedRecords(seed: SeedFile, hasher: KeyHasher, now = new Date())
       rate_limit_tier: k.rate_limit_tier,
       scopes: normalizeScopes(k.scopes),
       created_at: now.toISOString(),
-      expires_at: expires,
+      // One canonical form (what every store reads alike), the instant unchanged.
+      expires_at: expires === null ? null : new Date(Date.parse(expires)).toISOString(),
       revoked_at: k.revoked === true ? now.toISOString() : null,
     };
   });
+}
+
+/**
+ * Inserts the seed's key records that the store does not hold yet, never replacing one: a
+ * restart with the same seed (on a shared Redis) keeps every revocation, roll and scope change
+ * made since. Answers how many were inserted.
+ */
+export async function insertSeedRecords(store: KeyStore, records: readonly ApiKeyRecord[]): Promise<number> {
+  if (typeof store.insert !== "function") throw new TypeError("seed: the key store must implement `insert`");
+  let inserted = 0;
+  for (const record of records) if ((await store.insert(record)) === "inserted") inserted++;
+  return inserted;
 }
 
 /** The starting balance of every seed tenant that sets `credits` (an integer >= 0). */
@@ -117,7 +130,7 @@ export function seedCreditGrants(seed: SeedFile): Map<string, number> {
 /** The demo key: an `ak_test_` key with every scope, in the demo tenant. Returns the raw key once. */
 export async function seedDemo(store: KeyStore, hasher: KeyHasher, now = new Date()): Promise<string> {
   const key = generateApiKey("test");
-  await store.put({
+  await insertSeedRecords(store, [{
     id: randomUUID(),
     name: "Demo key",
     prefix: apiKeyPrefix(key),
@@ -131,6 +144,6 @@ export async function seedDemo(store: KeyStore, hasher: KeyHasher, now = new Dat
     created_at: now.toISOString(),
     expires_at: null,
     revoked_at: null,
-  });
+  }]);
   return key;
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import {
   DEFAULT_CREDIT_GRANT,
   MemoryKeyStore,
+  answerClientErrors,
   createKeyHasher,
   createKeyManager,
   createOAuthVerifier,
@@ -19,7 +20,7 @@ import { buildKoaApp } from "./frameworks/koa";
 import type { BuildApp } from "./frameworks/types";
 import { createRoutes } from "./handlers";
 import { ProjectStore } from "./projects";
-import { seedCreditGrants, seedDemo, seedRecords, type SeedFile } from "./seed";
+import { insertSeedRecords, seedCreditGrants, seedDemo, seedRecords, type SeedFile } from "./seed";
 import { connectRedis, type RedisWiring } from "./stores";
 
 export type { SeedFile } from "./seed";
@@ -48,6 +49,14 @@ export interface StartOptions {
   bodyLimitBytes?: number;
   /** @default console.log; never receives a raw seed key */
   log?: (line: string) => void;
+  /**
+   * A tenant-wide bucket shared by all of a tenant's credentials (contract section 4; core's
+   * `tenantBucket`): one size for every tenant, per tier, or a function of the tenant.
+   * @default none
+   */
+  tenantBucket?: PolicyOptions["tenantBucket"];
+  /** The most active keys a tenant may hold (`createKeyManager`'s `maxActiveKeys`). @default 100 */
+  maxActiveKeys?: number;
 }
 
 export interface RunningServer {
@@ -92,13 +101,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Balances and usage live where the admission charges them: the policy's memory store, or
   // Redis (`@alloovium/redis`'s admission charges its credit store), shared by every instance.
   const extra: { -readonly [K in keyof PolicyOptions]?: PolicyOptions[K] } = { creditGrant: grantOf };
+  if (options.tenantBucket !== undefined) extra.tenantBucket = options.tenantBucket;
   if (options.redisUrl !== undefined) {
     redis = await connectRedis(options.redisUrl, options.redisKeyPrefix ?? "alloovium", log);
     keyStore = redis.keyStore;
     Object.assign(extra, { buckets: redis.buckets, idempotency: redis.idempotency, admission: redis.admission });
   }
   try {
-    for (const record of records) await keyStore.put(record);
+    // Missing records only: a restart with the same seed never undoes a revocation or a roll.
+    await insertSeedRecords(keyStore, records);
     const demoKey = options.seed ? undefined : await seedDemo(keyStore, keyHasher);
     if (options.oauth) {
       const { jwks, issuer, audience } = options.oauth;
@@ -114,7 +125,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await redis?.watch(policy.keyCache);
     // A revoke, roll or scope change drops this process's cached verification at once; with
     // Redis, the key store's put also publishes the digest to every other instance.
-    const keys = createKeyManager({ keyStore, keyHasher, environment, invalidate: (digest) => policy.keyCache.invalidate(digest) });
+    const keys = createKeyManager({
+      keyStore,
+      keyHasher,
+      environment,
+      invalidate: (digest) => policy.keyCache.invalidate(digest),
+      ...(options.maxActiveKeys === undefined ? {} : { maxActiveKeys: options.maxActiveKeys }),
+    });
 
     const listener = build({
       policy,
@@ -125,6 +142,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     });
     const server = createServer(listener);
+    // The HTTP server's own refusals (bad framing, oversized headers, no Host) as problems too.
+    answerClientErrors(server);
     await listen(server, port, host);
     const address = server.address() as AddressInfo;
     const urlHost = host.includes(":") ? `[${host}]` : host;

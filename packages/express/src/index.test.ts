@@ -29,6 +29,9 @@ adapterConformance("@alloovium/express", async (policy, capabilities, bodyLimitB
     if (req.params["id"] === "throw") throw new Error("secret detail");
     res.status(req.params["id"] === "unavailable" ? 503 : 200).json({ runs: flakyRuns });
   });
+  app.get("/open", a.screen, (req, res) => {
+    res.json({ got: (req.body as unknown) ?? null });
+  });
   app.get("/plain-boom", () => {
     throw new Error("outside any capability");
   });

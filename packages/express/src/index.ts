@@ -10,7 +10,7 @@ import {
   type Principal,
   type WireResponse,
 } from "@alloovium/core";
-import type { ErrorRequestHandler, RequestHandler, Response } from "express";
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 
 /** What a policy route puts in `res.locals`. */
 export interface AllooviumLocals {
@@ -34,7 +34,15 @@ export interface AllooviumExpress {
   readonly gate: HttpGate;
   /** Middleware for one capability's route: `app.get(cap.routePath, a.route(cap), handler)`. */
   route(capability: Capability): RequestHandler;
-  /** `app.use(a.notFound)` after the routes: problems for unknown routes and methods. */
+  /**
+   * Middleware for a route outside the policy (a health check, static files): a credential
+   * anywhere but the Authorization header (query, cookies, headers, body) is 400
+   * `credential_location_not_allowed`, as on every route; the body is read (with the cap) to
+   * be scanned, and passed on in `req.body` and `res.locals.policyRequest`.
+   * @example app.get("/healthz", a.screen, (req, res) => res.json({ status: "ok" }));
+   */
+  readonly screen: RequestHandler;
+  /** `app.use(a.notFound)` after the routes: problems for unknown routes and methods, after the same screen. */
   readonly notFound: RequestHandler;
   /** `app.use(a.errorHandler)` last: thrown errors as problems (no stack), settling idempotency. */
   readonly errorHandler: ErrorRequestHandler;
@@ -50,6 +58,13 @@ function setHeaders(res: Response, headers: Readonly<Record<string, string>>): v
 function write(res: Response, r: WireResponse): void {
   setHeaders(res, r.headers);
   res.status(r.status).end(r.body);
+}
+
+/** The request as the gate reads it: the body from the stream, or as `express.json()` parsed it. */
+function incomingOf(req: Request): IncomingRequest {
+  return req.body === undefined
+    ? { method: req.method, url: req.originalUrl, headers: req.rawHeaders, body: req }
+    : { method: req.method, url: req.originalUrl, headers: req.rawHeaders, parsedBody: { value: req.body as unknown } };
 }
 
 /**
@@ -91,21 +106,13 @@ function settle(res: Response, decision: ContinueDecision): void {
 export function alloovium(options: AllooviumOptions): AllooviumExpress {
   const gate = createHttpGate(options);
   const { capabilities } = options;
-  const notFound: RequestHandler = (req, res) =>
-    write(
-      res,
-      capabilities
-        ? gate.unmatched(capabilities, req.method, req.path, { url: req.originalUrl, headers: req.rawHeaders })
-        : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response,
-    );
+  const notFound: RequestHandler = (req, res, next) => {
+    gate.unmatched(capabilities, req.method, req.path, incomingOf(req)).then((r) => write(res, r), next);
+  };
   return {
     gate,
     route: (capability) => (req, res, next) => {
-      const incoming: IncomingRequest =
-        req.body === undefined
-          ? { method: req.method, url: req.originalUrl, headers: req.rawHeaders, body: req }
-          : { method: req.method, url: req.originalUrl, headers: req.rawHeaders, parsedBody: { value: req.body as unknown } }; // express.json() ran first
-      gate.enter(incoming, capability).then((result) => {
+      gate.enter(incomingOf(req), capability).then((result) => {
         if (result.kind === "respond") return write(res, result.response);
         const { decision, request } = result;
         const locals = res.locals as Locals;
@@ -115,6 +122,14 @@ export function alloovium(options: AllooviumOptions): AllooviumExpress {
         req.body = request.body;
         setHeaders(res, decision.headers);
         if (decision.settle) settle(res, decision);
+        next();
+      }, next);
+    },
+    screen: (req, res, next) => {
+      gate.screen(incomingOf(req)).then((result) => {
+        if (result.kind === "respond") return write(res, result.response);
+        (res.locals as Locals)["policyRequest"] = result.request;
+        req.body = result.request.body;
         next();
       }, next);
     },

@@ -29,6 +29,7 @@ adapterConformance("@alloovium/hono", async (policy, capabilities, bodyLimitByte
     if (c.req.param("id") === "throw") throw new Error("secret detail");
     return c.json({ runs: flakyRuns }, c.req.param("id") === "unavailable" ? 503 : 200);
   });
+  app.get("/open", a.screen, async (c) => c.json({ got: c.get("policyRequest").body === undefined ? null : await c.req.json() }));
   app.get("/plain-boom", () => {
     throw new Error("outside any capability");
   });

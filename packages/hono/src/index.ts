@@ -34,7 +34,15 @@ export interface AllooviumHono {
   readonly gate: HttpGate;
   /** Middleware for one capability's route: `app.get(cap.routePath, a.route(cap), handler)`. */
   route(capability: Capability): MiddlewareHandler<AllooviumEnv>;
-  /** `app.notFound(a.notFound)`: problems for unknown routes and methods. */
+  /**
+   * Middleware for a route outside the policy (a health check, static files): a credential
+   * anywhere but the Authorization header (query, cookies, headers, body) is 400
+   * `credential_location_not_allowed`, as on every route; the body is read (with the cap) to
+   * be scanned, and handed on through `c.req.json()` / `c.req.text()` and `c.get("policyRequest")`.
+   * @example app.get("/healthz", a.screen, (c) => c.json({ status: "ok" }));
+   */
+  readonly screen: MiddlewareHandler<AllooviumEnv>;
+  /** `app.notFound(a.notFound)`: problems for unknown routes and methods, after the same screen. */
   readonly notFound: NotFoundHandler;
   /** `app.onError(a.onError)`: a thrown error outside a policy route as a problem (no stack). */
   readonly onError: ErrorHandler;
@@ -88,12 +96,8 @@ export function alloovium(options: AllooviumOptions): AllooviumHono {
       const result = await gate.enter(incomingOf(c), capability);
       if (result.kind === "respond") return toResponse(result.response);
       const { decision, request } = result;
-      // The body stream is spent: handlers read it through Hono's cache (c.req.json(), c.req.text()).
-      const cache = c.req.bodyCache as Record<string, Promise<unknown>>; // typed as values, holds promises
-      if (request.body !== undefined) cache["json"] = Promise.resolve(request.body);
-      else if (request.rawBody !== undefined) cache["text"] = Promise.resolve(request.rawBody);
+      handOn(c, request);
       c.set("principal", decision.principal);
-      c.set("policyRequest", request);
       try {
         await next();
       } catch (error) {
@@ -127,14 +131,23 @@ export function alloovium(options: AllooviumOptions): AllooviumHono {
       }
       return;
     },
-    notFound: (c) =>
-      toResponse(
-        capabilities
-          ? gate.unmatched(capabilities, c.req.method, c.req.path, incomingOf(c))
-          : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response,
-      ),
+    screen: async (c, next) => {
+      const result = await gate.screen(incomingOf(c));
+      if (result.kind === "respond") return toResponse(result.response);
+      handOn(c, result.request);
+      await next();
+    },
+    notFound: async (c) => toResponse(await gate.unmatched(capabilities, c.req.method, c.req.path, incomingOf(c))),
     onError: async (error) => toResponse(await gate.fail(error)),
   };
+}
+
+/** The body stream is spent: handlers read it through Hono's cache (`c.req.json()`, `c.req.text()`). */
+function handOn(c: Context, request: PolicyRequest): void {
+  const cache = c.req.bodyCache as Record<string, Promise<unknown>>; // typed as values, holds promises
+  if (request.body !== undefined) cache["json"] = Promise.resolve(request.body);
+  else if (request.rawBody !== undefined) cache["text"] = Promise.resolve(request.rawBody);
+  c.set("policyRequest", request);
 }
 
 function replace(c: Context, r: WireResponse): void {

@@ -36,6 +36,9 @@ adapterConformance("@alloovium/koa", async (policy, capabilities, bodyLimitBytes
     ctx.status = ctx.params["id"] === "unavailable" ? 503 : 200;
     ctx.body = { runs: flakyRuns };
   });
+  router.get("/open", a.screen, (ctx) => {
+    ctx.body = { got: (ctx.request as { body?: unknown }).body ?? null };
+  });
   router.get("/plain-boom", () => {
     throw new Error("outside any capability");
   });

@@ -32,7 +32,15 @@ export interface AllooviumKoa {
   readonly gate: HttpGate;
   /** Middleware for one capability's route: `router.get(cap.routePath, a.route(cap), handler)`. */
   route(capability: Capability): Middleware<AllooviumState>;
-  /** `app.use(a.notFound)` after the router: problems for unknown routes and methods. */
+  /**
+   * Middleware for a route outside the policy (a health check, static files): a credential
+   * anywhere but the Authorization header (query, cookies, headers, body) is 400
+   * `credential_location_not_allowed`, as on every route; the body is read (with the cap) to
+   * be scanned, and passed on in `ctx.request.body` and `ctx.state.policyRequest`.
+   * @example router.get("/healthz", a.screen, (ctx) => { ctx.body = { status: "ok" }; });
+   */
+  readonly screen: Middleware;
+  /** `app.use(a.notFound)` after the router: problems for unknown routes and methods, after the same screen. */
   readonly notFound: Middleware;
   /** `app.use(a.errorHandler)` first: errors thrown outside policy routes as problems (no stack). */
   readonly errorHandler: Middleware;
@@ -42,6 +50,14 @@ function write(ctx: Context, r: WireResponse): void {
   ctx.status = r.status;
   ctx.set(r.headers); // Content-Type first, so that Koa does not guess one from the body
   ctx.body = r.body;
+}
+
+/** The request as the gate reads it: the body from the stream, or as a body parser that ran first left it. */
+function incomingOf(ctx: Context): IncomingRequest {
+  const prior = (ctx.request as { body?: unknown }).body;
+  return prior === undefined
+    ? { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, body: ctx.req }
+    : { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, parsedBody: { value: prior } };
 }
 
 /** The text Koa will send for `ctx.body`, or undefined for a stream (not captured). */
@@ -74,12 +90,7 @@ export function alloovium(options: AllooviumOptions): AllooviumKoa {
   return {
     gate,
     route: (capability) => async (ctx, next) => {
-      const prior = (ctx.request as { body?: unknown }).body; // a body parser ran first
-      const incoming: IncomingRequest =
-        prior === undefined
-          ? { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, body: ctx.req }
-          : { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, parsedBody: { value: prior } };
-      const result = await gate.enter(incoming, capability);
+      const result = await gate.enter(incomingOf(ctx), capability);
       if (result.kind === "respond") return write(ctx, result.response);
       const { decision, request } = result;
       ctx.state.principal = decision.principal;
@@ -108,12 +119,13 @@ export function alloovium(options: AllooviumOptions): AllooviumKoa {
         await fail(ctx, error);
       }
     },
-    notFound: (ctx) =>
-      write(
-        ctx,
-        capabilities
-          ? gate.unmatched(capabilities, ctx.method, ctx.path, { url: ctx.originalUrl, headers: ctx.req.rawHeaders })
-          : gate.policy.reject({ code: "not_found", detail: "No resource here." }).response,
-      ),
+    screen: async (ctx, next) => {
+      const result = await gate.screen(incomingOf(ctx));
+      if (result.kind === "respond") return write(ctx, result.response);
+      ctx.state["policyRequest"] = result.request;
+      (ctx.request as { body?: unknown }).body = result.request.body;
+      await next();
+    },
+    notFound: async (ctx) => write(ctx, await gate.unmatched(capabilities, ctx.method, ctx.path, incomingOf(ctx))),
   };
 }

@@ -34,12 +34,16 @@ afterAll(async () => {
 
 const stores = () => createRedisStores({ client, keyPrefix, commandTimeoutMs, buckets: { failure: "closed" } });
 
-function request(tenantId: string, o: { cost?: number; key?: string; fingerprint?: string; price?: number; grant?: number; capability?: string } = {}): AdmissionRequest {
+function request(
+  tenantId: string,
+  o: { cost?: number; key?: string; fingerprint?: string; price?: number; grant?: number; capability?: string; bucket?: string; tenant?: number } = {},
+): AdmissionRequest {
   const r: { -readonly [K in keyof AdmissionRequest]: AdmissionRequest[K] } = {
-    bucket: { tenantId, id: "key:a" },
+    bucket: { tenantId, id: o.bucket ?? "key:a" },
     cost: o.cost ?? 1,
     limits: { capacity: 10, refillPerSecond: SLOW },
   };
+  if (o.tenant !== undefined) r.tenant = { ref: { tenantId, id: "tenant" }, limits: { capacity: o.tenant, refillPerSecond: SLOW } };
   if (o.key !== undefined) r.claim = { ref: { tenantId, scope: "u:live", key: o.key }, fingerprint: o.fingerprint ?? "f", leaseMs: 60_000 };
   if (o.price !== undefined) r.charge = { capability: o.capability ?? "vault.projects.create", credits: o.price, grant: o.grant ?? 5 };
   return r;
@@ -158,6 +162,12 @@ describe("RedisAdmission agrees with composeAdmission", () => {
     { kind: "admit", o: { price: 0, capability: "meta.whoami" } }, // free: charged 0
     { kind: "admit", o: { price: 1 } }, // insufficient, no claim
     { kind: "admit", o: {} }, // not metered
+    // A tenant-wide bucket of 6 shared by keys b and c.
+    { kind: "admit", o: { bucket: "key:b", cost: 3, tenant: 6 } }, // both: b 7, tenant 3
+    { kind: "admit", o: { bucket: "key:c", cost: 4, tenant: 6 } }, // c holds 10 but the tenant 3: refused, nothing taken
+    { kind: "admit", o: { bucket: "key:b", cost: 2, tenant: 6, key: "k4", price: 0 } }, // claimed and charged 0: b 5, tenant 1
+    { kind: "admit", o: { bucket: "key:b", cost: 2, tenant: 6, key: "k5", price: 0 } }, // tenant refuses: no claim
+    { kind: "admit", o: { bucket: "key:c", cost: 1, tenant: 6 } }, // c 9, tenant 0
   ];
 
   async function run(admission: Admission, idempotency: IdempotencyStore, tenantId: string): Promise<unknown[]> {
@@ -172,9 +182,9 @@ describe("RedisAdmission agrees with composeAdmission", () => {
       const r: AdmissionResult = await admission.admit(request(tenantId, step.o));
       if (r.claim?.outcome === "claimed") tokens.set(step.o!.key!, r.claim.token);
       const credits = r.credits && r.credits.outcome !== "unavailable" ? { ...r.credits, hour: undefined } : r.credits;
-      out.push({ allowed: r.bucket.allowed, remaining: r.bucket.remaining, claim: r.claim?.outcome === "claimed" ? "claimed" : r.claim, credits });
+      out.push({ allowed: r.bucket.allowed, remaining: r.bucket.remaining, tenant: r.tenant?.remaining, claim: r.claim?.outcome === "claimed" ? "claimed" : r.claim, credits });
     }
-    for (const key of ["k1", "k2", "k3"]) out.push({ key, record: (await idempotency.read({ tenantId, scope: "u:live", key }))?.state ?? null });
+    for (const key of ["k1", "k2", "k3", "k4", "k5"]) out.push({ key, record: (await idempotency.read({ tenantId, scope: "u:live", key }))?.state ?? null });
     return out;
   }
 
@@ -189,6 +199,7 @@ describe("RedisAdmission agrees with composeAdmission", () => {
     const actual = await run(s.admission, s.idempotency, b);
     expect(actual).toEqual(expected);
     expect(expected).toContainEqual(expect.objectContaining({ claim: { outcome: "completed", response: { status: 201, headers: {}, body: "k1" } } }));
+    expect(expected).toContainEqual(expect.objectContaining({ allowed: false, remaining: 10, tenant: 3 })); // refused by the tenant bucket alone
     expect(totals(await s.credits.usage(b, 0))).toEqual(totals(await memory.credits.usage(a, 0)));
     expect(await s.credits.balance(b, 5)).toBe(await memory.credits.balance(a, 5));
   });

@@ -8,13 +8,14 @@ import {
   type AdmissionResult,
   type BucketResult,
 } from "@alloovium/core";
-import { resultOf, type RedisBucketStore } from "./buckets";
+import { resultOf, resultsOf, type RedisBucketStore } from "./buckets";
 import type { RedisCreditStore } from "./credits";
 import { claimOf, type RedisIdempotencyStore } from "./idempotency";
-import { kFallback, kInternals } from "./internal";
+import { kFallback, kFallbackAll, kInternals } from "./internal";
 import { ADMIT_SCRIPT } from "./scripts";
 
 const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
+const bothBuckets = ([bucket, tenant]: BucketResult[]): AdmissionResult => ({ bucket: bucket!, tenant: tenant! });
 
 /**
  * An `Admission` that makes the bucket decision, the idempotency claim and the credit charge in
@@ -22,7 +23,8 @@ const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
  * script alone otherwise. Same semantics as core's `composeAdmission`: a refused bucket claims
  * and charges nothing; an `in_flight` or `mismatch` claim is not charged; a replay is counted at
  * 0 credits; a short balance deletes the claim just made. Every metered answer carries the
- * balance.
+ * balance. A tenant-wide bucket (`request.tenant`) is decided with the credential's, all or
+ * nothing, in the same script (its key shares the tenant's hash tag, so one Cluster slot).
  *
  * When Redis fails, each part fails its own way: the bucket open onto the local share (or
  * closed: `admit` throws), the claim closed as `{ outcome: "unavailable" }` (or open onto a
@@ -36,6 +38,8 @@ const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
 export class RedisAdmission implements Admission {
   /** The store `charge` parts go to; the policy reads balances and refunds through it. */
   readonly credits?: RedisCreditStore;
+  /** Tenant-wide buckets are decided in the same script as the credential's. */
+  readonly tenantBuckets = true;
   readonly #buckets: RedisBucketStore;
   readonly #idempotency: RedisIdempotencyStore;
   readonly #composed: Admission;
@@ -64,12 +68,15 @@ export class RedisAdmission implements Admission {
 
   admit(request: AdmissionRequest): Promise<AdmissionResult> {
     // The hot path: no claim, nothing metered. The bucket's own promise, no extra async hop.
-    if (!request.claim && !(request.charge && this.credits)) return this.#buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+    if (!request.claim && !(request.charge && this.credits)) {
+      if (request.tenant) return this.#buckets.consumeAll([{ ref: request.bucket, limits: request.limits }, request.tenant], request.cost).then(bothBuckets);
+      return this.#buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+    }
     return this.#admit(request);
   }
 
   async #admit(request: AdmissionRequest): Promise<AdmissionResult> {
-    const { bucket: ref, cost, limits, claim } = request;
+    const { bucket: ref, cost, limits, claim, tenant } = request;
     const credits = this.credits;
     const charge = credits ? request.charge : undefined;
     if (charge) {
@@ -78,7 +85,7 @@ export class RedisAdmission implements Admission {
       if (typeof charge.capability !== "string" || charge.capability === "") throw new TypeError("RedisAdmission.admit: `charge.capability` must be a non-empty string");
     }
     // Different tenants would mean different slots: separate scripts (never happens in the pipeline).
-    if (claim && claim.ref.tenantId !== ref.tenantId) return this.#composedAdmit(request);
+    if ((claim && claim.ref.tenantId !== ref.tenantId) || (tenant && tenant.ref.tenantId !== ref.tenantId)) return this.#composedAdmit(request);
     const { conn, keys } = this.#buckets[kInternals];
     const tenantId = ref.tenantId;
     const sequence = keys.sequence(tenantId);
@@ -88,6 +95,13 @@ export class RedisAdmission implements Admission {
     if (charge) {
       k.push(keys.credits(tenantId), keys.usagePrefix(tenantId));
       args.push(charge.credits, charge.grant, charge.capability, credits![kInternals].retentionMs);
+    } else if (tenant) {
+      k.push(sequence, sequence); // placeholders (untouched): KEYS[6] is the tenant bucket
+      args.push("", "", "", "");
+    }
+    if (tenant) {
+      k.push(keys.bucket(tenantId, tenant.ref.id));
+      args.push(tenant.limits.capacity, tenant.limits.refillPerSecond);
     }
     let reply: unknown[];
     try {
@@ -97,22 +111,23 @@ export class RedisAdmission implements Admission {
       // process can tell, no part happened.
       return this.#fallback(request, charge !== undefined, leaseMs, error);
     }
-    const bucket = resultOf(reply, cost, limits);
-    const claimed = bucket.allowed && claim ? claimOf(reply[3], reply[4]) : undefined;
-    if (!charge) return claimed ? { bucket, claim: claimed } : { bucket };
+    const buckets = tenant ? bothBuckets(resultsOf(reply[0] === 1, [reply[1], reply[9]], cost, [{ ref, limits }, tenant])) : { bucket: resultOf(reply, cost, limits) };
+    const claimed = buckets.bucket.allowed && claim ? claimOf(reply[3], reply[4]) : undefined;
+    if (!charge) return claimed ? { ...buckets, claim: claimed } : buckets;
     const charged = creditsOf(reply);
     // A short balance released the claim inside the script: the request has none.
-    if (charged.outcome === "insufficient" || !claimed) return { bucket, credits: charged };
-    return { bucket, claim: claimed, credits: charged };
+    if (charged.outcome === "insufficient" || !claimed) return { ...buckets, credits: charged };
+    return { ...buckets, claim: claimed, credits: charged };
   }
 
   async #fallback(request: AdmissionRequest, metered: boolean, leaseMs: number, error: unknown): Promise<AdmissionResult> {
-    const { bucket: ref, cost, limits, claim } = request;
-    const bucket = this.#buckets[kFallback](ref, cost, limits, error); // throws when the bucket fails closed
+    const { bucket: ref, cost, limits, claim, tenant } = request;
+    // Throws when the buckets fail closed.
+    const buckets = tenant ? bothBuckets(this.#buckets[kFallbackAll]([{ ref, limits }, tenant], cost, error)) : { bucket: this.#buckets[kFallback](ref, cost, limits, error) };
     const credits = metered ? this.credits![kFallback](error) : undefined; // throws when credits fail closed
-    if (!bucket.allowed || !claim) return credits ? { bucket, credits } : { bucket };
+    if (!buckets.bucket.allowed || !claim) return credits ? { ...buckets, credits } : buckets;
     const c: AdmissionClaim = await this.#idempotency[kFallback](claim.ref, claim.fingerprint, leaseMs, error);
-    return credits ? { bucket, claim: c, credits } : { bucket, claim: c };
+    return credits ? { ...buckets, claim: c, credits } : { ...buckets, claim: c };
   }
 
   async #composedAdmit(request: AdmissionRequest): Promise<AdmissionResult> {

@@ -25,7 +25,7 @@ export interface RedisCreditStoreOptions extends RedisStoreBaseOptions {
   /**
    * What an admission does when Redis fails while it charges: `open` answers the credit part as
    * `{ outcome: "unavailable" }` and the pipeline lets the call through uncharged; `closed`
-   * makes the admission throw (the pipeline answers 500 `internal_error`). The store's own
+   * makes the admission throw (the pipeline answers 503 `service_unavailable`). The store's own
    * methods (`charge`, `refund`, `balance`, `add`, `usage`) always throw on a failure.
    * @default "open"
    */

@@ -10,6 +10,9 @@ import { createHash } from "node:crypto";
  * - `${prefix}:{${tenant}}:seq`                    fencing-token counter
  * - `${prefix}:{${tenant}}:keys`                   API key records (hash id -> JSON)
  * - `${prefix}:{${tenant}}:keys:used`              last_used_at (hash id -> ISO time), moved only forward
+ * - `${prefix}:{${tenant}}:keys:order`             key records' newest-first index (sorted set, lexical:
+ *                                                  "<created_at ms, 15 digits>:<id>")
+ * - `${prefix}:{${tenant}}:keys:active`            ids of keys not revoked, scored by expires_at ms
  * - `${prefix}:{${tenant}}:cr`                     credit balance (integer string; absent = the grant)
  * - `${prefix}:{${tenant}}:u:${hourStartMs}`       usage of one hour (hash `c:<capability>` calls,
  *                                                  `k:<capability>` credits), expiring `usageRetentionMs`
@@ -51,6 +54,16 @@ export class KeyLayout {
   /** The tenant's `last_used_at` times, kept apart from the records so a touch never rewrites one. */
   keysUsed(tenantId: string): string {
     return `${this.tenant(tenantId)}:keys:used`;
+  }
+
+  /** The tenant's key records in newest-first order (list pages read it, never every record). */
+  keyOrder(tenantId: string): string {
+    return `${this.tenant(tenantId)}:keys:order`;
+  }
+
+  /** The tenant's keys that are not revoked, scored by expiry: the active-key cap counts it. */
+  keysActive(tenantId: string): string {
+    return `${this.tenant(tenantId)}:keys:active`;
   }
 
   credits(tenantId: string): string {

@@ -40,29 +40,44 @@ local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 // of three hash commands, and no float formatting (string.format is a large share of a call):
 // the time is kept as TIME's own strings, and tokens (plain Lua tostring, 14 significant digits)
 // are answered as an integer count of millionths.
+// `held` reads a bucket's tokens now; `take` writes what is left after a cost; `bucket` decides
+// one bucket, `all` several (a tenant-wide bucket with the credential's): every bucket gives the
+// cost or none does.
 const BUCKET_FN = `
-local function bucket(key, cost, capacity, rate)
+local function held(key, capacity, rate)
   local v = redis.call('GET', key)
-  local tokens = capacity
-  if v then
-    local held, sec, usec = string.match(v, '^(%S+) (%d+) (%d+)$')
-    tokens = tonumber(held)
-    local elapsed = (t[1] - sec) * 1000 + (t[2] - usec) / 1000
-    if elapsed > 0 then
-      tokens = math.min(capacity, tokens + (elapsed * rate) / 1000)
-    else
-      tokens = math.min(tokens, capacity)
-    end
+  if not v then return capacity end
+  local h, sec, usec = string.match(v, '^(%S+) (%d+) (%d+)$')
+  local tokens = tonumber(h)
+  local elapsed = (t[1] - sec) * 1000 + (t[2] - usec) / 1000
+  if elapsed > 0 then return math.min(capacity, tokens + (elapsed * rate) / 1000) end
+  return math.min(tokens, capacity)
+end
+local function take(key, tokens, cost, capacity, rate)
+  if cost <= 0 then return end
+  local after = math.max(0, tokens - cost)
+  if after >= capacity then
+    redis.call('DEL', key)
+  else
+    local ttl = math.min(math.ceil(((capacity - after) * 1000) / rate) + 1, 9000000000000000)
+    redis.call('SET', key, after .. ' ' .. t[1] .. ' ' .. t[2], 'PX', ttl)
   end
+end
+local function bucket(key, cost, capacity, rate)
+  local tokens = held(key, capacity, rate)
   local allowed = tokens + 1e-9 >= cost
-  if allowed and cost > 0 then
-    local after = math.max(0, tokens - cost)
-    if after >= capacity then
-      redis.call('DEL', key)
-    else
-      local ttl = math.min(math.ceil(((capacity - after) * 1000) / rate) + 1, 9000000000000000)
-      redis.call('SET', key, after .. ' ' .. t[1] .. ' ' .. t[2], 'PX', ttl)
-    end
+  if allowed then take(key, tokens, cost, capacity, rate) end
+  return allowed, tokens
+end
+local function all(keys, cost, limits)
+  local tokens = {}
+  local allowed = true
+  for i = 1, #keys do
+    tokens[i] = held(keys[i], limits[i][1], limits[i][2])
+    if tokens[i] + 1e-9 < cost then allowed = false end
+  end
+  if allowed then
+    for i = 1, #keys do take(keys[i], tokens[i], cost, limits[i][1], limits[i][2]) end
   end
   return allowed, tokens
 end
@@ -120,17 +135,27 @@ if deadline > 0 and now > deadline then return {-1, '', math.floor(now)} end
 `;
 
 /**
- * Token-bucket decision.
- * KEYS[1] bucket (string). ARGV[1] cost (integer >= 0), ARGV[2] capacity, ARGV[3] refillPerSecond,
- * ARGV[4] deadline (server ms, 0 = none).
- * Returns { 1 allowed | 0 rejected | -1 late, tokens before the cost in millionths (integer), server now ms }.
+ * Token-bucket decision, on one bucket or on several of one tenant (all or nothing).
+ * KEYS[1..n] buckets (strings). ARGV[1] cost (integer >= 0), ARGV[2] capacity, ARGV[3]
+ * refillPerSecond (of KEYS[1]), ARGV[4] deadline (server ms, 0 = none); for KEYS[i], i >= 2:
+ * ARGV[2i + 1] capacity, ARGV[2i + 2] refillPerSecond.
+ * Returns { 1 allowed | 0 rejected | -1 late, tokens of KEYS[1] before the cost in millionths
+ * (integer), server now ms, tokens of KEYS[2], ... }.
  * (Every decision script answers the server time third: the client learns the clock offset.)
  */
 export const BUCKET_SCRIPT = script(
   "bucket",
   `${NOW}${LATE}${BUCKET_FN}
-local allowed, tokens = bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
-return {allowed and 1 or 0, math.floor(tokens * 1000000), math.floor(now)}
+if #KEYS == 1 then
+  local allowed, tokens = bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+  return {allowed and 1 or 0, math.floor(tokens * 1000000), math.floor(now)}
+end
+local limits = {{tonumber(ARGV[2]), tonumber(ARGV[3])}}
+for i = 2, #KEYS do limits[i] = {tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])} end
+local allowed, tokens = all(KEYS, tonumber(ARGV[1]), limits)
+local r = {allowed and 1 or 0, math.floor(tokens[1] * 1000000), math.floor(now)}
+for i = 2, #KEYS do r[i + 2] = math.floor(tokens[i] * 1000000) end
+return r
 `,
 );
 
@@ -142,25 +167,38 @@ return {allowed and 1 or 0, math.floor(tokens * 1000000), math.floor(now)}
  * counted as a call at 0 credits; a short balance deletes the claim just made and answers
  * `insufficient`. Every metered reply carries the balance.
  * KEYS[1] bucket (string), KEYS[2] idempotency record (without a claim: any key of the tenant,
- * untouched), KEYS[3] the tenant's token counter; metered only: KEYS[4] credit balance, KEYS[5]
- * usage key prefix (the script appends the hour of server `TIME`; same hash tag, same slot).
+ * untouched), KEYS[3] the tenant's token counter; metered (or with a tenant bucket): KEYS[4]
+ * credit balance, KEYS[5] usage key prefix (the script appends the hour of server `TIME`; same
+ * hash tag, same slot); with a tenant-wide bucket: KEYS[6] that bucket, taken with KEYS[1] all
+ * or nothing.
  * ARGV[1..4] as BUCKET_SCRIPT, ARGV[5] fingerprint, ARGV[6] leaseMs (integer; 0 = no claim);
  * metered only: ARGV[7] price (integer >= 0), ARGV[8] grant, ARGV[9] capability, ARGV[10]
- * usage retention ms. Without ARGV[7] nothing is metered.
+ * usage retention ms. Without ARGV[7] (or with '') nothing is metered. With KEYS[6]: ARGV[11]
+ * its capacity, ARGV[12] its refillPerSecond.
  * Returns { 1 | 0 | -1 late, tokens, server now ms, claim outcome | '', token | response JSON | '',
- * [ 'charged' | 'insufficient' | 'balance', balance, credits charged, hour ms ] }.
+ * 'charged' | 'insufficient' | 'balance' | '', balance, credits charged, hour ms,
+ * [ tenant bucket tokens before the cost, in millionths ] }.
  */
 export const ADMIT_SCRIPT = script(
   "admit",
   `${NOW}${LATE}${BUCKET_FN}${CLAIM_FN}${CREDITS_FN}
-local allowed, tokens = bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
-local r = {allowed and 1 or 0, math.floor(tokens * 1000000), math.floor(now), '', ''}
+local allowed, tokens, shared
+if KEYS[6] then
+  local counts
+  allowed, counts = all({KEYS[1], KEYS[6]}, tonumber(ARGV[1]), {{tonumber(ARGV[2]), tonumber(ARGV[3])}, {tonumber(ARGV[11]), tonumber(ARGV[12])}})
+  tokens = counts[1]
+  shared = counts[2]
+else
+  allowed, tokens = bucket(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+end
+local r = {allowed and 1 or 0, math.floor(tokens * 1000000), math.floor(now), '', '', '', '', '', ''}
+if shared then r[10] = math.floor(shared * 1000000) end
 if allowed and tonumber(ARGV[6]) > 0 then
   local c = claim(KEYS[2], KEYS[3], ARGV[5], tonumber(ARGV[6]))
   r[4] = c[1]
   r[5] = c[2] or ''
 end
-if ARGV[7] == nil then return r end
+if ARGV[7] == nil or ARGV[7] == '' then return r end
 if not allowed or r[4] == 'in_flight' or r[4] == 'mismatch' then
   r[6] = 'balance'
   r[7] = balance_of(KEYS[4], ARGV[8])
@@ -344,18 +382,252 @@ return 1
 `,
 );
 
+// Key records (hash id -> JSON) and two indexes in the tenant's slot, kept in step by every
+// script that writes a record: `order` (sorted set, all scores 0, members
+// "<15-digit created_at ms + 62167219200000>:<id>", so that lexical order is newest-first order
+// read backwards) and `active` (sorted set: the id of every key not revoked, scored by its
+// expires_at in ms, "+inf" for none). Records hold strings, nulls and the `scopes` list only.
+// `rebuild` builds both indexes from the records when `order` does not hold one member per
+// record (records written before the indexes existed). Times are parsed here the way
+// `Date.parse` reads the ISO 8601 forms the store accepts (`2026-04-02T10:12:34.000Z`,
+// `+01:00` offsets, 1-9 fraction digits), in integers: never by string comparison.
+const KEY_FNS = `
+local function isnull(v) return v == nil or v == cjson.null end
+local function iso_ms(s)
+  if type(s) ~= 'string' then return nil end
+  local y, mo, d, h, mi, sec, rest = string.match(s, '^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)(.*)$')
+  if not y then return nil end
+  local frac = 0
+  local f = string.match(rest, '^%.(%d+)')
+  if f then
+    frac = tonumber(string.sub(f .. '00', 1, 3))
+    rest = string.sub(rest, #f + 2)
+  end
+  local off = 0
+  if rest ~= 'Z' then
+    local sign, oh, om = string.match(rest, '^([+-])(%d%d):(%d%d)$')
+    if not sign then return nil end
+    off = (tonumber(oh) * 60 + tonumber(om)) * 60000
+    if sign == '-' then off = -off end
+  end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  if mo <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((mo + 9) % 12) + 2) / 5) + d - 1
+  local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+  return ((days * 24 + tonumber(h)) * 60 + tonumber(mi)) * 60000 + tonumber(sec) * 1000 + frac - off
+end
+local function order_member(rec)
+  return string.format('%015d', math.max(0, (iso_ms(rec.created_at) or 0) + 62167219200000)) .. ':' .. rec.id
+end
+local function active_score(rec)
+  if not isnull(rec.revoked_at) then return nil end
+  local e = iso_ms(rec.expires_at)
+  if not e then return '+inf' end
+  return string.format('%d', e)
+end
+local function index(order, active, rec)
+  redis.call('ZADD', order, 0, order_member(rec))
+  local score = active_score(rec)
+  if score then redis.call('ZADD', active, score, rec.id) else redis.call('ZREM', active, rec.id) end
+end
+local function rebuild(records, order, active)
+  if redis.call('ZCARD', order) == redis.call('HLEN', records) then return end
+  redis.call('DEL', order, active)
+  local all = redis.call('HVALS', records)
+  for i = 1, #all do index(order, active, cjson.decode(all[i])) end
+end
+-- A record as JSON: cjson would write an empty list as {}, so lists are written here.
+local function encode(rec)
+  local names = {}
+  for k in pairs(rec) do names[#names + 1] = k end
+  table.sort(names)
+  local out = {}
+  for i = 1, #names do
+    local v = rec[names[i]]
+    local ev
+    if type(v) == 'table' then
+      local items = {}
+      for j = 1, #v do items[j] = cjson.encode(v[j]) end
+      ev = '[' .. table.concat(items, ',') .. ']'
+    else
+      ev = cjson.encode(v)
+    end
+    out[i] = cjson.encode(names[i]) .. ':' .. ev
+  end
+  return '{' .. table.concat(out, ',') .. '}'
+end
+`;
+
 /**
- * Compare-and-set of one key record: writes the new JSON only if the stored JSON is still the
- * one the caller read (`RedisKeyStore.patch` retries on a miss), so a field-level change never
- * overwrites another made meanwhile.
- * KEYS[1] the tenant's `keys` hash. ARGV[1] id, ARGV[2] the JSON read, ARGV[3] the new JSON.
- * Returns 1 when written, 0 when the record changed (or is gone).
+ * Inserts a key record unless one with this id is stored (an insert never replaces), deciding
+ * the tenant's active-key cap in the same step: with a cap, refused when `active` holds `max`
+ * ids ending after `now` (ids that ended over a day before it are pruned).
+ * KEYS[1] the tenant's records (hash), KEYS[2] its `order` index, KEYS[3] its `active` index.
+ * ARGV[1] id, ARGV[2] record JSON, ARGV[3] max active keys ('' = no cap), ARGV[4] now (integer ms).
+ * Returns 'inserted', 'exists' or 'limit_reached'.
  */
-export const SWAP_KEY_SCRIPT = script(
-  "swap-key",
+export const INSERT_KEY_SCRIPT = script(
+  "insert-key",
+  `${KEY_FNS}
+rebuild(KEYS[1], KEYS[2], KEYS[3])
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'exists' end
+if ARGV[3] ~= '' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', tonumber(ARGV[4]) - 86400000))
+  if redis.call('ZCOUNT', KEYS[3], '(' .. ARGV[4], '+inf') >= tonumber(ARGV[3]) then return 'limit_reached' end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+index(KEYS[2], KEYS[3], cjson.decode(ARGV[2]))
+return 'inserted'
+`,
+);
+
+/**
+ * Inserts or replaces a key record, moving it in both indexes.
+ * KEYS[1] records, KEYS[2] order, KEYS[3] active. ARGV[1] id, ARGV[2] record JSON.
+ * Returns the JSON it replaced, or nil.
+ */
+export const PUT_KEY_SCRIPT = script(
+  "put-key",
+  `${KEY_FNS}
+rebuild(KEYS[1], KEYS[2], KEYS[3])
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then
+  redis.call('ZREM', KEYS[2], order_member(cjson.decode(old)))
+  redis.call('ZREM', KEYS[3], ARGV[1])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+index(KEYS[2], KEYS[3], cjson.decode(ARGV[2]))
+return old
+`,
+);
+
+/**
+ * A field-level change of one key record, read, applied and written in one step (core's
+ * `applyKeyPatch`, mirrored): the patch JSON holds any of name, scopes, revokedAt (kept when
+ * already revoked), expiresBy (only ever earlier), successorId (the whole patch applies only
+ * while none is recorded), ifUnchanged {expires_at, revoked_at} and ifScopesWithin (every scope
+ * of the key must be one of these). Nothing is written when a
+ * condition fails or nothing would change. The `active` index follows the record.
+ * KEYS[1] records, KEYS[2] last-used times (hash), KEYS[3] active.
+ * ARGV[1] id, ARGV[2] tenant id, ARGV[3] patch JSON.
+ * Returns {0} when the tenant has no such key, else {1 unchanged | 2 applied, record JSON, last used | ''}.
+ */
+export const PATCH_KEY_SCRIPT = script(
+  "patch-key",
+  `${KEY_FNS}
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {0} end
+local rec = cjson.decode(raw)
+if rec.tenant_id ~= ARGV[2] then return {0} end
+local used = redis.call('HGET', KEYS[2], ARGV[1]) or ''
+local p = cjson.decode(ARGV[3])
+local function same(a, b)
+  if isnull(a) then return isnull(b) end
+  return a == b
+end
+local g = p.ifUnchanged
+if g and (not same(g.expires_at, rec.expires_at) or not same(g.revoked_at, rec.revoked_at)) then return {1, raw, used} end
+if p.successorId ~= nil and not isnull(rec.successor_id) then return {1, raw, used} end
+if p.ifScopesWithin ~= nil then
+  local allowed = {}
+  for i = 1, #p.ifScopesWithin do allowed[p.ifScopesWithin[i]] = true end
+  for i = 1, #rec.scopes do
+    if not allowed[rec.scopes[i]] then return {1, raw, used} end
+  end
+end
+local changed = false
+if p.name ~= nil and p.name ~= rec.name then
+  rec.name = p.name
+  changed = true
+end
+if p.scopes ~= nil then
+  local differs = #p.scopes ~= #rec.scopes
+  for i = 1, #p.scopes do
+    if p.scopes[i] ~= rec.scopes[i] then differs = true end
+  end
+  if differs then
+    rec.scopes = p.scopes
+    changed = true
+  end
+end
+if p.revokedAt ~= nil and rec.revoked_at == cjson.null then
+  rec.revoked_at = p.revokedAt
+  changed = true
+end
+if p.expiresBy ~= nil then
+  local by, cur = iso_ms(p.expiresBy), iso_ms(rec.expires_at)
+  if rec.expires_at == cjson.null or (by and cur and by < cur) then
+    rec.expires_at = p.expiresBy
+    changed = true
+  end
+end
+if p.successorId ~= nil then
+  rec.successor_id = p.successorId
+  changed = true
+end
+if not changed then return {1, raw, used} end
+local json = encode(rec)
+redis.call('HSET', KEYS[1], ARGV[1], json)
+local score = active_score(rec)
+if score then redis.call('ZADD', KEYS[3], score, ARGV[1]) else redis.call('ZREM', KEYS[3], ARGV[1]) end
+return {2, json, used}
+`,
+);
+
+/**
+ * One page of a tenant's key records, newest first, from the `order` index.
+ * KEYS[1] records, KEYS[2] last-used times, KEYS[3] order, KEYS[4] active.
+ * ARGV[1] the upper bound ('+' for the first page, else '(' .. the member of the position),
+ * ARGV[2] the most records to answer (-1 = all).
+ * Returns {record JSON, last used | '', ...} in order.
+ */
+export const LIST_KEYS_SCRIPT = script(
+  "list-keys",
+  `${KEY_FNS}
+rebuild(KEYS[1], KEYS[3], KEYS[4])
+local members = redis.call('ZRANGE', KEYS[3], ARGV[1], '-', 'BYLEX', 'REV', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for from = 1, #members, 500 do
+  local ids = {}
+  for i = from, math.min(#members, from + 499) do ids[#ids + 1] = string.sub(members[i], 17) end
+  local recs = redis.call('HMGET', KEYS[1], unpack(ids))
+  local used = redis.call('HMGET', KEYS[2], unpack(ids))
+  for i = 1, #ids do
+    if recs[i] then
+      out[#out + 1] = recs[i]
+      out[#out + 1] = used[i] or ''
+    end
+  end
+end
+return out
+`,
+);
+
+/**
+ * Sets a string key to ARGV[2] only while it holds ARGV[1] ('' = absent): takes over a digest
+ * index entry that no record carries any more, never one that another insert took meanwhile.
+ * KEYS[1] the key. Returns 1 when set, 0 otherwise.
+ */
+export const SWAP_STRING_SCRIPT = script(
+  "swap-string",
   `
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`,
+);
+
+/**
+ * Deletes a string key only while it holds ARGV[1] (an index entry this process wrote).
+ * KEYS[1] the key. Returns 1 when deleted, 0 otherwise.
+ */
+export const DELETE_IF_SCRIPT = script(
+  "delete-if",
+  `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
 return 1
 `,
 );

@@ -175,6 +175,23 @@ describe("round trips, counted by the server (MONITOR)", () => {
     expect(await callsSince(null, () => s.credits.usage(tenantId, 0))).toEqual({ evalsha: 1 });
   });
 
+  it("makes one round trip for a tenant-wide bucket with the key's, alone or with a claim and a charge", async () => {
+    const s = createRedisStores({ client, keyPrefix, commandTimeoutMs: 5000 });
+    const tenantId = randomUUID();
+    const limits = { capacity: 100, refillPerSecond: 1 };
+    const tenant = { ref: { tenantId, id: "tenant" }, limits: { capacity: 50, refillPerSecond: 1 } };
+    const bucket = { tenantId, id: "key:t" };
+    const charge = { capability: "vault.projects.create", credits: 2, grant: 100 };
+    await s.admission.admit({ bucket, cost: 1, limits, tenant });
+    await s.admission.admit({ bucket, cost: 1, limits, tenant, charge, claim: { ref: { tenantId, scope: "u:live", key: "warm" }, fingerprint: "f", leaseMs: 1000 } });
+    expect(await callsSince(null, () => s.admission.admit({ bucket, cost: 1, limits, tenant }))).toEqual({ evalsha: 1 });
+    expect(await callsSince(null, () => s.admission.admit({ bucket, cost: 1, limits, tenant, charge }))).toEqual({ evalsha: 1 });
+    const claim = { ref: { tenantId, scope: "u:live", key: randomUUID() }, fingerprint: "f", leaseMs: 60_000 };
+    let a: Awaited<ReturnType<typeof s.admission.admit>> | undefined;
+    expect(await callsSince(null, async () => void (a = await s.admission.admit({ bucket, cost: 1, limits, tenant, charge, claim })))).toEqual({ evalsha: 1 });
+    expect([a?.bucket.remaining, a?.tenant?.remaining, a?.claim?.outcome, a?.credits?.outcome]).toEqual([95, 45, "claimed", "charged"]);
+  });
+
   it("runs a metered idempotent POST through createPolicy with one round trip before the handler and one after", async () => {
     const s = createRedisStores({ client, keyPrefix, commandTimeoutMs: 5000 });
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });

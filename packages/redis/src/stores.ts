@@ -27,7 +27,7 @@ export interface RedisStoresOptions extends RedisStoreBaseOptions {
   readonly credits?: {
     /**
      * When Redis fails during an admission: `open` lets the call through uncharged (the credit
-     * part answers `unavailable`); `closed` makes the admission throw (500).
+     * part answers `unavailable`); `closed` makes the admission throw (503 `service_unavailable`).
      * @default "open"
      */
     readonly failure?: FailureMode;

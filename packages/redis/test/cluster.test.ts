@@ -91,6 +91,25 @@ describe("RedisAdmission on a Cluster", () => {
     expect(slots.size).toBeGreaterThan(1);
   });
 
+  it("takes a tenant-wide bucket with the key's in one script, claim and charge included, for tenants on every master", async () => {
+    const stores = createRedisStores({ client, keyPrefix, commandTimeoutMs, buckets: { failure: "closed" } });
+    const limits = { capacity: 10, refillPerSecond: 0.0001 };
+    const tenantLimits = { capacity: 3, refillPerSecond: 0.0001 };
+    const charge = { capability: "vault.projects.create", credits: 1, grant: 10 };
+    const slots = new Set<number>();
+    for (let i = 0; i < 12; i++) {
+      const tenantId = randomUUID();
+      const tenant = { ref: { tenantId, id: "tenant" }, limits: tenantLimits };
+      const ref = { tenantId, scope: "u1:live", key: `k-${i}` };
+      const a = await stores.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 2, limits, tenant, charge, claim: { ref, fingerprint: "fp", leaseMs: 60_000 } });
+      expect([a.bucket.remaining, a.tenant?.remaining, a.claim?.outcome, a.credits?.outcome]).toEqual([8, 1, "claimed", "charged"]);
+      const b = await stores.admission.admit({ bucket: { tenantId, id: "key:b" }, cost: 2, limits, tenant });
+      expect([b.bucket.allowed, b.bucket.remaining, b.tenant?.remaining]).toEqual([false, 10, 1]);
+      slots.add(Number(await client.cluster("KEYSLOT", `${keyPrefix}:{${tenantId}}:b:tenant`)));
+    }
+    expect(slots.size).toBeGreaterThan(1);
+  });
+
   it("delivers a key invalidation published on the Cluster", async () => {
     const stores = createRedisStores({ client, keyPrefix, commandTimeoutMs });
     const hasher = createKeyHasher({ peppers: [TEST_PEPPER] });

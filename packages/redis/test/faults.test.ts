@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createKeyHasher, createPolicy, defineCapability, MemoryKeyStore, type Policy } from "@alloovium/core";
+import { createKeyHasher, createPolicy, createVerifiedKeyCache, defineCapability, MemoryKeyStore, type Decision, type Policy } from "@alloovium/core";
 import { mintApiKey, policyRequest, TEST_PEPPER } from "@alloovium/core/testing";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -121,7 +121,7 @@ describe("a paused Redis (CLIENT PAUSE WRITE)", () => {
 });
 
 describe("metering on a paused Redis", () => {
-  it("lets a call through uncharged when credits fail open, answers 500 when closed, and charges nothing late", async () => {
+  it("lets a call through uncharged when credits fail open, answers 503 with Retry-After when closed, and charges nothing late", async () => {
     const tenantId = randomUUID();
     // Keys in memory: only the admission meets the pause.
     const keyStore = new MemoryKeyStore();
@@ -148,8 +148,9 @@ describe("metering on a paused Redis", () => {
       expect(errors).toContain("charge");
       const refused = await post(closed);
       if (refused.kind !== "reject") throw new Error(`expected reject, got ${refused.kind}`);
-      expect(refused.response.status).toBe(500);
-      expect(refused.problem.code).toBe("internal_error");
+      expect(refused.response.status).toBe(503);
+      expect(refused.problem.code).toBe("service_unavailable");
+      expect(refused.response.headers["retry-after"]).toBe("1");
     } finally {
       await admin.client("UNPAUSE");
     }
@@ -159,6 +160,81 @@ describe("metering on a paused Redis", () => {
     const after = await post(open);
     if (after.kind !== "continue") throw new Error("expected continue");
     expect(after.headers.ratelimit).toContain('"credits";r=4');
+  });
+});
+
+describe("a policy on Redis stores during an outage (503, never 500)", () => {
+  const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", cost: 1, idempotent: true });
+  const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
+
+  /** A policy whose key cache never holds a key (every request asks the key store) or holds it for a minute. */
+  function policyOn(s: RedisStores, keyCacheTtlMs: number): Policy {
+    const keyCache = createVerifiedKeyCache({ store: s.keyStore, hasher: keyHasher, ttlMs: keyCacheTtlMs, negativeTtlMs: keyCacheTtlMs });
+    return createPolicy({
+      environment: "live", keyStore: s.keyStore, keyHasher, keyCache, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission,
+      onStoreError: (_e, op) => errors.push(`policy:${op}`),
+    });
+  }
+  const me = (policy: Policy, key: string) => policy.decide(policyRequest({ path: "/api/v2/me", key }), whoami);
+  function expectUnavailable(d: Decision): void {
+    if (d.kind !== "reject") throw new Error(`expected a rejection, got ${d.kind}`);
+    expect([d.response.status, d.problem.code, d.response.headers["retry-after"]]).toEqual([503, "service_unavailable", "1"]);
+    expect(d.response.headers["content-type"]).toBe("application/problem+json");
+  }
+
+  it("answers a key lookup and a closed bucket on a stopped server with 503 + Retry-After, and recovers without a restart", async () => {
+    const closed = createRedisStores({ client, keyPrefix, commandTimeoutMs: 500, buckets: { failure: "closed" }, onError: (_e, op) => errors.push(op) });
+    const uncached = policyOn(closed, 0);
+    const cached = policyOn(closed, 60_000);
+    const { key, record } = await mintApiKey(closed.keyStore, keyHasher, { environment: "live" });
+    expect((await me(uncached, key)).kind).toBe("continue");
+    expect((await me(cached, key)).kind).toBe("continue"); // now in the cache
+    await server.stop();
+    try {
+      expectUnavailable(await me(uncached, key)); // the key store
+      expectUnavailable(await me(cached, key)); // the bucket, failing closed
+    } finally {
+      await server.restart();
+    }
+    // The same client and stores, no restart of this process. The server came back empty (no
+    // persistence): the key is unknown until its record is written again (packages/redis/README.md).
+    const again = await waitFor("the key store back", async () => {
+      const d = await me(uncached, key);
+      return d.kind === "reject" && d.problem.code === "invalid_api_key" ? d : undefined;
+    });
+    expect(again.response.status).toBe(401);
+    expect((await me(cached, key)).kind).toBe("continue");
+    await closed.keyStore.put(record);
+    expect((await me(uncached, key)).kind).toBe("continue");
+  });
+
+  it("answers every request with 503 while the server is paused, before the pause ends, and serves again after it", async () => {
+    const closed = createRedisStores({ client, keyPrefix, commandTimeoutMs: 500, buckets: { failure: "closed" }, onError: (_e, op) => errors.push(op) });
+    const uncached = policyOn(closed, 0);
+    const { key } = await mintApiKey(closed.keyStore, keyHasher, { environment: "live" });
+    expect((await me(uncached, key)).kind).toBe("continue");
+    const probe = new Redis(server.url);
+    probe.on("error", () => {});
+    await probe.ping();
+    await admin.client("PAUSE", 5000, "ALL");
+    let paused = true;
+    // Answered only when the pause ends: the decisions below ran while it held.
+    const ended = probe.ping().finally(() => {
+      paused = false;
+    });
+    try {
+      const during: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        expectUnavailable(await me(uncached, key));
+        during.push(paused);
+      }
+      expect(during).toEqual([true, true, true]);
+      expect(errors).toContain("policy:lookup");
+    } finally {
+      await ended;
+      probe.disconnect();
+    }
+    await waitFor("service again", async () => (await me(uncached, key)).kind === "continue");
   });
 });
 

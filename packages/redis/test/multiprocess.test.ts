@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { createKeyHasher, createKeyManager, isPolicyError } from "@alloovium/core";
+import { mintPrincipal, TEST_PEPPER } from "@alloovium/core/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createRedisStores } from "../src/index";
 import { testClient, testPrefix } from "./helpers";
@@ -29,6 +31,17 @@ describe("several processes on one Redis", () => {
     // A second burst finds it empty.
     const again = await Promise.all(workers.map((w) => w.run<number>({ ...job, n: 10 })));
     expect(again.reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  it("admit exactly a tenant-wide bucket's capacity when 4 processes race with 4 keys of the tenant, each key within its own", async () => {
+    const tenantId = randomUUID();
+    const job = { type: "tenant" as const, tenantId, n: 30, capacity: 20, tenantCapacity: 50 };
+    const allowed = await Promise.all(workers.map((w, i) => w.run<number>({ ...job, id: `key:${i}` })));
+    expect(allowed.reduce((a, b) => a + b, 0)).toBe(50);
+    for (const n of allowed) expect(n).toBeLessThanOrEqual(20);
+    // Another tenant's keys are not limited by it.
+    const other = await Promise.all(workers.map((w, i) => w.run<number>({ ...job, tenantId: randomUUID(), id: `key:${i}`, n: 5 })));
+    expect(other).toEqual([5, 5, 5, 5]);
   });
 
   it("give one claim to 50 concurrent identical requests over 4 processes: the handler runs once", async () => {
@@ -70,5 +83,55 @@ describe("several processes on one Redis", () => {
     }
     expect(charged.some((a) => a.key !== null)).toBe(true);
     expect(refused.some((a) => a.key !== null)).toBe(true);
+  });
+});
+
+describe("key management from several processes on one Redis", () => {
+  const stores = createRedisStores({ client, keyPrefix, commandTimeoutMs: 10_000 });
+  const keys = createKeyManager({ keyStore: stores.keyStore, keyHasher: createKeyHasher({ peppers: [TEST_PEPPER] }) });
+
+  async function seedKey(tenantId: string): Promise<string> {
+    const admin = mintPrincipal({ tenant_id: tenantId, environment: "live", scopes: ["keys:write", "vault:read"] });
+    const created = await keys.create(admin, { name: "shared", environment: "live", scopes: ["vault:read"] });
+    if (isPolicyError(created)) throw new Error(created.code);
+    return created.id;
+  }
+
+  it("give a key one successor when 4 processes race 48 rolls of it: one 201, every other 409 key_already_rolled", async () => {
+    const tenantId = randomUUID();
+    const keyId = await seedKey(tenantId);
+    const job = { type: "keys" as const, op: "roll" as const, tenantId, keyId, n: 12, maxActiveKeys: 100 };
+    const answers = (await Promise.all(workers.map((w) => w.run<string[]>(job)))).flat();
+    expect(answers).toHaveLength(48);
+    const won = answers.filter((a) => a.startsWith("201:"));
+    expect(won).toHaveLength(1);
+    expect(answers.filter((a) => a === "key_already_rolled")).toHaveLength(47);
+    const old = await stores.keyStore.get(tenantId, keyId);
+    expect(old?.successor_id).toBe(won[0]!.slice(4));
+    // Every losing roll's new key was revoked: the tenant has the old key (in grace) and one successor active.
+    const active = (await stores.keyStore.list(tenantId)).filter((r) => r.revoked_at === null);
+    expect(active.map((r) => r.id).sort()).toEqual([keyId, won[0]!.slice(4)].sort());
+  });
+
+  it("apply 100 renames of one key racing from 4 processes, every one without error", async () => {
+    const tenantId = randomUUID();
+    const keyId = await seedKey(tenantId);
+    const job = { type: "keys" as const, op: "rename" as const, tenantId, keyId, n: 25, maxActiveKeys: 100 };
+    const answers = (await Promise.all(workers.map((w) => w.run<string[]>(job)))).flat();
+    expect(answers).toEqual(Array.from({ length: 100 }, () => "200"));
+    expect((await stores.keyStore.get(tenantId, keyId))?.name).toMatch(/^\d+-\d+$/);
+  });
+
+  it("never exceed maxActiveKeys when 4 processes race 80 creates for one tenant", async () => {
+    const tenantId = randomUUID();
+    await seedKey(tenantId); // one active key already
+    const job = { type: "keys" as const, op: "create" as const, tenantId, keyId: "", n: 20, maxActiveKeys: 25 };
+    const answers = (await Promise.all(workers.map((w) => w.run<string[]>(job)))).flat();
+    expect(answers.filter((a) => a.startsWith("201:"))).toHaveLength(24);
+    expect(answers.filter((a) => a === "key_limit_reached")).toHaveLength(56);
+    const listed = await stores.keyStore.list(tenantId);
+    expect(listed).toHaveLength(25);
+    // Refused creates left nothing behind that a digest could find.
+    expect(listed.every((r) => r.revoked_at === null)).toBe(true);
   });
 });

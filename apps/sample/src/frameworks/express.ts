@@ -12,11 +12,12 @@ export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, static
   // Strict and case-sensitive, as capability paths match: /api/v2/me/ and /API/V2/ME are 404.
   app.enable("strict routing");
   app.enable("case sensitive routing");
-  app.get("/healthz", (_req, res) => {
+  // Outside the policy, but screened like every route: a credential in the query, a cookie, a header or the body is 400.
+  app.get("/healthz", a.screen, (_req, res) => {
     res.setHeader("content-type", JSON_TYPE).end(JSON.stringify(HEALTH));
   });
   for (const asset of statics) {
-    app.get(asset.path, (_req, res) => {
+    app.get(asset.path, a.screen, (_req, res) => {
       for (const [name, value] of Object.entries(asset.headers)) res.setHeader(name, value);
       res.end(asset.body);
     });

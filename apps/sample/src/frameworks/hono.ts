@@ -1,4 +1,4 @@
-import { isProblemError } from "@alloovium/core";
+import { isProblemError, policyError } from "@alloovium/core";
 import { getRequestListener } from "@hono/node-server";
 import { alloovium, type AllooviumEnv } from "@alloovium/hono";
 import { Hono } from "hono";
@@ -8,8 +8,9 @@ import { HEALTH, type BuildApp, routeOf } from "./types";
 export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
   const a = alloovium({ policy, capabilities, ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }) });
   const app = new Hono<AllooviumEnv>();
-  app.get("/healthz", (c) => c.json(HEALTH));
-  for (const asset of statics) app.get(asset.path, () => new Response(asset.body, { headers: asset.headers }));
+  // Outside the policy, but screened like every route: a credential in the query, a cookie, a header or the body is 400.
+  app.get("/healthz", a.screen, (c) => c.json(HEALTH));
+  for (const asset of statics) app.get(asset.path, a.screen, () => new Response(asset.body, { headers: asset.headers }));
   for (const { capability, handle } of routes) {
     app.on(capability.method, capability.routePath, a.route(capability), async (c) => {
       const request = c.get("policyRequest");
@@ -29,5 +30,18 @@ export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, 
     if (!isProblemError(error)) log(`error: ${error instanceof Error ? error.name : "unknown"} in ${c.req.method} ${routeOf(c.req.routePath)}`);
     return a.onError(error, c);
   });
-  return getRequestListener(app.fetch);
+  // @hono/node-server answers a request it cannot turn into a Request (an unreadable target or
+  // Host) with a bare 400: a problem instead.
+  return getRequestListener(app.fetch, {
+    errorHandler: (error) => {
+      const unreadable = error instanceof Error && error.name === "RequestError";
+      if (!unreadable) log(`error: ${error instanceof Error ? error.name : "unknown"} before routing`);
+      const { response } = policy.reject(
+        unreadable
+          ? policyError("malformed_request", "The request target or Host header cannot be read.")
+          : policyError("internal_error", "The server failed to complete the request."),
+      );
+      return new Response(response.body, { status: response.status, headers: response.headers });
+    },
+  });
 };

@@ -11,12 +11,13 @@ export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, statics, b
   app.use(a.errorHandler);
   // Strict and case-sensitive, as capability paths match: /api/v2/me/ and /API/V2/ME are 404.
   const router = new Router<AllooviumState>({ strict: true, sensitive: true });
-  router.get("/healthz", (ctx) => {
+  // Outside the policy, but screened like every route: a credential in the query, a cookie, a header or the body is 400.
+  router.get("/healthz", a.screen, (ctx) => {
     ctx.set("Content-Type", JSON_TYPE);
     ctx.body = JSON.stringify(HEALTH);
   });
   for (const asset of statics) {
-    router.get(asset.path, (ctx) => {
+    router.get(asset.path, a.screen, (ctx) => {
       ctx.set(asset.headers);
       ctx.body = asset.body;
     });

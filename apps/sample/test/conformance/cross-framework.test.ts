@@ -163,6 +163,46 @@ const ROWS: readonly Row[] = [
       throw new Error("the free bucket never ran out");
     },
   ],
+  ["roll the rolled key again", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/roll`, key: fx.keys.keys, json: { grace_period_seconds: 60 } })],
+  [
+    "a keys:write-only key strips a stronger key's scopes",
+    async ({ c, fx, state }) => {
+      const writer = await c.send({ method: "POST", path: KEYS, key: fx.keys.keys, json: { name: "Writer", environment: "live", scopes: ["keys:write"] } });
+      state.writerKey = writer.body?.key;
+      return c.send({ method: "PATCH", path: `${KEYS}/${fx.ids.vault}`, key: state.writerKey ?? "", json: { scopes: [] } });
+    },
+  ],
+  ["a keys:write-only key revokes a stronger key", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${fx.ids.idem}/revoke`, key: state.writerKey ?? "" })],
+  ["a keys:write-only key revokes itself", async ({ c, state }) => c.send({ method: "POST", path: `${KEYS}/${(await c.get(ME, state.writerKey ?? "")).body?.api_key_id}/revoke`, key: state.writerKey ?? "" })],
+  [
+    "create keys past the tenant's cap",
+    async ({ c, fx }) => {
+      for (let i = 0; i < 150; i++) {
+        const res = await c.send({ method: "POST", path: KEYS, key: fx.keys.otherKeys, json: { name: `Bulk ${i}`, environment: "live", scopes: [] } });
+        if (res.status !== 201) return res;
+      }
+      throw new Error("the tenant's key cap was never reached");
+    },
+  ],
+  ["a body nested 100,000 levels deep with an Idempotency-Key", ({ c, fx }) => c.send({ method: "POST", path: PROJECTS, key: fx.keys.main, headers: [["Content-Type", "application/json"], ["Idempotency-Key", "deep-1"]], body: `{"name":${"[".repeat(100_000)}${"]".repeat(100_000)},"project_type":"commercial"}` })],
+  [
+    "1e400 then null under one Idempotency-Key",
+    async ({ c, fx }) => {
+      const send = (description: string) => c.send({ method: "POST", path: PROJECTS, key: fx.keys.main, headers: [["Content-Type", "application/json"], ["Idempotency-Key", "collide-1"]], body: `{"name":"x","project_type":"commercial","description":${description}}` });
+      await send("1e400");
+      return send("null");
+    },
+  ],
+  ["a JSON body that is not valid UTF-8", ({ c, fx }) => c.send({ method: "POST", path: PROJECTS, key: fx.keys.main, headers: [["Content-Type", "application/json"]], body: Buffer.from([0x7b, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]) })],
+  ["values that merely look like credentials", ({ c, fx }) => c.get(`${ME}?token=page2`, fx.keys.main, [["User-Agent", "ak_sdk/1.0"], ["X-Request-Id", "ak_123"], ["Cookie", "auth=1"]])],
+  ["a key nested in a JSON body", ({ c, fx }) => c.send(json(fx.keys.main, { name: "x", project_type: "commercial", meta: { api_key: fx.keys.main } }))],
+  ["a key as a bare JSON string body", ({ c, fx }) => c.send(json(undefined, fx.keys.main))],
+  ["a key in the text of a text/plain GET", ({ c, fx }) => c.send({ method: "GET", path: ME, headers: [["Content-Type", "text/plain"]], body: `key: ${fx.keys.main}` })],
+  ["a key in the query of /healthz", ({ c, fx }) => c.get(`/healthz?k=${fx.keys.main}`)],
+  ["a key in a header of /console", ({ c, fx }) => c.get("/console", undefined, [["X-Request-Id", fx.keys.main]])],
+  ["a key in the body of an unknown route", ({ c, fx }) => c.send({ method: "POST", path: "/api/v2/nope", headers: [["Content-Type", "application/json"]], body: JSON.stringify({ meta: { api_key: fx.keys.main } }) })],
+  ["two Host headers (the server's own refusal)", ({ c, fx }) => c.get(ME, fx.keys.main, [["Host", "elsewhere.example"]])],
+  ["an Expect the server does not know", ({ c, fx }) => c.get(ME, fx.keys.main, [["Expect", "something-else"]])],
 ];
 
 const UUID_G = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;

@@ -64,16 +64,53 @@ describe("RateLimit headers (IETF draft, structured fields)", () => {
   it("writes the contract's examples", () => {
     const standard = DEFAULT_TIER_LIMITS.standard;
     expect(rateLimitPolicyHeader(standard)).toBe('"tokens";q=600;w=60');
-    expect(rateLimitHeader({ allowed: true, remaining: 587, retryAfterMs: 0, resetMs: 1300 })).toBe('"tokens";r=587;t=2');
+    expect(rateLimitHeader({ allowed: true, remaining: 587, retryAfterMs: 0, nextTokenMs: 100, resetMs: 1300 })).toBe('"tokens";r=587;t=1');
+    expect(rateLimitHeader({ allowed: true, remaining: 600, retryAfterMs: 0, nextTokenMs: 0, resetMs: 0 })).toBe('"tokens";r=600;t=0');
     expect(rateLimitPolicyHeader(DEFAULT_TIER_LIMITS.free)).toBe('"tokens";q=60;w=60');
     expect(windowSeconds({ capacity: 5, refillPerSecond: 1000 })).toBe(1);
   });
 
-  it("matches what a bucket reports after use", async () => {
+  it("matches what a bucket reports after use: t is the next whole token, not the time to full", async () => {
     const clock = new FakeClock();
     const store = new MemoryBucketStore({ clock });
-    const r = await store.consume({ tenantId: "t", id: "k" }, 13, DEFAULT_TIER_LIMITS.standard);
-    expect(rateLimitHeader(r)).toBe('"tokens";r=587;t=2');
+    const ref = { tenantId: "t", id: "k" };
+    expect(rateLimitHeader(await store.consume(ref, 0, DEFAULT_TIER_LIMITS.standard))).toBe('"tokens";r=600;t=0');
+    expect(rateLimitHeader(await store.consume(ref, 13, DEFAULT_TIER_LIMITS.standard))).toBe('"tokens";r=587;t=1');
+    // An exhausted free bucket: the next token in a second, not the whole minute to full.
+    const free = { tenantId: "t", id: "free" };
+    await store.consume(free, 60, DEFAULT_TIER_LIMITS.free);
+    const refused = await store.consume(free, 1, DEFAULT_TIER_LIMITS.free);
+    expect(rateLimitHeader(refused)).toBe('"tokens";r=0;t=1');
+    expect(retryAfterSeconds(refused.retryAfterMs)).toBe(1);
+    // A slow bucket: t and Retry-After in whole seconds, rounded up, Retry-After for the whole cost.
+    const slow = { capacity: 10, refillPerSecond: 0.4 };
+    await store.consume(free, 10, slow);
+    clock.advance(1000); // 0.4 tokens
+    const five = await store.consume(free, 5, slow);
+    expect(five.allowed).toBe(false);
+    expect(rateLimitHeader(five)).toBe('"tokens";r=0;t=2'); // 0.6 tokens at 0.4/s: 1.5 s
+    expect(retryAfterSeconds(five.retryAfterMs)).toBe(12); // 4.6 tokens: 11.5 s
+  });
+
+  it("keeps Retry-After of a refusal no earlier than t, and t at most one token away (fast-check)", () => {
+    fc.assert(
+      fc.property(limitsArb, fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 5_000 })), { maxLength: 40 }), (limits, steps) => {
+        let tokens = limits.capacity;
+        for (const [cost, elapsed] of steps) {
+          tokens = refill(tokens, elapsed, limits);
+          const d = decide(tokens, cost, limits);
+          const t = Math.ceil(d.result.nextTokenMs / 1000);
+          expect(d.result.nextTokenMs === 0).toBe(d.result.remaining >= limits.capacity);
+          expect(d.result.nextTokenMs).toBeLessThanOrEqual(Math.ceil(1000 / limits.refillPerSecond));
+          if (!d.allowed) expect(retryAfterSeconds(d.result.retryAfterMs)).toBeGreaterThanOrEqual(t);
+          // After nextTokenMs one more whole token is there; after retryAfterMs the cost fits.
+          const later = refill(d.after, d.result.nextTokenMs, limits);
+          if (d.result.nextTokenMs > 0) expect(Math.floor(later + 1e-9)).toBe(d.result.remaining + 1);
+          if (!d.allowed && cost <= limits.capacity) expect(decide(refill(d.after, d.result.retryAfterMs, limits), cost, limits).allowed).toBe(true);
+          tokens = d.after;
+        }
+      }),
+    );
   });
 });
 

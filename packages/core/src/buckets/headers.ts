@@ -10,9 +10,22 @@ export function rateLimitPolicyHeader(limits: BucketLimits, name = "tokens"): st
   return `"${name}";q=${limits.capacity};w=${windowSeconds(limits)}`;
 }
 
-/** `RateLimit: "tokens";r=587;t=2`: whole tokens left, seconds until full (rounded up). */
+/**
+ * `RateLimit: "tokens";r=587;t=1`: whole tokens left, and whole seconds (rounded up) until the
+ * next whole token (draft-ietf-httpapi-ratelimit-headers-10's `t`); 0 when the bucket is full.
+ */
 export function rateLimitHeader(result: BucketResult, name = "tokens"): string {
-  return `"${name}";r=${result.remaining};t=${Math.ceil(result.resetMs / 1000)}`;
+  return `"${name}";r=${result.remaining};t=${Math.ceil(result.nextTokenMs / 1000)}`;
+}
+
+/**
+ * `Retry-After` of a refused step: the seconds until every bucket holds the cost (the largest
+ * `retryAfterMs`), never earlier than the `t` of the bucket that refused. At least 1.
+ */
+export function retryAfterOf(results: readonly BucketResult[]): number {
+  let ms = 0;
+  for (const r of results) if (r.retryAfterMs > ms) ms = r.retryAfterMs;
+  return retryAfterSeconds(ms);
 }
 
 /** `Retry-After` in whole seconds, rounded up, at least 1. */

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "../clock";
-import { decide, refill, type BucketLimits, type BucketRef, type BucketResult, type BucketStore } from "./store";
+import { bucketResult, decide, holds, refill, type BucketDemand, type BucketLimits, type BucketRef, type BucketResult, type BucketStore } from "./store";
 
 /** Options of `MemoryBucketStore`. */
 export interface MemoryBucketStoreOptions {
@@ -33,7 +33,33 @@ export class MemoryBucketStore implements BucketStore {
 
   /** Synchronous form of `consume`, for callers on the hot path. */
   consumeNow(ref: BucketRef, cost: number, limits: BucketLimits): BucketResult {
+    const s = this.#state(ref, limits, this.#clock.now());
+    const d = decide(s.tokens, cost, limits);
+    s.tokens = d.after;
+    return d.result;
+  }
+
+  consume(ref: BucketRef, cost: number, limits: BucketLimits): Promise<BucketResult> {
+    return Promise.resolve(this.consumeNow(ref, cost, limits));
+  }
+
+  /** Synchronous form of `consumeAll`: every bucket gives `cost`, or none does. */
+  consumeAllNow(buckets: readonly BucketDemand[], cost: number): BucketResult[] {
     const now = this.#clock.now();
+    const states = buckets.map((b) => this.#state(b.ref, b.limits, now));
+    const allowed = states.every((s) => holds(s.tokens, cost));
+    return states.map((s, i) => {
+      if (allowed) s.tokens = Math.max(0, s.tokens - cost);
+      return bucketResult(allowed, s.tokens, cost, buckets[i]!.limits);
+    });
+  }
+
+  consumeAll(buckets: readonly BucketDemand[], cost: number): Promise<BucketResult[]> {
+    return Promise.resolve(this.consumeAllNow(buckets, cost));
+  }
+
+  /** The bucket's state, refilled to `now` (created full). */
+  #state(ref: BucketRef, limits: BucketLimits, now: number): State {
     let tenant = this.#tenants.get(ref.tenantId);
     if (!tenant) {
       tenant = new Map();
@@ -50,13 +76,7 @@ export class MemoryBucketStore implements BucketStore {
       if (now > s.at) s.at = now;
       s.limits = limits;
     }
-    const d = decide(s.tokens, cost, limits);
-    s.tokens = d.after;
-    return d.result;
-  }
-
-  consume(ref: BucketRef, cost: number, limits: BucketLimits): Promise<BucketResult> {
-    return Promise.resolve(this.consumeNow(ref, cost, limits));
+    return s;
   }
 
   /** Buckets held now (full ones may be dropped at any time). */

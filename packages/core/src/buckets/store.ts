@@ -19,10 +19,25 @@ export interface BucketResult {
   readonly allowed: boolean;
   /** Whole tokens left after this call (floor). */
   readonly remaining: number;
-  /** When rejected: milliseconds until the cost would be available (0 when allowed). */
+  /**
+   * Milliseconds until this bucket holds the cost (0 when it holds it now). A request refused by
+   * another bucket of the same step (`consumeAll`) may be refused with 0 here.
+   */
   readonly retryAfterMs: number;
+  /**
+   * Milliseconds until the bucket holds one more whole token than `remaining` (0 when full): the
+   * `t` of the RateLimit header (draft-ietf-httpapi-ratelimit-headers-10, "until additional quota
+   * is made available").
+   */
+  readonly nextTokenMs: number;
   /** Milliseconds until the bucket is full again. */
   readonly resetMs: number;
+}
+
+/** One bucket of a `consumeAll` step. */
+export interface BucketDemand {
+  readonly ref: BucketRef;
+  readonly limits: BucketLimits;
 }
 
 /**
@@ -34,7 +49,17 @@ export interface BucketResult {
 export interface BucketStore {
   /** Takes `cost` tokens (an integer >= 0; 0 only reads) if the bucket holds them. */
   consume(ref: BucketRef, cost: number, limits: BucketLimits): Promise<BucketResult>;
+  /**
+   * Takes `cost` from every bucket or from none, in one atomic step (a tenant-wide bucket with the
+   * credential's): allowed only when each holds the cost. Results in the order of `buckets`; each
+   * `allowed` is the step's. Optional: a policy with a tenant-wide bucket needs it.
+   */
+  consumeAll?(buckets: readonly BucketDemand[], cost: number): Promise<BucketResult[]>;
 }
+
+// Float drift from fractional refills (0.1 + 0.2 style) is absorbed by this many tokens, never
+// a whole one; the same tolerance decides, floors `remaining` and times the next token.
+const EPSILON = 1e-9;
 
 /** Refill arithmetic shared by the in-memory stores: tokens after `elapsedMs`. */
 export function refill(tokens: number, elapsedMs: number, limits: BucketLimits): number {
@@ -42,20 +67,36 @@ export function refill(tokens: number, elapsedMs: number, limits: BucketLimits):
   return Math.min(limits.capacity, tokens + (elapsedMs * limits.refillPerSecond) / 1000);
 }
 
-/** The decision on a bucket holding `tokens` (already refilled). Pure: the stores share it. */
-export function decide(tokens: number, cost: number, limits: BucketLimits): { allowed: boolean; after: number; result: BucketResult } {
-  // 1e-9 absorbs float drift from fractional refills (0.1 + 0.2 style), never a whole token.
-  const allowed = tokens + 1e-9 >= cost;
-  const after = allowed ? Math.max(0, tokens - cost) : tokens;
+/** Whole milliseconds until a bucket holding `tokens` holds `target` (0 when it does). */
+function msUntil(tokens: number, target: number, perMs: number): number {
+  const missing = target - tokens - EPSILON;
+  return missing > 0 ? Math.ceil(missing / perMs) : 0;
+}
+
+/**
+ * The result of a bucket holding `after` tokens once a step is decided (`allowed`: whether the
+ * step took `cost`). Pure: the stores share it.
+ */
+export function bucketResult(allowed: boolean, after: number, cost: number, limits: BucketLimits): BucketResult {
   const perMs = limits.refillPerSecond / 1000;
+  const remaining = Math.floor(after + EPSILON);
   return {
     allowed,
-    after,
-    result: {
-      allowed,
-      remaining: Math.floor(after + 1e-9),
-      retryAfterMs: allowed ? 0 : Math.ceil((cost - tokens) / perMs),
-      resetMs: Math.ceil((limits.capacity - after) / perMs),
-    },
+    remaining,
+    retryAfterMs: allowed ? 0 : msUntil(after, cost, perMs),
+    nextTokenMs: remaining >= limits.capacity ? 0 : msUntil(after, remaining + 1, perMs),
+    resetMs: msUntil(after, limits.capacity, perMs),
   };
+}
+
+/** True when a bucket holding `tokens` holds `cost`. */
+export function holds(tokens: number, cost: number): boolean {
+  return tokens + EPSILON >= cost;
+}
+
+/** The decision on a bucket holding `tokens` (already refilled). Pure: the stores share it. */
+export function decide(tokens: number, cost: number, limits: BucketLimits): { allowed: boolean; after: number; result: BucketResult } {
+  const allowed = holds(tokens, cost);
+  const after = allowed ? Math.max(0, tokens - cost) : tokens;
+  return { allowed, after, result: bucketResult(allowed, after, cost, limits) };
 }

@@ -29,6 +29,8 @@ export interface AdapterApp {
  *   the first run when id is `boom` and on every run when id is `throw`; answers 503 JSON
  *   `{ runs }` when id is `unavailable`; else 200 JSON `{ runs }`;
  * - `GET /plain-boom`, outside any capability: throws `Error("outside any capability")`;
+ * - `GET /open`, outside any capability, behind the adapter's `screen`: 200 JSON
+ *   `{ got: <the parsed body as the adapter hands it on, or null> }`;
  * - the adapter's not-found and error handling.
  *
  * Routes are strict and case-sensitive, as capability paths match (`/api/v2/me/` is not
@@ -59,7 +61,8 @@ export function adapterConformance(name: string, start: AdapterHarness): void {
 
     function send(path: string, init: { method?: string; headers: readonly string[]; body?: string }) {
       return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-        const req = httpRequest(`${base}${path}`, { method: init.method ?? "GET", headers: ["Host", "127.0.0.1", ...init.headers] }, (res) => {
+        const length = init.body !== undefined && !init.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === "content-length") ? ["Content-Length", String(Buffer.byteLength(init.body))] : [];
+        const req = httpRequest(`${base}${path}`, { method: init.method ?? "GET", headers: ["Host", "127.0.0.1", ...init.headers, ...length] }, (res) => {
           let body = "";
           res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
         });
@@ -67,6 +70,15 @@ export function adapterConformance(name: string, start: AdapterHarness): void {
       });
     }
     const json = (body: string) => JSON.parse(body) as Record<string, unknown>;
+    function sendBytes(path: string, headers: readonly string[], body: Buffer) {
+      return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${base}${path}`, { method: "POST", headers: ["Host", "127.0.0.1", ...headers, "Content-Length", String(body.length)] }, (res) => {
+          let text = "";
+          res.setEncoding("utf8").on("data", (d: string) => (text += d)).on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        });
+        req.on("error", reject).end(body);
+      });
+    }
 
     it("passes the principal to the handler and adds the RateLimit headers", async () => {
       const r = await send("/api/v2/me", { headers: ["Authorization", `Bearer ${key}`] });
@@ -170,7 +182,7 @@ export function adapterConformance(name: string, start: AdapterHarness): void {
       for (const auth of [[], ["Authorization", `Bearer ${key}`]]) {
         const r = await send("/api/v2/me", { headers: [...auth, "Content-Type", "application/json", "Content-Length", String(body.length)], body });
         expect(r.status).toBe(400);
-        expect(json(r.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "api_key" });
+        expect(json(r.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "/api_key" });
       }
     });
 
@@ -228,6 +240,64 @@ export function adapterConformance(name: string, start: AdapterHarness): void {
         expect(balance(r), id).toBe(start - 6); // charged while it ran...
         expect(balance(await send("/api/v2/me", { headers: auth })), id).toBe(start - 3); // ...and refunded before the answer
       }
+    });
+
+    it("answers 400 invalid_body for a JSON body that is not valid UTF-8, before the handler runs", async () => {
+      const body = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
+      const r = await sendBytes("/things", ["Authorization", `Bearer ${key}`, "Content-Type", "application/json", "Idempotency-Key", "utf8-1"], body);
+      expect(r.status).toBe(400);
+      expect(r.headers["content-type"]).toBe("application/problem+json");
+      expect(json(r.body)).toMatchObject({ code: "invalid_body" });
+      const fixed = await send("/things", { method: "POST", headers: ["Authorization", `Bearer ${key}`, "Content-Type", "application/json", "Idempotency-Key", "utf8-1"], body: '{"a":"\u00ff"}' });
+      expect(fixed.status).toBe(201); // the refusal stored nothing under the key
+    });
+
+    it("finds a credential by its shape in a nested JSON body, a bare JSON string and the text of any body", async () => {
+      const auth = ["Authorization", `Bearer ${key}`];
+      const nested = await send("/api/v2/me", { headers: [...auth, "Content-Type", "application/json"], body: JSON.stringify({ k: [key] }) });
+      expect(json(nested.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "/k/0" });
+      const bare = await send("/things", { method: "POST", headers: [...auth, "Content-Type", "application/json"], body: JSON.stringify(key) });
+      expect(json(bare.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "" });
+      const text = await send("/api/v2/me", { headers: [...auth, "Content-Type", "text/plain"], body: `key: ${key}` });
+      expect(json(text.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+      const broken = await send("/things", { method: "POST", headers: [...auth, "Content-Type", "application/json"], body: `{"k": "${key}` });
+      expect(json(broken.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+      for (const r of [nested, bare, text, broken]) expect(r.body).not.toContain(key);
+    });
+
+    it("lets ordinary values that merely look like credentials through", async () => {
+      const r = await send("/api/v2/me?token=page2", { headers: ["Authorization", `Bearer ${key}`, "Cookie", "auth=1", "User-Agent", "ak_sdk/1.0", "X-Request-Id", "ak_123"] });
+      expect(r.status).toBe(200);
+    });
+
+    it("screens a route outside the policy: query, cookie, header and body, and hands the body on", async () => {
+      for (const [path, headers, body, location] of [
+        [`/open?next=${key}`, [], undefined, "query"],
+        ["/open", ["Cookie", `k=${key}`], undefined, "cookie"],
+        ["/open", ["X-Request-Id", key], undefined, "header"],
+        ["/open", ["Content-Type", "text/plain"], `${key}`, "body"],
+        ["/open", ["Content-Type", "application/json"], JSON.stringify({ k: [key] }), "body"],
+      ] as const) {
+        const r = await send(path, { headers: [...headers], ...(body === undefined ? {} : { body }) });
+        expect(r.status, location).toBe(400);
+        expect(json(r.body), location).toMatchObject({ code: "credential_location_not_allowed", location });
+        expect(r.body).not.toContain(key);
+      }
+      const ok = await send("/open?token=page2", { headers: ["Cookie", "auth=1", "User-Agent", "ak_sdk/1.0", "Content-Type", "application/json"], body: '{"name":"ak_tower"}' });
+      expect(ok.status).toBe(200);
+      expect(json(ok.body)).toEqual({ got: { name: "ak_tower" } });
+      const none = await send("/open", { headers: [] });
+      expect(json(none.body)).toEqual({ got: null });
+    });
+
+    it("reads and scans the body of a request no route takes before its 404 or 405", async () => {
+      const missing = await send("/nowhere", { method: "POST", headers: ["Content-Type", "application/json"], body: JSON.stringify({ k: [key] }) });
+      expect(missing.status).toBe(400);
+      expect(json(missing.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "/k/0" });
+      const wrong = await send("/api/v2/me", { method: "PUT", headers: ["Content-Type", "text/plain"], body: key });
+      expect(json(wrong.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+      const clean = await send("/nowhere", { method: "POST", headers: ["Content-Type", "text/plain"], body: "ak_tower" });
+      expect(clean.status).toBe(404);
     });
 
     it("answers an error thrown outside a policy route with a bare 500 problem", async () => {

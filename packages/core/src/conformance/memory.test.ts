@@ -7,7 +7,7 @@ import { bucketStoreConformance, creditStoreConformance, idempotencyStoreConform
 
 bucketStoreConformance("MemoryBucketStore", () => {
   const clock = new FakeClock();
-  return { store: new MemoryBucketStore({ clock }), advance: async (ms) => clock.advance(ms) };
+  return { store: new MemoryBucketStore({ clock }), advance: async (ms) => clock.advance(ms), fakeClock: true };
 });
 
 idempotencyStoreConformance("MemoryIdempotencyStore", () => {

@@ -117,6 +117,29 @@ describe("createOAuthVerifier", () => {
     }
   });
 
+  it("answers 503 service_unavailable with Retry-After, not 401, while the JWKS URL is unreachable or failing, and recovers", async () => {
+    let healthy = false;
+    const server = createServer((_req, res) => {
+      if (!healthy) res.writeHead(502).end("bad gateway");
+      else res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const failing = createOAuthVerifier({ jwks: new URL(`http://127.0.0.1:${port}/jwks.json`), issuer: ISSUER, clock });
+      expect(await failing.verify(await token())).toMatchObject({ code: "service_unavailable", headers: { "retry-after": "1" } });
+      healthy = true;
+      expect(isPolicyError(await failing.verify(await token()))).toBe(false);
+      // A set that has no key for the token is still the token's fault.
+      expect(await failing.verify(await token({}, {}, otherPrivate))).toMatchObject({ code: "invalid_token" });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    // Nothing listens on the port any more: connection refused.
+    const unreachable = createOAuthVerifier({ jwks: new URL(`http://127.0.0.1:${port}/jwks.json`), issuer: ISSUER, clock });
+    expect(await unreachable.verify(await token())).toMatchObject({ code: "service_unavailable", headers: { "retry-after": "1" } });
+  });
+
   it("validates its options, naming them", () => {
     expect(() => createOAuthVerifier({ jwks: { keys: [publicJwk] }, issuer: "" })).toThrow(/`issuer`/);
     expect(() => createOAuthVerifier({ jwks: { keys: [publicJwk] }, issuer: ISSUER, algorithms: ["none"] })).toThrow(/`algorithms`/);

@@ -76,7 +76,7 @@ export function createOAuthVerifier(options: OAuthVerifierOptions): OAuthVerifie
   const source = options.jwks;
   let keys: JWTVerifyGetKey;
   if (source instanceof URL) {
-    keys = createRemoteJWKSet(source, { cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000 });
+    keys = unavailableOnFetchFailure(createRemoteJWKSet(source, { cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000 }));
   } else if (source && typeof (source as { file?: unknown }).file === "string") {
     const file = (source as { file: string }).file;
     let parsed: JSONWebKeySet;
@@ -105,6 +105,10 @@ export function createOAuthVerifier(options: OAuthVerifierOptions): OAuthVerifie
         });
         payload = result.payload as Record<string, unknown>;
       } catch (e) {
+        if (e instanceof JwksUnavailableError) {
+          // The token may well be valid: the client should retry it, not discard it (not a 401).
+          return policyError("service_unavailable", "The signing keys of access tokens cannot be fetched right now; retry shortly.", undefined, { "retry-after": "1" });
+        }
         if (e instanceof joseErrors.JWTExpired) {
           return policyError("token_expired", "The access token has expired.", undefined, INVALID_TOKEN_CHALLENGE);
         }
@@ -126,6 +130,30 @@ export function createOAuthVerifier(options: OAuthVerifierOptions): OAuthVerifie
         scopes: normalizeScopes(scope ? scope.split(" ") : []),
       };
     },
+  };
+}
+
+/** The JWKS URL could not be read (network, timeout, non-200, not a JWKS). */
+class JwksUnavailableError extends Error {
+  override readonly name = "JwksUnavailableError";
+}
+
+/**
+ * An unreachable JWKS URL is an outage, not a bad token: a failure to fetch the set becomes a
+ * `JwksUnavailableError` (503 `service_unavailable`); a set that has no key for the token stays
+ * `invalid_token`.
+ */
+function unavailableOnFetchFailure(remote: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      const fetchFailed =
+        e instanceof joseErrors.JWKSTimeout || e instanceof joseErrors.JWKSInvalid || code === "ERR_JOSE_GENERIC" || (e instanceof TypeError && !(e instanceof joseErrors.JOSEError));
+      if (fetchFailed) throw new JwksUnavailableError("the JWKS could not be fetched", { cause: e });
+      throw e;
+    }
   };
 }
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { catalogue, isPolicyError, type PolicyError } from "../problems";
-import { checkCredentialLocation, readBearer } from "./transport";
+import { assertTransportOptions, checkBodyText, checkCredentialLocation, readBearer } from "./transport";
 import type { PolicyRequest } from "./request";
 
 const KEY = "ak_live_AB7K2LJ9xQpR4sT8uVwY1zC3dE5fG6hJ3tdo4m";
@@ -53,6 +53,13 @@ describe("readBearer", () => {
   });
 });
 
+const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"; // {"alg":"RS256"}.{"sub":"1"}.sig
+const b64url = (text: string) => Buffer.from(text, "utf8").toString("base64url");
+const located = (r: PolicyRequest, options?: Parameters<typeof checkCredentialLocation>[1]) => {
+  const e = checkCredentialLocation(r, options);
+  return e === null ? null : { code: e.code, ...e.extensions };
+};
+
 describe("checkCredentialLocation", () => {
   it("refuses a key in the query string even beside a valid header, without echoing it", () => {
     const e = checkCredentialLocation(req(["Authorization", `Bearer ${KEY}`], { query: `api_key=${KEY}` })) as PolicyError;
@@ -62,30 +69,205 @@ describe("checkCredentialLocation", () => {
     expect(JSON.stringify(e)).not.toContain(KEY);
   });
 
-  it("finds a key by its shape under any query name, and a JWT-shaped value", () => {
-    expect((checkCredentialLocation(req([], { query: `q=${KEY}` })) as PolicyError).extensions).toMatchObject({ location: "query", parameter: "q" });
-    expect(code(checkCredentialLocation(req([], { query: "x=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln" })))).toBe("credential_location_not_allowed");
-    expect(checkCredentialLocation(req([], { query: "limit=10&cursor=eyJjcmVhdGVkX2F0IjoiMjAyNiJ9" }))).toBeNull();
+  it("finds a key or a JWT by its shape under any query name, escaped or not, and names the parameter", () => {
+    expect(located(req([], { query: `limit=5&q=${KEY}` }))).toEqual({ code: "credential_location_not_allowed", location: "query", parameter: "q" });
+    expect(located(req([], { query: `x=${JWT}` }))).toMatchObject({ location: "query", parameter: "x" });
+    expect(located(req([], { query: `x=Bearer%20${JWT}` }))).toMatchObject({ location: "query", parameter: "x" });
+    expect(located(req([], { query: `page%20token=ak%5Flive%5F${KEY.slice(8)}` }))).toMatchObject({ location: "query", parameter: "page token" });
+    expect(located(req([], { query: `filter=name:${KEY},status:active` }))).toMatchObject({ location: "query", parameter: "filter" });
+    expect(located(req([], { query: `${KEY}=1` }))).toMatchObject({ location: "query", parameter: "[redacted]" });
   });
 
-  it("refuses a key in a cookie, in the body and in another header", () => {
-    expect((checkCredentialLocation(req(["Cookie", `session=abc; api_key=${KEY}`])) as PolicyError).extensions).toEqual({ location: "cookie", parameter: "api_key" });
-    expect((checkCredentialLocation(req(["Cookie", `sid=${KEY}`])) as PolicyError).extensions).toEqual({ location: "cookie", parameter: "sid" });
-    expect((checkCredentialLocation(req([], { cookies: { token: "x" } })) as PolicyError).extensions).toEqual({ location: "cookie", parameter: "token" });
-    expect((checkCredentialLocation(req([], { body: { name: "x", api_key: KEY } })) as PolicyError).extensions).toEqual({ location: "body", parameter: "api_key" });
-    expect((checkCredentialLocation(req([], { body: { note: KEY } })) as PolicyError).extensions).toEqual({ location: "body", parameter: "note" });
-    expect((checkCredentialLocation(req(["X-API-Key", KEY])) as PolicyError).extensions).toEqual({ location: "header", parameter: "x-api-key" });
-    expect((checkCredentialLocation(req(["X-Forwarded-Key", `Bearer ${KEY}`])) as PolicyError).extensions).toEqual({ location: "header", parameter: "x-forwarded-key" });
+  it("finds a key in any cookie and any header but Authorization", () => {
+    expect(located(req(["Cookie", `session=abc; api_key=${KEY}`]))).toMatchObject({ location: "cookie", parameter: "api_key" });
+    expect(located(req(["Cookie", `sid="${KEY}"`]))).toMatchObject({ location: "cookie", parameter: "sid" });
+    expect(located(req(["Cookie", `sid=ak%5Flive%5F${KEY.slice(8)}`]))).toMatchObject({ location: "cookie", parameter: "sid" });
+    expect(located(req(["Cookie", `jwt=${JWT}`]))).toMatchObject({ location: "cookie", parameter: "jwt" });
+    expect(located(req([], { cookies: { prefs: KEY } }))).toMatchObject({ location: "cookie", parameter: "prefs" });
+    expect(located(req(["X-API-Key", KEY]))).toEqual({ code: "credential_location_not_allowed", location: "header", parameter: "x-api-key" });
+    expect(located(req(["X-Forwarded-Key", `Bearer ${KEY}`]))).toMatchObject({ location: "header", parameter: "x-forwarded-key" });
+    expect(located(req(["X-Upstream", `token ${JWT}, more`]))).toMatchObject({ location: "header", parameter: "x-upstream" });
+    expect(located(req([`X-${KEY}`, "1"]))).toMatchObject({ location: "header", parameter: "x-[redacted]" });
+    expect(located(req([`X.${JWT}`, "1"]))).toMatchObject({ location: "header", parameter: "x.[redacted]" });
+    expect(located(req(["Authorization", `Bearer ${KEY}`, "authorization", JWT]))).toBeNull();
   });
 
-  it("lets ordinary requests through", () => {
-    expect(checkCredentialLocation(req(["Authorization", `Bearer ${KEY}`, "Cookie", "theme=dark", "Accept", "*/*"], { query: "limit=5", body: { name: "Tower", description: "ak" } }))).toBeNull();
-    expect(checkCredentialLocation(req([], { body: [KEY] }))).toBeNull(); // only top-level object fields are read
+  it("leaves out the headers a trusted proxy sets, and only those", () => {
+    const options = { ignoredHeaders: ["Cf-Access-Jwt-Assertion"] };
+    expect(located(req(["cf-access-jwt-assertion", JWT]), options)).toBeNull();
+    expect(located(req(["cf-access-jwt-assertion", JWT, "X-Other", JWT]), options)).toMatchObject({ parameter: "x-other" });
+    expect(located(req(["cf-access-jwt-assertion", JWT]))).toMatchObject({ parameter: "cf-access-jwt-assertion" });
+    expect(() => assertTransportOptions({ ignoredHeaders: "x" })).toThrow(/transport\.ignoredHeaders/);
+    expect(() => assertTransportOptions({ ignoredHeaders: [""] })).toThrow(/transport\.ignoredHeaders/);
+    expect(() => assertTransportOptions({ ignoredHeaders: ["x-a"] })).not.toThrow();
   });
 
-  it("uses configured names", () => {
-    expect(checkCredentialLocation(req([], { query: "token=1" }), { credentialNames: [] })).toBeNull();
-    expect(code(checkCredentialLocation(req(["X-Secret", "1"]), { credentialHeaders: ["x-secret"] }))).toBe("credential_location_not_allowed");
+  it("finds a key at any depth of a JSON body, in an array, as a member name or as the whole body, and names it with a JSON Pointer", () => {
+    expect(located(req([], { body: { meta: { api_key: KEY } } }))).toMatchObject({ location: "body", parameter: "/meta/api_key" });
+    expect(located(req([], { body: { tags: ["a", `see ${KEY}`] } }))).toMatchObject({ parameter: "/tags/1" });
+    expect(located(req([], { body: [KEY] }))).toMatchObject({ parameter: "/0" });
+    expect(located(req([], { body: KEY }))).toMatchObject({ location: "body", parameter: "" });
+    expect(located(req([], { body: { "a/b": { "c~d": JWT } } }))).toMatchObject({ parameter: "/a~1b/c~0d" });
+    expect(located(req([], { body: { meta: { [KEY]: true } } }))).toMatchObject({ parameter: "/meta/[redacted]" });
+    expect(located(req([], { body: new TextEncoder().encode(`raw ${KEY}`) }))).toMatchObject({ location: "body", parameter: "" });
+    expect(located(req([], { rawBody: `{"api_key": "${KEY}"` }))).toEqual({ code: "credential_location_not_allowed", location: "body" });
+  });
+
+  it("walks 100,000 levels of a JSON body without overflowing the stack", () => {
+    const depth = 100_000;
+    const deep = JSON.parse('{"a":['.repeat(depth) + JSON.stringify(KEY) + "]}".repeat(depth));
+    const e = located(req([], { body: deep })) as unknown as { parameter: string };
+    expect(e).toMatchObject({ location: "body" });
+    expect(e.parameter.startsWith("/a/0/a/0/")).toBe(true);
+    expect(e.parameter.length).toBeLessThanOrEqual(201); // long pointers are cut
+    expect(located(req([], { body: JSON.parse("[".repeat(depth) + "]".repeat(depth)) }))).toBeNull();
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    expect(located(req([], { body: cyclic }))).toBeNull();
+  });
+
+  it("finds a credential in the text of a body that is not JSON, and a form field by name", () => {
+    expect(checkBodyText(`hello ${KEY}.`)?.extensions).toEqual({ location: "body" });
+    expect(checkBodyText(`<token>${JWT}</token>`)?.extensions).toEqual({ location: "body" });
+    expect(checkBodyText("plain text, nothing to see")).toBeNull();
+    expect(checkBodyText(`a=1&note=${KEY}`, { form: true })?.extensions).toEqual({ location: "body", parameter: "note" });
+    expect(checkBodyText(`a=1&n+b=ak%5Ftest%5F${KEY.slice(8)}`, { form: true })?.extensions).toEqual({ location: "body", parameter: "n b" });
+    expect(checkBodyText("api_key=page2&token=x", { form: true })).toBeNull();
+  });
+
+  it.each([
+    ["a query named token", { query: "token=page2&key=abc&api_key=1&access_token=x" }],
+    ["a cursor", { query: "limit=10&cursor=eyJjcmVhdGVkX2F0IjoiMjAyNiJ9" }],
+    ["a cookie auth=1", { headers: ["Cookie", "auth=1; token=abc; _ga=GA1.2.1234567890.1234567890"] }],
+    ["a project named ak_tower", { body: { name: "ak_tower", description: "ak_live_ is our prefix", tags: ["ak_test_short"] } }],
+    ["a User-Agent ak_sdk/1.0", { headers: ["User-Agent", "ak_sdk/1.0 (node 20.19.0; linux x64)"] }],
+    ["an X-Request-Id ak_123", { headers: ["X-Request-Id", "ak_123"] }],
+    ["a key one character too long", { body: { note: `${KEY}x` } }],
+    ["a key glued to text before it", { query: `q=x${KEY}` }],
+    ["a key with a character outside base62", { body: { note: `${KEY.slice(0, 20)}-${KEY.slice(21)}` } }],
+    ["another environment", { body: { note: `ak_prod_${KEY.slice(8)}` } }],
+    ["three dotted parts that are no JOSE header", { headers: ["X-Thing", `${b64url('{"typ":"JWT"}')}.${b64url("{}")}.c2ln`, "Host", "api.example.com"] }],
+    ["a JSON array header", { headers: ["X-Thing", `${b64url('[{"alg":"RS256"}]')}.e30.c2ln`] }],
+    ["real-world headers", {
+      headers: [
+        "Host", "service-name-internal.eu-west-1.example.com:8443",
+        "User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        "Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+        "Referer", "https://console.example.com/keys?tab=active&sort=created_at.desc",
+        "X-Forwarded-For", "203.0.113.7, 10.0.0.12",
+        "If-None-Match", 'W/"5e2f09bb-9c1e.4e4e.bf97"',
+        "Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "Idempotency-Key", "create-tower-2026-04-08",
+      ],
+    }],
+  ])("lets %s through", (_name, extra) => {
+    const { headers = [], ...rest } = extra as Partial<PolicyRequest>;
+    expect(located(req(["Authorization", `Bearer ${KEY}`, ...headers], rest))).toBeNull();
+  });
+});
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const base62 = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...BASE62), minLength: min, maxLength: max });
+const apiKey = fc.tuple(fc.constantFrom("live", "test"), base62(38, 38)).map(([env, body]) => `ak_${env}_${body}`);
+const jwt = fc
+  .tuple(
+    fc.record({ alg: fc.constantFrom("RS256", "ES256", "EdDSA", "HS256", "none"), typ: fc.constantFrom("JWT", "at+jwt"), kid: fc.string({ maxLength: 20 }) }, { requiredKeys: ["alg"] }),
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.uint8Array({ maxLength: 64 }),
+    fc.boolean(),
+  )
+  .map(([header, claims, sig, spaced]) => `${b64url(spaced ? ` ${JSON.stringify(header)}` : JSON.stringify(header))}.${b64url(JSON.stringify(claims))}.${Buffer.from(sig).toString("base64url")}`);
+const credential = fc.oneof(apiKey, jwt);
+/** Text around a credential: any, but not glued to it (it ends and starts with a separator). */
+const sep = fc.constantFrom(" ", "=", ":", ",", ";", "\"", "'", "/", "(", ")", "<", ">", "\n", "\t", "[", "]", "{", "}", "é", "\u2028");
+const before = fc.tuple(fc.string({ maxLength: 12 }), sep).map(([s, c]) => s + c);
+const after = fc.tuple(sep, fc.string({ maxLength: 12 })).map(([c, s]) => c + s);
+const embedded = fc.tuple(fc.option(before, { nil: "" }), credential, fc.option(after, { nil: "" })).map(([a, c, b]) => ({ text: a + c + b, c }));
+const name = fc.stringMatching(/^[a-z][a-z0-9_-]{0,15}$/);
+
+describe("credential location under fuzzing: every credential is found", () => {
+  it("in any query parameter value or name", () => {
+    fc.assert(
+      fc.property(embedded, name, fc.boolean(), fc.boolean(), ({ text, c }, n, asName, encode) => {
+        const value = encode ? encodeURIComponent(text) : text.replace(/[&#%+=]/g, " ");
+        const query = asName ? `${value}=1` : `limit=1&${n}=${value}`;
+        const e = checkCredentialLocation(req([], { query }));
+        expect(e?.extensions).toMatchObject({ location: "query" });
+        expect(JSON.stringify(e)).not.toContain(c);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("in any header but Authorization, and any cookie", () => {
+    const headerSafe = (s: string) => s.replace(/[^\t\x20-\x7e]/g, " ");
+    fc.assert(
+      fc.property(embedded, name, fc.boolean(), ({ text, c }, n, inCookie) => {
+        const value = headerSafe(text);
+        fc.pre(value.includes(c));
+        const headers = inCookie ? ["Cookie", `theme=dark; ${n}=${value.replace(/;/g, " ")}`] : [`X-${n}`, value];
+        const e = checkCredentialLocation(req(["Accept", "*/*", ...headers]));
+        expect(e?.extensions).toMatchObject(inCookie ? { location: "cookie", parameter: n } : { location: "header", parameter: `x-${n}` });
+        expect(JSON.stringify(e)).not.toContain(c);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("at any depth of a JSON body, as a value or a member name, and in the raw text of any body", () => {
+    const path = fc.array(fc.oneof(fc.nat({ max: 3 }), fc.string({ maxLength: 6 })), { maxLength: 6 });
+    fc.assert(
+      fc.property(embedded, path, fc.boolean(), fc.jsonValue({ maxDepth: 2 }), ({ text, c }, steps, asKey, noise) => {
+        let body: unknown = asKey ? { [text]: noise } : text;
+        for (const step of [...steps].reverse()) {
+          body = typeof step === "number" ? [...Array.from({ length: step }, () => noise), body] : { n: noise, [step]: body };
+        }
+        const e = checkCredentialLocation(req([], { body: JSON.parse(JSON.stringify(body)) }));
+        expect(e?.extensions).toMatchObject({ location: "body" });
+        expect(JSON.stringify(e)).not.toContain(c);
+        expect(checkBodyText(JSON.stringify(body))?.extensions).toEqual({ location: "body" });
+        expect(checkCredentialLocation(req([], { rawBody: JSON.stringify(body).slice(0, -1) }))?.extensions).toEqual({ location: "body" });
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
+
+describe("credential location under fuzzing: ordinary values are never flagged", () => {
+  const notBase62 = fc.constantFrom("-", ".", "!", "~", "%", " ");
+  const nearKey = fc.oneof(
+    fc.tuple(fc.constantFrom("live", "test", "prod", "sdk", "tower", "LIVE"), base62(0, 60)).filter(([, b]) => b.length !== 38).map(([e, b]) => `ak_${e}_${b}`),
+    fc.tuple(fc.constantFrom("live", "test"), base62(10, 37), notBase62, base62(0, 37)).map(([e, a, x, b]) => `ak_${e}_${a}${x}${b}`),
+    fc.tuple(base62(1, 4), apiKey).map(([g, k]) => g + k),
+    fc.tuple(apiKey, base62(1, 4)).map(([k, g]) => k + g),
+    fc.string({ maxLength: 30 }).map((s) => `ak_${s}`),
+  );
+  const dotted = fc.oneof(
+    fc.array(fc.stringMatching(/^[A-Za-z0-9_-]{1,24}$/), { minLength: 2, maxLength: 5 }).map((p) => p.join(".")),
+    fc.tuple(fc.dictionary(fc.constantFrom("typ", "kid", "cty", "al", "ALG", "alg "), fc.string()), fc.jsonValue({ maxDepth: 1 })).map(([h, p]) => `${b64url(JSON.stringify(h))}.${b64url(JSON.stringify(p))}.c2ln`),
+    fc.ipV4(),
+    fc.domain(),
+    fc.webUrl({ withQueryParameters: true }),
+    fc.uuid(),
+    fc.emailAddress(),
+  );
+  const ordinary = fc.oneof(fc.string(), fc.string({ unit: "binary", maxLength: 40 }), nearKey, dotted);
+
+  it("in query values and names, cookies, headers, JSON bodies and raw text", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, ordinary), { minLength: 1, maxLength: 4 }), fc.jsonValue({ maxDepth: 3 }), (pairs, noise) => {
+        const values = pairs.map(([, v]) => v);
+        const query = pairs.map(([n, v]) => `${encodeURIComponent(n)}=${encodeURIComponent(v)}`).join("&") + `&${encodeURIComponent(values[0] ?? "")}=1`;
+        const headers = pairs.flatMap(([n, v]) => [`X-${n}`, v.replace(/[^\t\x20-\x7e]/g, " ")]);
+        const cookie = ["Cookie", pairs.map(([n, v]) => `${n}=${encodeURIComponent(v)}`).join("; ")];
+        const body = { noise, values, byName: Object.fromEntries(pairs.map(([n, v]) => [v, n])) };
+        const r = req(["Authorization", `Bearer ${KEY}`, ...headers, ...cookie], { query, body });
+        expect(checkCredentialLocation(r)).toBeNull();
+        expect(checkBodyText(JSON.stringify(body))).toBeNull();
+        expect(checkBodyText(query, { form: true })).toBeNull();
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 
@@ -94,8 +276,9 @@ describe("credential parsing under fuzzing", () => {
     fc.string(),
     fc.string({ unit: "binary" }),
     fc.string({ unit: "grapheme" }),
-    fc.string({ unit: fc.constantFrom(" ", "\t", "\u0000", "\r", "\n", "\u007f", "=", ",", ";", '"', "a", "B", "_", ".") }),
+    fc.string({ unit: fc.constantFrom(" ", "\t", "\u0000", "\r", "\n", "\u007f", "=", ",", ";", '"', "a", "B", "_", ".", "%", "e", "y", "J") }),
     fc.constant("x".repeat(16 * 1024)),
+    fc.constant("a.".repeat(8 * 1024)),
     fc.string().map((s) => `Bearer ${s}`),
     fc.string().map((s) => `bearer ak_live_${s}`),
   );

@@ -60,34 +60,47 @@ export function isFormMediaType(contentType: string | undefined): boolean {
  */
 export interface RequestBody extends ReadBody {
   /**
-   * A form-urlencoded body's fields, for the credential-location check only (never the
-   * handler's body). A repeated name starts another object, so that no value is hidden.
+   * The text of a body that is not JSON, or not valid UTF-8 (any media type, any method), for
+   * the credential-location check only: never the handler's body.
    */
-  readonly form?: readonly Readonly<Record<string, string>>[];
-  /** 413 `payload_too_large` or 415 `unsupported_media_type`: answered unless a misplaced credential is found first. */
+  readonly text?: string;
+  /** True when `text` is form-urlencoded: the check names the field that holds a credential. */
+  readonly form?: boolean;
+  /**
+   * 413 `payload_too_large`, 415 `unsupported_media_type` or 400 `invalid_body` (JSON that is not
+   * valid UTF-8): answered unless a misplaced credential is found first.
+   */
   readonly problem?: PolicyError;
 }
 
 /** What `readRequestBody` returns for a request without a body (frozen, shared). */
 export const NO_BODY: RequestBody = Object.freeze({});
 
-function parseForm(text: string): Record<string, string>[] {
-  const layers: Record<string, string>[] = [];
-  const seen = new Map<string, number>();
-  for (const [name, value] of new URLSearchParams(text)) {
-    const n = seen.get(name) ?? 0;
-    seen.set(name, n + 1);
-    // Null prototype: a field named __proto__ is a field like any other.
-    (layers[n] ??= Object.create(null) as Record<string, string>)[name] = value;
+// The Encoding Standard's decoders: the same on Node, Bun, Deno and workers.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lossyUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
   }
-  return layers;
+  return out;
+}
+
+function notUtf8(): PolicyError {
+  return policyError("invalid_body", "The request body is not valid UTF-8: send JSON as UTF-8.");
 }
 
 /**
  * Reads a request body once, with a size cap, whatever its media type. A JSON body is `body`
  * (or `rawBody` when it does not parse: the handler answers 400 `invalid_body`, stored for
- * replay). Anything else is read only to be judged: a form-urlencoded body's fields come back as
- * `form` for the credential-location check; on POST/PUT/PATCH a body that is not JSON is 415
+ * replay); JSON that is not valid UTF-8 is 400 `invalid_body` (`problem`). Anything else is read
+ * only to be judged: its `text` (and `form` for form-urlencoded) comes back for the
+ * credential-location check; on POST/PUT/PATCH a body that is not JSON is 415
  * `unsupported_media_type` (`problem`); a body over the cap is 413 `payload_too_large`.
  * @param headers the raw header list (`req.rawHeaders`)
  * @param stream the body bytes; omitted or null when the framework has none
@@ -116,9 +129,15 @@ export async function readRequestBody(
     chunks.push(r.value);
   }
   if (size === 0) return NO_BODY; // e.g. chunked with no bytes: no body, whatever its type
+  const bytes = concat(chunks, size);
   const contentType = headerValue(headers, "content-type");
   if (isJsonMediaType(contentType)) {
-    const text = Buffer.concat(chunks, size).toString("utf8");
+    let text: string;
+    try {
+      text = strictUtf8.decode(bytes);
+    } catch {
+      return { text: lossyUtf8.decode(bytes), problem: notUtf8() };
+    }
     if (text.trim() === "") return NO_BODY;
     try {
       return { body: JSON.parse(text) as unknown };
@@ -126,14 +145,17 @@ export async function readRequestBody(
       return { rawBody: text };
     }
   }
-  const form = isFormMediaType(contentType) ? parseForm(Buffer.concat(chunks, size).toString("utf8")) : undefined;
-  if (BODY_METHODS.has(method)) return form ? { form, problem: unsupported() } : { problem: unsupported() };
-  return form ? { form } : NO_BODY; // a body on GET/DELETE/...: judged, then ignored
+  const text = lossyUtf8.decode(bytes);
+  const form = isFormMediaType(contentType);
+  const judged: RequestBody = form ? { text, form } : { text };
+  // A body on GET/DELETE/...: judged, then ignored.
+  return BODY_METHODS.has(method) ? { ...judged, problem: unsupported() } : judged;
 }
 
 /**
  * Reads a JSON body: `readRequestBody` without the gate's extras. Returns the 413/415 problem
- * itself; a form body's fields are dropped.
+ * (or 400 `invalid_body` for JSON that is not valid UTF-8) itself; the text of other bodies is
+ * dropped, unchecked.
  * @example
  * const read = await readJsonBody(req.method, req.rawHeaders, req, { limitBytes: 1_048_576 });
  * if (isPolicyError(read)) return send(policy.reject(read).response);

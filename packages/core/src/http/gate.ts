@@ -1,5 +1,5 @@
 import { pathForDetail, type Capability, type CapabilitySet } from "../capabilities";
-import { checkCredentialLocation, type PolicyRequest } from "../credentials";
+import { checkBodyText, checkCredentialLocation, type PolicyRequest } from "../credentials";
 import type { ContinueDecision, Policy, WireResponse } from "../pipeline";
 import { internalError, isPolicyError, isProblemCode, policyError, ProblemError, type PolicyError } from "../problems";
 import { NO_BODY, readRequestBody, requestHasBody, type RequestBody } from "./body";
@@ -25,6 +25,14 @@ export type GateResult =
   | { readonly kind: "respond"; readonly response: WireResponse }
   | { readonly kind: "continue"; readonly decision: ContinueDecision; readonly request: PolicyRequest };
 
+/**
+ * `screen`'s answer: write `response`, or run the route with `request` (its `body`/`rawBody` as
+ * read: the body stream is spent).
+ */
+export type ScreenResult =
+  | { readonly kind: "respond"; readonly response: WireResponse }
+  | { readonly kind: "continue"; readonly request: PolicyRequest };
+
 /** Options of `createHttpGate`. */
 export interface HttpGateOptions {
   /** The policy from `createPolicy`. */
@@ -47,15 +55,27 @@ export interface HttpGate {
   /** Stores the handler's response (below 500) or releases the key; no-op without `capture`. */
   finish(decision: ContinueDecision, response: { status: number; headers: Iterable<readonly [string, string]> | Readonly<Record<string, string | number | readonly string[] | undefined>>; body: string }): Promise<void>;
   /**
-   * The 404 `not_found` or 405 `method_not_allowed` (with `Allow`) for a request no route took.
-   * Given `request`, a credential in its query, cookies or headers answers 400
-   * `credential_location_not_allowed` first, as on every route.
+   * For a route outside the policy (a health check, static files): reads the body with the cap,
+   * only to scan it, and answers 400 `credential_location_not_allowed` for a credential anywhere
+   * outside the Authorization header (query, cookies, headers, body of any media type), or 413
+   * `payload_too_large` for a body over the cap (it could not be scanned). Nothing else is judged:
+   * no authentication, no 415. Never rejects.
+   * @example
+   * const screened = await gate.screen({ method, url, headers: req.rawHeaders, body: req });
+   * if (screened.kind === "respond") return send(screened.response);
    */
-  unmatched(capabilities: CapabilitySet, method: string, path: string, request?: UnmatchedRequest): WireResponse;
+  screen(incoming: IncomingRequest): Promise<ScreenResult>;
+  /**
+   * The 404 `not_found` or 405 `method_not_allowed` (with `Allow`) for a request no route took
+   * (404 for every request without `capabilities`). Given `request`, it is screened first, body
+   * included, as on every route: a credential in its query, cookies, headers or body answers 400
+   * `credential_location_not_allowed`.
+   */
+  unmatched(capabilities: CapabilitySet | undefined, method: string, path: string, request?: UnmatchedRequest): Promise<WireResponse>;
 }
 
-/** What `unmatched` checks for a misplaced credential: the target (for its query), headers, cookies. */
-export type UnmatchedRequest = Pick<IncomingRequest, "url" | "headers" | "cookies">;
+/** What `unmatched` screens for a misplaced credential: the target (for its query), headers, cookies and body. */
+export type UnmatchedRequest = Omit<IncomingRequest, "method">;
 
 /** Statuses whose responses never carry a body (Fetch refuses one). */
 export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
@@ -110,41 +130,56 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
   }
   const readOptions = limit === undefined ? {} : { limitBytes: limit };
   const locate = policy.checkCredentialLocation?.bind(policy) ?? ((req: PolicyRequest) => checkCredentialLocation(req));
-  const respond = (error: PolicyError): GateResult => ({ kind: "respond", response: policy.reject(error).response });
+  const respond = (error: PolicyError) => ({ kind: "respond", response: policy.reject(error).response }) as const;
 
-  /** The credential check before a transport problem: the request, then each layer of a form body. */
-  function misplaced(request: PolicyRequest, form: RequestBody["form"]): PolicyError | null {
-    const first = form?.[0];
-    let found = locate(first ? { ...request, body: first } : request);
-    for (let i = 1; found === null && form && i < form.length; i++) found = locate({ method: request.method, path: request.path, headers: [], body: form[i] });
-    return found;
+  /** The request as the policy sees it, with the body read once (413/415/400 in `problem`). */
+  async function admit(incoming: IncomingRequest): Promise<{ readonly request: MutableRequest; readonly read: RequestBody } | PolicyError> {
+    const method = incoming.method.toUpperCase();
+    const { path, query } = splitTarget(incoming.url);
+    const request: MutableRequest = { method, path, query, headers: incoming.headers };
+    if (incoming.cookies) request.cookies = incoming.cookies;
+    let read: RequestBody = NO_BODY; // the hot path (no body) does not wait for a read
+    try {
+      if (incoming.parsedBody) read = { body: incoming.parsedBody.value };
+      else if (incoming.body && requestHasBody(incoming.headers)) read = await readRequestBody(method, incoming.headers, incoming.body, readOptions);
+    } catch {
+      return policyError("invalid_body", "The request body could not be read."); // the client went away mid-body
+    }
+    if (read.body !== undefined) request.body = read.body;
+    if (read.rawBody !== undefined) request.rawBody = read.rawBody;
+    return { request, read };
+  }
+
+  /** The credential check of the whole request, with the text of a body that is not JSON. */
+  function misplaced(request: PolicyRequest, read: RequestBody): PolicyError | null {
+    return locate(request) ?? (read.text === undefined ? null : checkBodyText(read.text, { form: read.form === true }));
+  }
+
+  async function screen(incoming: IncomingRequest): Promise<ScreenResult> {
+    const admitted = await admit(incoming);
+    if (isPolicyError(admitted)) return respond(admitted);
+    const { request, read } = admitted;
+    const located = misplaced(request, read);
+    if (located) return respond(located);
+    if (read.problem?.code === "payload_too_large") return respond(read.problem);
+    return { kind: "continue", request };
   }
 
   return {
     policy,
     async enter(incoming, capability) {
-      const method = incoming.method.toUpperCase();
-      const { path, query } = splitTarget(incoming.url);
-      const request: { -readonly [K in keyof PolicyRequest]: PolicyRequest[K] } = { method, path, query, headers: incoming.headers };
-      if (incoming.cookies) request.cookies = incoming.cookies;
+      const admitted = await admit(incoming);
+      if (isPolicyError(admitted)) return respond(admitted);
+      const { request, read } = admitted;
       // A path that does not decode names no resource (as `CapabilitySet.match` judges it), even
       // where the framework's router let it through with its parameters undecoded.
-      if (path.includes("%") && !decodes(path)) return respond(locate(request) ?? notFoundAt(path));
-      let read: RequestBody = NO_BODY; // the hot path (no body) does not wait for a read
-      try {
-        if (incoming.parsedBody) read = { body: incoming.parsedBody.value };
-        else if (incoming.body && requestHasBody(incoming.headers)) read = await readRequestBody(method, incoming.headers, incoming.body, readOptions);
-      } catch {
-        return respond(policyError("invalid_body", "The request body could not be read.")); // the client went away mid-body
-      }
-      if (read.problem !== undefined || read.form !== undefined) {
+      if (request.path.includes("%") && !decodes(request.path)) return respond(misplaced(request, read) ?? notFoundAt(request.path));
+      if (read.problem !== undefined || read.text !== undefined) {
         // Answered here, before `decide`: the credential location is still checked first.
-        const located = misplaced(request, read.form);
+        const located = misplaced(request, read);
         if (located) return respond(located);
         if (read.problem) return respond(read.problem);
       }
-      if (read.body !== undefined) request.body = read.body;
-      if (read.rawBody !== undefined) request.rawBody = read.rawBody;
       const decision = await policy.decide(request, capability);
       if (decision.kind !== "continue") return { kind: "respond", response: decision.response };
       return { kind: "continue", decision, request };
@@ -162,16 +197,16 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
     async finish(decision, response) {
       if (decision.capture) await decision.commit(response);
     },
-    unmatched(capabilities, method, path, incoming) {
-      const upper = method.toUpperCase();
+    screen,
+    async unmatched(capabilities, method, path, incoming) {
       if (incoming) {
-        const request: { -readonly [K in keyof PolicyRequest]: PolicyRequest[K] } = { method: upper, path, query: splitTarget(incoming.url).query, headers: incoming.headers };
-        if (incoming.cookies) request.cookies = incoming.cookies;
-        const located = locate(request);
-        if (located) return policy.reject(located).response;
+        const screened = await screen({ ...incoming, method });
+        if (screened.kind === "respond") return screened.response;
       }
-      const match = capabilities.match(upper, path);
-      return policy.reject("error" in match ? match.error : notFoundAt(path)).response;
+      const match = capabilities?.match(method.toUpperCase(), path);
+      return policy.reject(match && "error" in match ? match.error : notFoundAt(path)).response;
     },
   };
 }
+
+type MutableRequest = { -readonly [K in keyof PolicyRequest]: PolicyRequest[K] };

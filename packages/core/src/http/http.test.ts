@@ -79,22 +79,32 @@ describe("readRequestBody", () => {
     expect(isFormMediaType(undefined)).toBe(false);
   });
 
-  it("parses a form body's fields for the credential check and answers 415 on POST", async () => {
+  it("keeps a form body's text for the credential check and answers 415 on POST", async () => {
     const r = await readRequestBody("POST", form(19), chunks("a=1&api_key=ak_x%2B"));
-    expect(r.problem?.code).toBe("unsupported_media_type");
-    expect(r.form).toEqual([{ a: "1", api_key: "ak_x+" }]);
-    expect(r.body).toBeUndefined();
+    expect(r).toEqual({ text: "a=1&api_key=ak_x%2B", form: true, problem: expect.objectContaining({ code: "unsupported_media_type" }) });
   });
 
-  it("keeps every value of a repeated form field, one object per repetition", async () => {
-    const r = await readRequestBody("POST", form(21), chunks("q=1&q=2&q=3&__proto__=x"));
-    expect(r.form?.map((f) => ({ ...f }))).toEqual([{ q: "1", ["__proto__"]: "x" }, { q: "2" }, { q: "3" }]);
-  });
-
-  it("reads a body on GET whatever its type: a form for the check, anything else ignored, JSON as the body", async () => {
-    expect(await readRequestBody("GET", form(9), chunks("api_key=x"))).toEqual({ form: [{ api_key: "x" }] });
-    expect(await readRequestBody("GET", ["Content-Type", "text/plain", "Content-Length", "3"], chunks("a=1"))).toEqual({});
+  it("reads a body on GET whatever its type: its text for the check, JSON as the body", async () => {
+    expect(await readRequestBody("GET", form(9), chunks("api_key=x"))).toEqual({ text: "api_key=x", form: true });
+    expect(await readRequestBody("GET", ["Content-Type", "text/plain", "Content-Length", "3"], chunks("a=1"))).toEqual({ text: "a=1" });
+    expect(await readRequestBody("DELETE", ["Content-Length", "3"], chunks("a", "=1"))).toEqual({ text: "a=1" });
     expect(await readRequestBody("GET", ["Content-Type", "application/json", "Content-Length", "7"], chunks('{"a":1}'))).toEqual({ body: { a: 1 } });
+  });
+
+  it("answers 400 invalid_body for JSON that is not valid UTF-8, keeping its text for the check", async () => {
+    const json = ["Content-Type", "application/json", "Transfer-Encoding", "chunked"];
+    for (const bad of [[0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d], [0x22, 0xed, 0xa0, 0x80, 0x22], [0x22, 0xc3]]) {
+      const r = await readRequestBody("POST", json, (async function* () { yield new Uint8Array(bad); })());
+      expect(r.problem?.code).toBe("invalid_body");
+      expect(r.problem?.detail).toMatch(/UTF-8/);
+      expect(r.body).toBeUndefined();
+      expect(r.text).toContain("\ufffd");
+    }
+    // A character split across chunks is still one character.
+    const split = await readRequestBody("POST", json, (async function* () { yield new Uint8Array([0x22, 0xc3]); yield new Uint8Array([0xa9, 0x22]); })());
+    expect(split).toEqual({ body: "é" });
+    const r = await readJsonBody("PATCH", json, (async function* () { yield new Uint8Array([0x7b, 0xff, 0x7d]); })());
+    expect(isPolicyError(r) && r.code).toBe("invalid_body");
   });
 
   it("answers 413 for any media type over the cap", async () => {
@@ -170,12 +180,49 @@ describe("createHttpGate", () => {
   });
 
   it("uses the policy's transport options for the checks it makes itself", async () => {
-    const t = createTestPolicy({ transport: { credentialNames: ["secret"] } });
+    const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
+    const t = createTestPolicy({ transport: { ignoredHeaders: ["x-proxy-jwt"] } });
     const gate = createHttpGate({ policy: t.policy });
-    const form = await gate.enter({ method: "POST", url: "/things", headers: ["Content-Type", "application/x-www-form-urlencoded", "Content-Length", "8"], body: chunks("secret=1") }, create);
-    expect(form.kind === "respond" && JSON.parse(form.response.body)).toMatchObject({ code: "credential_location_not_allowed", parameter: "secret" });
-    const missing = gate.unmatched(set, "GET", "/nope", { url: "/nope?secret=1", headers: [] });
-    expect(JSON.parse(missing.body)).toMatchObject({ code: "credential_location_not_allowed", parameter: "secret" });
+    const missing = await gate.unmatched(set, "GET", "/nope", { url: "/nope", headers: ["X-Proxy-Jwt", jwt] });
+    expect(missing.status).toBe(404);
+    const screened = await gate.screen({ method: "GET", url: "/healthz", headers: ["X-Proxy-Jwt", jwt, "X-Other", jwt] });
+    expect(screened.kind === "respond" && JSON.parse(screened.response.body)).toMatchObject({ code: "credential_location_not_allowed", parameter: "x-other" });
+    expect(() => createTestPolicy({ transport: { ignoredHeaders: [1 as unknown as string] } })).toThrow(/transport\.ignoredHeaders/);
+  });
+
+  it("answers 400 invalid_body for JSON that is not valid UTF-8, after the credential-location check", async () => {
+    const t = createTestPolicy();
+    const gate = createHttpGate({ policy: t.policy });
+    const { key } = await t.mintKey();
+    const bytes = (b: number[]) => (async function* () { yield new Uint8Array(b); })();
+    const headers = ["Authorization", `Bearer ${key}`, "Content-Type", "application/json", "Content-Length", "5"];
+    const bad = await gate.enter({ method: "POST", url: "/things", headers, body: bytes([0x7b, 0x22, 0xff, 0x22, 0x7d]) }, create);
+    expect(bad.kind === "respond" && bad.response.status).toBe(400);
+    expect(bad.kind === "respond" && JSON.parse(bad.response.body)).toMatchObject({ code: "invalid_body" });
+    expect(bad.kind === "respond" && bad.response.headers["ratelimit"]).toBeUndefined(); // answered before the bucket
+    const keyInside = [...Buffer.from(`{"k":"${key}`), 0xff, 0x22, 0x7d];
+    const exposed = await gate.enter({ method: "POST", url: "/things", headers: [...headers.slice(0, 4), "Content-Length", String(keyInside.length)], body: bytes(keyInside) }, create);
+    expect(exposed.kind === "respond" && JSON.parse(exposed.response.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+  });
+
+  it("finds a credential in the raw text of a body of any media type and any method", async () => {
+    const t = createTestPolicy();
+    const gate = createHttpGate({ policy: t.policy });
+    const { key } = await t.mintKey();
+    const body = (text: string) => ({ headers: ["Authorization", `Bearer ${key}`, "Content-Length", String(Buffer.byteLength(text))], body: chunks(text) });
+    for (const [method, type, text] of [
+      ["GET", "text/plain", `my key is ${key}`],
+      ["DELETE", "application/xml", `<key>${key}</key>`],
+      ["POST", "application/json", `{"meta": {"api_key": "${key}"`],
+      ["POST", "application/octet-stream", `\u0000\u0001${key}\u0002`],
+    ] as const) {
+      const r = await gate.enter({ method, url: "/things", ...body(text), headers: [...body(text).headers, "Content-Type", type] }, method === "GET" ? whoami : create);
+      expect(r.kind === "respond" && JSON.parse(r.response.body), `${method} ${type}`).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+    }
+    const nested = await gate.enter({ method: "GET", url: "/api/v2/me", ...body(JSON.stringify({ meta: [{ api_key: key }] })), headers: [...body(JSON.stringify({ meta: [{ api_key: key }] })).headers, "Content-Type", "application/json"] }, whoami);
+    expect(nested.kind === "respond" && JSON.parse(nested.response.body)).toMatchObject({ location: "body", parameter: "/meta/0/api_key" });
+    const plain = await gate.enter({ method: "GET", url: "/api/v2/me", ...body("nothing here"), headers: [...body("nothing here").headers, "Content-Type", "text/plain"] }, whoami);
+    expect(plain.kind).toBe("continue");
   });
 
   it("answers 404 for a path that does not decode, after the credential-location check", async () => {
@@ -188,26 +235,58 @@ describe("createHttpGate", () => {
     expect(bad.kind === "respond" && bad.response.headers["ratelimit"]).toBeUndefined(); // no tokens taken
     const exposed = await gate.enter({ method: "GET", url: `/things/%E0%A4%A?token=${key}`, headers: [] }, whoami);
     expect(exposed.kind === "respond" && JSON.parse(exposed.response.body)).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+    const inBody = await gate.enter({ method: "POST", url: "/things/%E0%A4%A", headers: ["Content-Type", "text/plain", "Content-Length", "46"], body: chunks(key) }, create);
+    expect(inBody.kind === "respond" && JSON.parse(inBody.response.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
   });
 
-  it("checks the query, cookies and headers of an unmatched request before its 404 or 405", async () => {
+  it("screens the query, cookies, headers and body of an unmatched request before its 404 or 405", async () => {
     const t = createTestPolicy();
     const gate = createHttpGate({ policy: t.policy });
     const { key } = await t.mintKey();
-    const problem = (r: { body: string }) => JSON.parse(r.body) as Record<string, unknown>;
-    expect(problem(gate.unmatched(set, "GET", "/nope", { url: `/nope?api_key=${key}`, headers: [] }))).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
-    expect(problem(gate.unmatched(set, "PUT", "/api/v2/me", { url: "/api/v2/me", headers: ["Cookie", `a=${key}`] }))).toMatchObject({ location: "cookie" });
-    expect(problem(gate.unmatched(set, "GET", "/nope", { url: "/nope", headers: [], cookies: { api_key: key } }))).toMatchObject({ location: "cookie" });
-    expect(problem(gate.unmatched(set, "DELETE", "/things", { url: "/things", headers: ["X-API-Key", key] }))).toMatchObject({ location: "header" });
-    const clean = gate.unmatched(set, "DELETE", "/things", { url: "/things?limit=1", headers: ["Authorization", `Bearer ${key}`] });
+    const problem = async (r: Promise<{ body: string }>) => JSON.parse((await r).body) as Record<string, unknown>;
+    expect(await problem(gate.unmatched(set, "GET", "/nope", { url: `/nope?api_key=${key}`, headers: [] }))).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+    expect(await problem(gate.unmatched(set, "PUT", "/api/v2/me", { url: "/api/v2/me", headers: ["Cookie", `a=${key}`] }))).toMatchObject({ location: "cookie" });
+    expect(await problem(gate.unmatched(set, "GET", "/nope", { url: "/nope", headers: [], cookies: { api_key: key } }))).toMatchObject({ location: "cookie" });
+    expect(await problem(gate.unmatched(set, "DELETE", "/things", { url: "/things", headers: ["X-API-Key", key] }))).toMatchObject({ location: "header" });
+    const json = ["Content-Type", "application/json", "Content-Length", String(key.length + 2)];
+    expect(await problem(gate.unmatched(set, "POST", "/nope", { url: "/nope", headers: json, body: chunks(JSON.stringify(key)) }))).toMatchObject({ location: "body", parameter: "" });
+    expect(await problem(gate.unmatched(undefined, "POST", "/nope", { url: "/nope", headers: ["Content-Length", "46"], body: chunks(key) }))).toMatchObject({ location: "body" });
+    const clean = await gate.unmatched(set, "DELETE", "/things", { url: "/things?token=page2", headers: ["Authorization", `Bearer ${key}`, "Cookie", "auth=1"] });
     expect(clean.status).toBe(405);
   });
 
-  it("answers unmatched requests with 404, or 405 and Allow", () => {
+  it("answers unmatched requests with 404, or 405 and Allow", async () => {
     const gate = createHttpGate({ policy: createTestPolicy().policy });
-    expect(gate.unmatched(set, "GET", "/nope").status).toBe(404);
-    const wrong = gate.unmatched(set, "delete", "/things");
+    expect((await gate.unmatched(set, "GET", "/nope")).status).toBe(404);
+    expect((await gate.unmatched(undefined, "GET", "/things")).status).toBe(404);
+    const wrong = await gate.unmatched(set, "delete", "/things");
     expect(wrong.status).toBe(405);
     expect(wrong.headers["allow"]).toBe("POST");
+  });
+
+  it("screens a route outside the policy: a misplaced credential is 400, a body over the cap 413, anything else goes on with the body as read", async () => {
+    const t = createTestPolicy();
+    const gate = createHttpGate({ policy: t.policy, bodyLimitBytes: 64 });
+    const { key } = await t.mintKey();
+    const screen = (url: string, headers: string[], body?: string) =>
+      gate.screen({ method: "GET", url, headers: body === undefined ? headers : [...headers, "Content-Length", String(Buffer.byteLength(body))], ...(body === undefined ? {} : { body: chunks(body) }) });
+    const ok = await screen("/healthz?token=page2", ["User-Agent", "ak_sdk/1.0", "X-Request-Id", "ak_123", "Cookie", "auth=1"]);
+    expect(ok).toMatchObject({ kind: "continue", request: { method: "GET", path: "/healthz", query: "token=page2" } });
+    const json = await screen("/healthz", ["Content-Type", "application/json"], '{"name":"ak_tower"}');
+    expect(json).toMatchObject({ kind: "continue", request: { body: { name: "ak_tower" } } });
+    for (const [url, headers, body, location] of [
+      [`/healthz?next=${key}`, [], undefined, "query"],
+      ["/console", ["Cookie", `k=${key}`], undefined, "cookie"],
+      ["/console", ["X-Request-Id", key], undefined, "header"],
+      ["/console", ["Content-Type", "text/plain"], key, "body"],
+    ] as const) {
+      const r = await screen(url, [...headers], body);
+      expect(r.kind === "respond" && JSON.parse(r.response.body), `${location}`).toMatchObject({ code: "credential_location_not_allowed", location });
+      expect(r.kind === "respond" && r.response.body).not.toContain(key);
+    }
+    const big = await screen("/healthz", ["Content-Type", "text/plain"], "x".repeat(65));
+    expect(big.kind === "respond" && big.response.status).toBe(413);
+    const notUtf8 = await gate.screen({ method: "GET", url: "/healthz", headers: ["Content-Type", "application/json", "Content-Length", "3"], body: (async function* () { yield new Uint8Array([0x22, 0xff, 0x22]); })() });
+    expect(notUtf8.kind).toBe("continue"); // judged by the route, not the screen
   });
 });

@@ -1,2 +1,3 @@
 export * from "./body";
 export * from "./gate";
+export * from "./client-errors";

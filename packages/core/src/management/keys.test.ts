@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defineCapability } from "../capabilities";
+import { decodeCursor } from "../pagination";
 import { isPolicyError, type PolicyError } from "../problems";
 import { createTestPolicy, mintPrincipal } from "../testing";
 import { createKeyManager, MAX_GRACE_PERIOD_SECONDS, type CreatedKey, type KeyView } from "./keys";
@@ -75,11 +76,11 @@ describe("createKeyManager", () => {
     const { keys, admin } = setup();
     const created = ok(await keys.create(admin, { name: "A", environment: "live", scopes: [] }));
     const other = mintPrincipal({ tenant_id: "another-tenant", scopes: ["keys:read", "keys:write"] });
-    expect(await keys.list(other)).toEqual([]);
+    expect((await keys.list(other)).data).toEqual([]);
     expect(err(await keys.get(other, created.id)).code).toBe("not_found");
     expect(err(await keys.revoke(other, created.id)).code).toBe("not_found");
     expect(err(await keys.update(other, created.id, { name: "stolen" })).code).toBe("not_found");
-    expect((await keys.list(admin)).map((k) => k.id)).toEqual([created.id]);
+    expect((await keys.list(admin)).data.map((k) => k.id)).toEqual([created.id]);
   });
 
   it("revokes a key on every instance that is told, at once", async () => {
@@ -128,7 +129,7 @@ describe("createKeyManager", () => {
     ok(await keys.roll(admin, old.id, { grace_period_seconds: 0 }));
     const d = await t.call(whoami, { key: old.key });
     expect(d.kind === "reject" && d.problem.code).toBe("api_key_expired");
-    expect(err(await keys.roll(admin, old.id, {})).code).toBe("validation_failed");
+    expect(err(await keys.roll(admin, old.id, {})).code).toBe("key_already_rolled");
   });
 
   it("expires a key at its expires_at", async () => {
@@ -166,14 +167,15 @@ describe("createKeyManager", () => {
     }
   });
 
-  it("gives a key one successor when two rolls race, and revokes the loser's new key", async () => {
+  it("gives a key one successor when 50 rolls race with a grace period: one 201, 49 key_already_rolled, losers' new keys revoked", async () => {
     const { t, keys, admin } = setup();
     const old = ok(await keys.create(admin, { name: "A", environment: "live", scopes: [] }));
-    const [a, b] = await Promise.all([keys.roll(admin, old.id, { grace_period_seconds: 60 }), keys.roll(admin, old.id, { grace_period_seconds: 60 })]);
-    const won = [a, b].filter((x) => !isPolicyError(x));
+    const all = await Promise.all(Array.from({ length: 50 }, () => keys.roll(admin, old.id, { grace_period_seconds: 3600 })));
+    const won = all.filter((x) => !isPolicyError(x));
     expect(won).toHaveLength(1);
-    expect(err([a, b].find(isPolicyError)).code).toBe("validation_failed");
-    const active = (await keys.list(admin)).filter((k) => k.status === "active" && k.id !== old.id);
+    expect(all.filter(isPolicyError).map((e) => e.code)).toEqual(Array.from({ length: 49 }, () => "key_already_rolled"));
+    expect((await t.keyStore.get(admin.tenant_id, old.id))?.successor_id).toBe((won[0] as CreatedKey).id);
+    const active = (await keys.list(admin, { limit: 100 })).data.filter((k) => k.status === "active" && k.id !== old.id);
     expect(active.map((k) => k.id)).toEqual([(won[0] as CreatedKey).id]);
     expect((await t.call(whoami, { key: (won[0] as CreatedKey).key })).kind).toBe("continue");
   });
@@ -186,7 +188,8 @@ describe("createKeyManager", () => {
       findByDigest: (d: string) => base.findByDigest(d),
       put: (r: Parameters<typeof base.put>[0]) => base.put(r),
       get: (a: string, b: string) => base.get(a, b),
-      list: (a: string) => base.list(a),
+      list: (a: string, o?: Parameters<typeof base.list>[1]) => base.list(a, o),
+      insert: (r: Parameters<typeof base.put>[0], o?: Parameters<typeof base.insert>[1]) => base.insert(r, o),
       patch: (a: string, id: string, p: Parameters<typeof base.patch>[2]) => {
         if (failNext && p.expiresBy !== undefined) return Promise.reject(new Error("store down"));
         return base.patch(a, id, p);
@@ -196,7 +199,7 @@ describe("createKeyManager", () => {
     const old = ok(await keys.create(admin, { name: "A", environment: "live", scopes: [] }));
     failNext = true;
     await expect(keys.roll(admin, old.id, { grace_period_seconds: 0 })).rejects.toThrow("store down");
-    const all = await keys.list(admin);
+    const all = (await keys.list(admin)).data;
     expect(all.find((k) => k.id === old.id)).toMatchObject({ status: "active", expires_at: null });
     expect(all.filter((k) => k.id !== old.id).map((k) => k.status)).toEqual(["revoked"]);
     expect((await t.call(whoami, { key: old.key })).kind).toBe("continue");
@@ -232,6 +235,152 @@ describe("createKeyManager", () => {
     const e = err(await keys.update(keyAdmin, k.id, { name: "B" }));
     expect(e.code).toBe("insufficient_scope");
     expect(e.extensions).toMatchObject({ missing_scopes: ["vault:read"] });
+  });
+
+  it("refuses to strip, roll or revoke a key holding scopes the caller lacks (403 insufficient_scope with missing_scopes)", async () => {
+    const { t, keys, admin } = setup();
+    const three = ok(await keys.create(admin, { name: "Three", environment: "live", scopes: ["vault:read", "vault:write", "keys:read"] }));
+    const six = ok(await keys.create(admin, { name: "Six", environment: "live", scopes: ["keys:read", "keys:write", "vault:read", "vault:write"] }));
+    const keyAdmin = mintPrincipal({ tenant_id: admin.tenant_id, scopes: ["keys:write"], environment: "live" });
+    const strip = err(await keys.update(keyAdmin, three.id, { scopes: [] }));
+    expect(strip.code).toBe("insufficient_scope");
+    expect(strip.extensions).toEqual({ missing_scopes: ["keys:read", "vault:read", "vault:write"] });
+    expect(strip.headers?.["www-authenticate"]).toBe('Bearer realm="alloovium", error="insufficient_scope", scope="keys:read vault:read vault:write"');
+    const revoke = err(await keys.revoke(keyAdmin, six.id));
+    expect(revoke.code).toBe("insufficient_scope");
+    expect(revoke.extensions).toEqual({ missing_scopes: ["keys:read", "vault:read", "vault:write"] });
+    expect(err(await keys.roll(keyAdmin, six.id, { grace_period_seconds: 60 })).extensions).toEqual({ missing_scopes: ["keys:read", "vault:read", "vault:write"] });
+    // Both directions at once: the caller lacks one scope the key has now and one it asks for.
+    const partial = mintPrincipal({ tenant_id: admin.tenant_id, scopes: ["keys:write", "vault:read", "vault:write"], environment: "live" });
+    const both = err(await keys.update(partial, three.id, { scopes: ["vault:read", "chat:read"] }));
+    expect(both.extensions).toEqual({ missing_scopes: ["chat:read", "keys:read"] });
+    expect(await t.keyStore.get(admin.tenant_id, three.id)).toMatchObject({ scopes: ["keys:read", "vault:read", "vault:write"], revoked_at: null });
+    expect(await t.keyStore.get(admin.tenant_id, six.id)).toMatchObject({ revoked_at: null, expires_at: null });
+    expect((await t.keyStore.get(admin.tenant_id, six.id))?.successor_id ?? null).toBeNull();
+    // Holding every scope of the key is enough to cut it down.
+    expect(ok(await keys.update(admin, three.id, { scopes: [] })).scopes).toEqual([]);
+  });
+
+  it("refuses a weaker caller's change when the key was widened between its read and its write", async () => {
+    const { t, admin } = setup();
+    const base = t.keyStore;
+    // Another admin widens the key just before each guarded patch lands.
+    const racing = {
+      findByDigest: (d: string) => base.findByDigest(d),
+      put: (r: Parameters<typeof base.put>[0]) => base.put(r),
+      insert: (r: Parameters<typeof base.put>[0], o?: Parameters<typeof base.insert>[1]) => base.insert(r, o),
+      get: (a: string, b: string) => base.get(a, b),
+      list: (a: string, o?: Parameters<typeof base.list>[1]) => base.list(a, o),
+      patch: async (a: string, id: string, p: Parameters<typeof base.patch>[2]) => {
+        if (p.ifScopesWithin && p.successorId === undefined) {
+          const now = await base.get(a, id);
+          if (now && !now.scopes.includes("billing:write")) await base.patch(a, id, { scopes: [...now.scopes, "billing:write"].sort() });
+        }
+        return base.patch(a, id, p);
+      },
+    };
+    const keys = createKeyManager({ keyStore: racing, keyHasher: t.keyHasher, clock: t.clock });
+    const k = ok(await keys.create(admin, { name: "A", environment: "live", scopes: ["vault:read"] }));
+    const update = err(await keys.update(admin, k.id, { scopes: [] }));
+    expect(update.code).toBe("insufficient_scope");
+    expect(update.extensions).toEqual({ missing_scopes: ["billing:write"] });
+    expect((await base.get(admin.tenant_id, k.id))?.scopes).toEqual(["billing:write", "vault:read"]);
+    const k2 = ok(await keys.create(admin, { name: "B", environment: "live", scopes: ["vault:read"] }));
+    expect(err(await keys.revoke(admin, k2.id)).extensions).toEqual({ missing_scopes: ["billing:write"] });
+    expect((await base.get(admin.tenant_id, k2.id))?.revoked_at).toBeNull();
+  });
+
+  it("lets a key holding keys:write revoke itself whatever its scopes, and nobody else's stronger key", async () => {
+    const { t, keys, admin } = setup();
+    const own = ok(await keys.create(admin, { name: "Own", environment: "live", scopes: ["keys:write", "vault:read"] }));
+    const self = mintPrincipal({ tenant_id: admin.tenant_id, api_key_id: own.id, scopes: ["keys:write"], environment: "live" });
+    expect(ok(await keys.revoke(self, own.id)).status).toBe("revoked");
+    const d = await t.call(whoami, { key: own.key });
+    expect(d.kind === "reject" && d.problem.code).toBe("api_key_revoked");
+    const stranger = mintPrincipal({ tenant_id: admin.tenant_id, scopes: ["keys:write"], environment: "live" });
+    const other = ok(await keys.create(admin, { name: "Other", environment: "live", scopes: ["vault:read"] }));
+    expect(err(await keys.revoke(stranger, other.id)).code).toBe("insufficient_scope");
+  });
+
+  it("refuses a second roll of a key in its grace period with 409 key_already_rolled, and answers no-ops without writing", async () => {
+    const { t, keys, admin, invalidated } = setup();
+    const old = ok(await keys.create(admin, { name: "A", environment: "live", scopes: ["vault:read"] }));
+    const first = ok(await keys.roll(admin, old.id, { grace_period_seconds: 3600 }));
+    const endsAt = (await t.keyStore.get(admin.tenant_id, old.id))?.expires_at;
+    const again = err(await keys.roll(admin, old.id, { grace_period_seconds: 3600 }));
+    expect(again.code).toBe("key_already_rolled");
+    t.clock.advance(3600 * 1000); // expired now: still the same answer
+    expect(err(await keys.roll(admin, old.id, { grace_period_seconds: 0 })).code).toBe("key_already_rolled");
+    expect((await t.keyStore.get(admin.tenant_id, old.id))?.expires_at).toBe(endsAt);
+    expect(ok(await keys.roll(admin, first.id, { grace_period_seconds: 0 })).status).toBe("active"); // the successor rolls on
+    invalidated.length = 0;
+    const k = ok(await keys.create(admin, { name: "Same", environment: "live", scopes: ["vault:read"] }));
+    ok(await keys.update(admin, k.id, { name: "Same", scopes: ["vault:read"] }));
+    expect(invalidated).toEqual([]);
+    ok(await keys.revoke(admin, k.id));
+    ok(await keys.revoke(admin, k.id));
+    expect(invalidated).toHaveLength(1);
+  });
+
+  it("validates maxActiveKeys when it is built, naming the option", () => {
+    const { t } = setup();
+    for (const maxActiveKeys of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "3"]) {
+      expect(() => createKeyManager({ keyStore: t.keyStore, keyHasher: t.keyHasher, maxActiveKeys: maxActiveKeys as number })).toThrow(/`maxActiveKeys`/);
+    }
+    const noInsert = { findByDigest: t.keyStore.findByDigest.bind(t.keyStore), put: t.keyStore.put.bind(t.keyStore), get: t.keyStore.get.bind(t.keyStore), list: t.keyStore.list.bind(t.keyStore), patch: t.keyStore.patch.bind(t.keyStore) };
+    expect(() => createKeyManager({ keyStore: noInsert, keyHasher: t.keyHasher })).toThrow(/`insert`/);
+  });
+
+  it("caps a tenant's active keys: one more create is 409 key_limit_reached; revoked and expired keys do not count; a roll is never refused", async () => {
+    const { t, admin } = setup();
+    const keys = createKeyManager({ keyStore: t.keyStore, keyHasher: t.keyHasher, clock: t.clock, maxActiveKeys: 3 });
+    const a = ok(await keys.create(admin, { name: "a", environment: "live", scopes: [] }));
+    ok(await keys.create(admin, { name: "b", environment: "live", scopes: [], expires_at: new Date(t.clock.now() + 60_000).toISOString() }));
+    const c = ok(await keys.create(admin, { name: "c", environment: "live", scopes: [] }));
+    const full = err(await keys.create(admin, { name: "d", environment: "live", scopes: [] }));
+    expect(full.code).toBe("key_limit_reached");
+    expect((await keys.list(admin, { limit: 100 })).data.map((k) => k.name).sort()).toEqual(["a", "b", "c"]);
+    // Another tenant has its own cap.
+    ok(await keys.create(mintPrincipal({ tenant_id: "another-tenant", scopes: [], environment: "live" }), { name: "x", environment: "live", scopes: [] }));
+    // A roll at the cap: allowed (the old key ends), even past the cap during the grace period.
+    const rolled = ok(await keys.roll(admin, a.id, { grace_period_seconds: 600 }));
+    expect(err(await keys.create(admin, { name: "d", environment: "live", scopes: [] })).code).toBe("key_limit_reached");
+    ok(await keys.revoke(admin, c.id));
+    expect(err(await keys.create(admin, { name: "d", environment: "live", scopes: [] })).code).toBe("key_limit_reached"); // a in grace, b, rolled
+    t.clock.advance(60_000); // b expires: a (in grace) and its successor remain
+    ok(await keys.create(admin, { name: "d", environment: "live", scopes: [] }));
+    expect(err(await keys.create(admin, { name: "e", environment: "live", scopes: [] })).code).toBe("key_limit_reached");
+    t.clock.advance(600_000); // a's grace ends
+    ok(await keys.create(admin, { name: "e", environment: "live", scopes: [] }));
+    expect(err(await keys.create(admin, { name: "f", environment: "live", scopes: [] })).code).toBe("key_limit_reached");
+    expect(ok(await keys.get(admin, rolled.id)).status).toBe("active");
+  });
+
+  it("never lets concurrent creates exceed the cap", async () => {
+    const { t, admin } = setup();
+    const keys = createKeyManager({ keyStore: t.keyStore, keyHasher: t.keyHasher, clock: t.clock, maxActiveKeys: 5 });
+    const all = await Promise.all(Array.from({ length: 40 }, (_, i) => keys.create(admin, { name: `k${i}`, environment: "live", scopes: [] })));
+    expect(all.filter((x) => !isPolicyError(x))).toHaveLength(5);
+    expect(all.filter(isPolicyError).every((e) => e.code === "key_limit_reached")).toBe(true);
+  });
+
+  it("lists one page at a time, newest first, with a cursor that is stable while keys are created", async () => {
+    const { t, keys, admin } = setup();
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      made.push(ok(await keys.create(admin, { name: `k${i}`, environment: "live", scopes: [] })).id);
+      t.clock.advance(1000);
+    }
+    const first = await keys.list(admin, { limit: 2 });
+    expect(first.data.map((k) => k.id)).toEqual([made[4], made[3]]);
+    expect(first.has_more).toBe(true);
+    ok(await keys.create(admin, { name: "newer", environment: "live", scopes: [] }));
+    const cursor = decodeCursor(first.next_cursor!);
+    if (isPolicyError(cursor)) throw new Error("bad cursor");
+    const second = await keys.list(admin, { limit: 2, cursor });
+    expect(second.data.map((k) => k.id)).toEqual([made[2], made[1]]);
+    const third = await keys.list(admin, { limit: 2, cursor: decodeCursor(second.next_cursor!) as { created_at: string; id: string } });
+    expect(third).toEqual({ data: [expect.objectContaining({ id: made[0] })], has_more: false, next_cursor: null });
   });
 
   it("takes strict RFC 3339 expiries and names without control characters", async () => {

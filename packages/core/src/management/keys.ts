@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../clock";
 import type { ApiKeyRecord, KeyPatch, KeyStore, Principal, RateLimitTier } from "../credentials";
 import { apiKeyPrefix, generateApiKey, type Environment, type KeyHasher } from "../keys";
+import { DEFAULT_LIMIT, encodeCursor, type Cursor, type Page } from "../pagination";
 import { policyError, type PolicyError } from "../problems";
 import { insufficientScope, isScope } from "../scopes";
 
@@ -32,6 +33,8 @@ export interface CreatedKey extends KeyView {
 export const MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 60 * 60;
 /** Longest key name, in characters. */
 export const MAX_KEY_NAME_LENGTH = 200;
+/** Default cap of a tenant's active keys (contract section 4). */
+export const DEFAULT_MAX_ACTIVE_KEYS = 100;
 
 /** Options of `createKeyManager`. */
 export interface KeyManagerOptions {
@@ -51,24 +54,50 @@ export interface KeyManagerOptions {
    * @default "live"
    */
   readonly environment?: Environment;
+  /**
+   * The most active keys (neither revoked nor expired) a tenant may hold, so that per-key buckets
+   * cannot be multiplied by minting keys: one more `create` is 409 `key_limit_reached`. Decided
+   * by the store at insert time, atomically. A roll is never refused for it (the old key ends).
+   * An integer >= 1.
+   * @default 100
+   */
+  readonly maxActiveKeys?: number;
+}
+
+/** A page request of `KeyManager.list` (contract section 7). */
+export interface KeyPageRequest {
+  /** 1..100. @default 10 */
+  readonly limit?: number;
+  /** The position after which the page starts (a decoded `next_cursor`). */
+  readonly cursor?: Cursor | null;
 }
 
 /** Key lifecycle over a `KeyStore` (contract section 9). Every call is scoped to the caller's tenant. */
 export interface KeyManager {
-  /** A new key with the caller's tier; the caller must hold every scope it asks for. */
+  /**
+   * A new key with the caller's tier; the caller must hold every scope it asks for, and the
+   * tenant must hold fewer than `maxActiveKeys` active keys (409 `key_limit_reached`).
+   */
   create(caller: Principal, input: Readonly<Record<string, unknown>>): Promise<CreatedKey | PolicyError>;
-  /** The tenant's keys, newest first. */
-  list(caller: Principal): Promise<KeyView[]>;
+  /** One page of the tenant's keys, newest first, read page by page from the store. */
+  list(caller: Principal, page?: KeyPageRequest): Promise<Page<KeyView>>;
   /** One key of the tenant, or 404 `not_found`. */
   get(caller: Principal, id: string): Promise<KeyView | PolicyError>;
-  /** Renames a key or changes its scopes (never beyond the caller's). */
+  /**
+   * Renames a key or changes its scopes. The caller must hold every scope the key has now and
+   * every scope it would have (403 `insufficient_scope`): no escalation in either direction.
+   */
   update(caller: Principal, id: string, input: Readonly<Record<string, unknown>>): Promise<KeyView | PolicyError>;
-  /** Revokes a key at once (revoking twice answers the same record). */
+  /**
+   * Revokes a key at once (revoking twice answers the same record). The caller must hold every
+   * scope of the key, unless it is the caller's own key.
+   */
   revoke(caller: Principal, id: string): Promise<KeyView | PolicyError>;
   /**
    * A new key with the old one's name, environment, scopes and expiry, owned by the caller (its
    * user and tier, as for `create`); the old one keeps working `grace_period_seconds`
-   * (0..604800, default 0), then expires.
+   * (0..604800, default 0), then expires. A key has one successor: a key rolled already is 409
+   * `key_already_rolled`, however many rolls race. The caller must hold every scope of the key.
    */
   roll(caller: Principal, id: string, input: Readonly<Record<string, unknown>>): Promise<CreatedKey | PolicyError>;
 }
@@ -134,6 +163,10 @@ function notFound(): PolicyError {
   return policyError("not_found", "No API key with this id.");
 }
 
+function alreadyRolled(): PolicyError {
+  return policyError("key_already_rolled", "This key has been rolled already; roll its successor instead.");
+}
+
 const TIER_RANK: Readonly<Record<RateLimitTier, number>> = { free: 0, standard: 1, pro: 2, enterprise: 3 };
 
 /**
@@ -147,17 +180,25 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
   if (!options.keyHasher || typeof options.keyHasher.digest !== "function") throw new TypeError("createKeyManager: `keyHasher` must come from createKeyHasher");
   const deployment = options.environment ?? "live";
   if (deployment !== "live" && deployment !== "test") throw new TypeError('createKeyManager: `environment` must be "live" or "test"');
+  if (typeof options.keyStore.insert !== "function") throw new TypeError("createKeyManager: `keyStore` must implement `insert` (never overwrites, with the active-key cap)");
+  const maxActiveKeys = options.maxActiveKeys ?? DEFAULT_MAX_ACTIVE_KEYS;
+  if (!Number.isSafeInteger(maxActiveKeys) || maxActiveKeys < 1) throw new TypeError("createKeyManager: `maxActiveKeys` must be an integer >= 1");
   const { keyStore, keyHasher } = options;
   const patch = keyStore.patch!.bind(keyStore);
+  const insert = keyStore.insert!.bind(keyStore);
   const clock = options.clock ?? systemClock;
   const invalidate = options.invalidate ?? (() => {});
   const iso = (ms: number) => new Date(ms).toISOString();
 
-  // No escalation: a key can never carry a scope its creator does not hold.
-  function escalation(caller: Principal, scopes: readonly string[]): PolicyError | null {
-    const missing = scopes.filter((s) => !caller.scopes.includes(s));
-    return missing.length ? insufficientScope(caller.auth_method, scopes, missing) : null;
+  // No escalation, in either direction: a key can never carry a scope its creator does not
+  // hold, and a caller can change (strip, roll, revoke) only a key whose scopes it all holds.
+  function escalation(caller: Principal, ...scopeSets: readonly (readonly string[])[]): PolicyError | null {
+    const required = [...new Set(scopeSets.flat())].sort();
+    const missing = required.filter((s) => !caller.scopes.includes(s));
+    return missing.length ? insufficientScope(caller.auth_method, required, missing) : null;
   }
+
+  const isOwnKey = (caller: Principal, id: string) => caller.auth_method === "api_key" && caller.api_key_id === id;
 
   // A test key (or a test deployment) never mints or manages a live key: a sandbox credential
   // must not reach production ones (the contract is silent; this is our choice).
@@ -173,7 +214,11 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
   // A key takes its creator's tier; OAuth principals carry none, so theirs is standard.
   const tierOf = (caller: Principal): RateLimitTier => (caller.auth_method === "api_key" ? caller.rate_limit_tier : "standard");
 
-  async function mint(base: Omit<ApiKeyRecord, "id" | "prefix" | "digest" | "created_at" | "revoked_at" | "last_used_at">): Promise<{ created: CreatedKey; record: ApiKeyRecord }> {
+  /** Inserts a new key; `capped` applies the tenant's active-key cap (a create, not a roll). */
+  async function mint(
+    base: Omit<ApiKeyRecord, "id" | "prefix" | "digest" | "created_at" | "revoked_at" | "last_used_at">,
+    capped: boolean,
+  ): Promise<{ created: CreatedKey; record: ApiKeyRecord } | PolicyError> {
     const key = generateApiKey(base.environment);
     const record: ApiKeyRecord = {
       ...base,
@@ -184,8 +229,14 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       revoked_at: null,
       last_used_at: null,
     };
-    await keyStore.put(record);
-    return { created: { ...toKeyView(record, clock.now()), key }, record };
+    const now = clock.now();
+    const outcome = await insert(record, capped ? { activeLimit: { max: maxActiveKeys, nowMs: now } } : {});
+    if (outcome === "limit_reached") {
+      return policyError("key_limit_reached", `This tenant already holds ${maxActiveKeys} active keys; revoke one before creating another.`, { limit: maxActiveKeys });
+    }
+    // A fresh UUID and a fresh random key: a collision means a broken random source.
+    if (outcome !== "inserted") throw new Error("createKeyManager: the store already holds a key with the new id or digest");
+    return { created: { ...toKeyView(record, now), key }, record };
   }
 
   const owner = (caller: Principal) => ({
@@ -200,11 +251,18 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
     return (await keyStore.get(caller.tenant_id, id)) ?? notFound();
   }
 
-  /** Patches an owned key; a key gone in between is 404. */
-  async function change(caller: Principal, r: ApiKeyRecord, p: KeyPatch): Promise<KeyView | PolicyError> {
-    const result = await patch(caller.tenant_id, r.id, p);
+  /**
+   * Patches an owned key; a key gone in between is 404. Unless `self`, only while the key holds
+   * no scope the caller lacks: one widened meanwhile is refused (403) as if read so.
+   */
+  async function change(caller: Principal, r: ApiKeyRecord, p: KeyPatch, self = false): Promise<KeyView | PolicyError> {
+    const result = await patch(caller.tenant_id, r.id, self ? p : { ...p, ifScopesWithin: caller.scopes });
     if (!result) return notFound();
     if (result.applied) invalidate(r.digest);
+    else if (!self) {
+      const denied = escalation(caller, result.record.scopes, p.scopes ?? []);
+      if (denied) return denied;
+    }
     return toKeyView(result.record, clock.now());
   }
 
@@ -227,12 +285,20 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       if (wrongEnvironment) return wrongEnvironment;
       const denied = escalation(caller, scopes);
       if (denied) return denied;
-      return (await mint({ ...owner(caller), name, environment: environment as Environment, scopes, expires_at: expiresAt })).created;
+      const minted = await mint({ ...owner(caller), name, environment: environment as Environment, scopes, expires_at: expiresAt }, true);
+      return "code" in minted ? minted : minted.created;
     },
 
-    async list(caller) {
+    async list(caller, page = {}) {
+      const limit = page.limit ?? DEFAULT_LIMIT;
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError("KeyManager.list: `limit` must be an integer >= 1");
+      // One more than the page: whether there is a next page, without counting the rest.
+      const records = await keyStore.list(caller.tenant_id, { limit: limit + 1, after: page.cursor ?? null });
       const now = clock.now();
-      return (await keyStore.list(caller.tenant_id)).map((r) => toKeyView(r, now));
+      const data = records.slice(0, limit).map((r) => toKeyView(r, now));
+      const has_more = records.length > limit;
+      const last = data[data.length - 1];
+      return { data, has_more, next_cursor: has_more && last ? encodeCursor(last) : null };
     },
 
     async get(caller, id) {
@@ -252,8 +318,8 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       if ("code" in r) return r;
       const wrongEnvironment = environmentDenied(caller, r.environment);
       if (wrongEnvironment) return wrongEnvironment;
-      // The caller must hold every scope of the resulting key, a rename included.
-      const denied = escalation(caller, scopes ?? r.scopes);
+      // The caller must hold every scope the key has now and every scope of the result, a rename included.
+      const denied = escalation(caller, r.scopes, scopes ?? r.scopes);
       if (denied) return denied;
       return change(caller, r, { ...(name !== undefined ? { name } : {}), ...(scopes ? { scopes } : {}) });
     },
@@ -263,8 +329,12 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       if ("code" in r) return r;
       const wrongEnvironment = environmentDenied(caller, r.environment);
       if (wrongEnvironment) return wrongEnvironment;
+      // A key may always revoke itself (a leaked key's holder can kill it); else no escalation.
+      const self = isOwnKey(caller, r.id);
+      const denied = self ? null : escalation(caller, r.scopes);
+      if (denied) return denied;
       if (r.revoked_at !== null) return toKeyView(r, clock.now());
-      return change(caller, r, { revokedAt: iso(clock.now()) });
+      return change(caller, r, { revokedAt: iso(clock.now()) }, self);
     },
 
     async roll(caller, id, input) {
@@ -274,6 +344,8 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       }
       const r = await owned(caller, id);
       if ("code" in r) return r;
+      // Before the status: every roll but the first is refused alike, whatever the grace left.
+      if ((r.successor_id ?? null) !== null) return alreadyRolled();
       const now = clock.now();
       const view = toKeyView(r, now);
       if (view.status !== "active") return invalid([{ field: "id", message: `the key is ${view.status}; only an active key can be rolled` }]);
@@ -281,13 +353,22 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       if (wrongEnvironment) return wrongEnvironment;
       const denied = escalation(caller, r.scopes);
       if (denied) return denied;
-      // The new key first: until the old one is given its end, a failure leaves the old key as it was.
-      const { created, record } = await mint({ ...owner(caller), name: r.name, environment: r.environment, scopes: r.scopes, expires_at: r.expires_at });
+      // The new key first: until the old one is given its end, a failure leaves the old key as it
+      // was. Never refused for the tenant's cap: the old key ends.
+      const minted = await mint({ ...owner(caller), name: r.name, environment: r.environment, scopes: r.scopes, expires_at: r.expires_at }, false);
+      if ("code" in minted) return minted;
+      const { created, record } = minted;
       const undo = () => patch(caller.tenant_id, record.id, { revokedAt: iso(clock.now()) }).then(() => invalidate(record.digest), () => {});
       let ended;
       try {
-        // Only if nobody rolled or revoked it meanwhile: one successor per key. Never later than it would have ended.
-        ended = await patch(caller.tenant_id, r.id, { expiresBy: iso(now + grace * 1000), ifUnchanged: { expires_at: r.expires_at, revoked_at: r.revoked_at } });
+        // The successor and the end in one atomic step, only while the key has no successor and
+        // nobody revoked it meanwhile: one successor per key. Never later than it would have ended.
+        ended = await patch(caller.tenant_id, r.id, {
+          expiresBy: iso(now + grace * 1000),
+          successorId: record.id,
+          ifUnchanged: { expires_at: r.expires_at, revoked_at: r.revoked_at },
+          ifScopesWithin: caller.scopes,
+        });
       } catch (e) {
         await undo();
         throw e;
@@ -295,7 +376,10 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       if (!ended?.applied) {
         await undo();
         if (!ended) return notFound();
-        return invalid([{ field: "id", message: "the key was rolled or revoked by another request meanwhile; read it again" }]);
+        if ((ended.record.successor_id ?? null) !== null) return alreadyRolled();
+        const widened = escalation(caller, ended.record.scopes);
+        if (widened) return widened;
+        return invalid([{ field: "id", message: "the key was revoked by another request meanwhile; only an active key can be rolled" }]);
       }
       invalidate(r.digest);
       return created;

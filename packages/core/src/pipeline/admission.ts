@@ -1,4 +1,4 @@
-import type { BucketLimits, BucketRef, BucketResult, BucketStore } from "../buckets";
+import type { BucketDemand, BucketLimits, BucketRef, BucketResult, BucketStore } from "../buckets";
 import type { CreditStore } from "../credits";
 import type { ClaimResult, IdempotencyRef, IdempotencyStore } from "../idempotency";
 
@@ -7,6 +7,11 @@ export interface AdmissionRequest {
   readonly bucket: BucketRef;
   readonly cost: number;
   readonly limits: BucketLimits;
+  /**
+   * The tenant-wide bucket (contract section 4), when the policy has one: `cost` is taken from it
+   * and from `bucket` together or from neither, in the same atomic step.
+   */
+  readonly tenant?: BucketDemand;
   /** Present when the request carries an Idempotency-Key: claimed only if the bucket allowed it. */
   readonly claim?: { readonly ref: IdempotencyRef; readonly fingerprint: string; readonly leaseMs: number };
   /**
@@ -31,9 +36,14 @@ export type AdmissionCredits =
   /** The credit store failed; nothing is known of the balance. */
   | { readonly outcome: "unavailable"; readonly error: unknown };
 
-/** The answer: the bucket decision, the claim when one was asked for, the credits when metered. */
+/**
+ * The answer: the bucket decision, the claim when one was asked for, the credits when metered.
+ * `bucket.allowed` is the step's decision; with a tenant bucket, `tenant` is its result (same
+ * `allowed`), and the bucket whose `retryAfterMs` is larger is the one that refused.
+ */
 export interface AdmissionResult {
   readonly bucket: BucketResult;
+  readonly tenant?: BucketResult;
   readonly claim?: AdmissionClaim;
   readonly credits?: AdmissionCredits;
 }
@@ -48,9 +58,19 @@ export interface Admission {
   admit(request: AdmissionRequest): Promise<AdmissionResult>;
   /** The credit store `charge` parts go to: the policy reads balances and refunds through it. */
   readonly credits?: CreditStore;
+  /** True when `admit` honours `tenant` (atomically with `bucket`); a policy with a tenant bucket needs it. */
+  readonly tenantBuckets?: boolean;
 }
 
 const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
+const bothBuckets = ([bucket, tenant]: BucketResult[]): { bucket: BucketResult; tenant: BucketResult } => ({ bucket: bucket!, tenant: tenant! });
+
+/** The bucket step of an admission: the credential's bucket, with the tenant's when asked (all-or-nothing). */
+function consumeStep(buckets: BucketStore, request: AdmissionRequest): Promise<{ bucket: BucketResult; tenant?: BucketResult }> {
+  if (!request.tenant) return buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+  if (!buckets.consumeAll) return Promise.reject(new TypeError("composeAdmission: a tenant bucket needs a BucketStore with consumeAll"));
+  return buckets.consumeAll([{ ref: request.bucket, limits: request.limits }, request.tenant], request.cost).then(bothBuckets);
+}
 
 async function balanceOf(credits: CreditStore, tenantId: string, grant: number): Promise<AdmissionCredits> {
   try {
@@ -63,7 +83,11 @@ async function balanceOf(credits: CreditStore, tenantId: string, grant: number):
 /** An `Admission` over separate stores: each step is atomic, the sequence is not. */
 export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyStore, credits?: CreditStore): Admission {
   const admit = async (request: AdmissionRequest): Promise<AdmissionResult> => {
-    const bucket = await buckets.consume(request.bucket, request.cost, request.limits);
+    const step = await consumeStep(buckets, request);
+    const result = await admitAfterBuckets(step.bucket, request);
+    return step.tenant ? { ...result, tenant: step.tenant } : result;
+  };
+  const admitAfterBuckets = async (bucket: BucketResult, request: AdmissionRequest): Promise<AdmissionResult> => {
     const { charge, claim: asked } = request;
     const tenantId = request.bucket.tenantId;
     if (!bucket.allowed) return charge && credits ? { bucket, credits: await balanceOf(credits, tenantId, charge.grant) } : { bucket };
@@ -95,9 +119,12 @@ export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyS
   };
   return {
     ...(credits ? { credits } : {}),
+    ...(typeof buckets.consumeAll === "function" ? { tenantBuckets: true } : {}),
     admit(request) {
       // Without a claim or a charge, hand the bucket's own promise through: no extra async hop.
-      if (!request.claim && !(request.charge && credits)) return buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+      if (!request.claim && !(request.charge && credits)) {
+        return request.tenant ? consumeStep(buckets, request) : buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+      }
       return admit(request);
     },
   };

@@ -255,3 +255,25 @@ describe("createPolicy: last_used_at", () => {
     expect((await off.keyStore.get(k.record.tenant_id, k.record.id))?.last_used_at ?? null).toBeNull();
   });
 });
+
+describe("policy.usage during a credit store outage", () => {
+  it("throws a 503 service_unavailable problem with Retry-After, not an error that becomes 500", async () => {
+    const store = new MemoryCreditStore();
+    let down = true;
+    const failing: CreditStore = {
+      charge: (c) => store.charge(c),
+      refund: (r) => store.refund(r),
+      add: (t, c, g) => store.add(t, c, g),
+      balance: (t, g) => (down ? Promise.reject(new Error("ECONNREFUSED")) : store.balance(t, g)),
+      usage: (t, s) => (down ? Promise.reject(new Error("ECONNREFUSED")) : store.usage(t, s)),
+    };
+    const operations: string[] = [];
+    const policy = createPolicy({ environment: "live", keyStore: new MemoryKeyStore(), keyHasher: createKeyHasher({ peppers: [TEST_PEPPER] }), credits: failing, onStoreError: (_e, op) => operations.push(op) });
+    const error = await policy.usage("t1").then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ name: "ProblemError", code: "service_unavailable", headers: { "retry-after": "1" } });
+    expect(operations).toEqual(["usage"]);
+    down = false;
+    expect((await policy.usage("t1")).balance).toBe(100_000);
+    await expect(policy.usage("t1", { hours: -1 })).rejects.toThrow(TypeError);
+  });
+});

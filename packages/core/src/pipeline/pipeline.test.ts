@@ -1,10 +1,12 @@
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { defineCapability } from "../capabilities";
+import { MemoryBucketStore, type BucketStore } from "../buckets";
 import { MemoryKeyStore, createOAuthVerifier, type KeyStore } from "../credentials";
-import type { IdempotencyStore } from "../idempotency";
+import { MemoryIdempotencyStore, type IdempotencyStore } from "../idempotency";
 import { createKeyHasher } from "../keys";
-import { createTestPolicy, policyRequest, TEST_PEPPER, type TestPolicy } from "../testing";
+import { createTestPolicy, mintApiKey, policyRequest, TEST_PEPPER, type TestPolicy } from "../testing";
+import { composeAdmission } from "./admission";
 import { createPolicy, type Decision, type RejectDecision } from "./pipeline";
 
 const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", scopes: [], cost: 1, idempotent: true });
@@ -105,6 +107,8 @@ describe("createPolicy: environments", () => {
     const d = rejected(await t.call(whoami, { key: live.key }));
     expect(d.response.status).toBe(403);
     expect(d.problem.code).toBe("environment_mismatch");
+    // RFC 6750: `invalid_token` belongs to 401; a 403 that is not about scopes has no `error`.
+    expect(d.response.headers["www-authenticate"]).toBe('Bearer realm="alloovium"');
     expect(d.response.headers.ratelimit).toBe('"tokens";r=600;t=0, "credits";r=100000');
     const test = await t.mintKey({ environment: "test" });
     expect((await t.call(whoami, { key: test.key })).kind).toBe("continue");
@@ -147,7 +151,8 @@ describe("createPolicy: scopes and buckets", () => {
     expect(last.problem).toMatchObject({ code: "rate_limited", cost: 1, remaining: 0, limit: 60 });
     expect(last.response.headers["retry-after"]).toBe("1");
     expect(last.response.headers["ratelimit-policy"]).toBe('"tokens";q=60;w=60, "credits";q=100000');
-    expect(last.response.headers.ratelimit).toBe('"tokens";r=0;t=60, "credits";r=100000');
+    // t is the next whole token (1 s at 1/s), not the minute until the bucket is full.
+    expect(last.response.headers.ratelimit).toBe('"tokens";r=0;t=1, "credits";r=100000');
     t.clock.advance(1000);
     expect((await t.call(whoami, { key })).kind).toBe("continue");
   });
@@ -357,13 +362,129 @@ describe("createPolicy: options and failures", () => {
     expect(d.problem.type).toBe("https://errors.example.com/missing_credentials");
   });
 
-  it("answers a key store outage with a bare 500 problem, no secrets", async () => {
-    const failing: KeyStore = { findByDigest: async () => { throw new Error("ECONNREFUSED secret-host:6379"); }, put: async () => {}, get: async () => null, list: async () => [] };
-    const policy = createPolicy({ environment: "live", keyStore: failing, keyHasher });
-    const key = "ak_live_AB7K2LJ9xQpR4sT8uVwY1zC3dE5fG6hJ3tdo4m";
+  it("answers a key store outage with 503 service_unavailable and Retry-After, no secrets, and recovers", async () => {
+    const store = new MemoryKeyStore();
+    let down = true;
+    const failing: KeyStore = {
+      findByDigest: async (d) => {
+        if (down) throw new Error("ECONNREFUSED secret-host:6379");
+        return store.findByDigest(d);
+      },
+      put: (r) => store.put(r),
+      get: (a, b) => store.get(a, b),
+      list: (a) => store.list(a),
+    };
+    const errors: string[] = [];
+    const policy = createPolicy({ environment: "live", keyStore: failing, keyHasher, onStoreError: (_e, op) => errors.push(op) });
+    const { key } = await mintApiKey(store, keyHasher, {});
     const d = rejected(await policy.decide(policyRequest({ path: "/api/v2/me", key }), whoami));
-    expect(d.response.status).toBe(500);
-    expect(d.problem.code).toBe("internal_error");
+    expect(d.response.status).toBe(503);
+    expect(d.problem.code).toBe("service_unavailable");
+    expect(d.response.headers["retry-after"]).toBe("1");
+    expect(d.response.headers["www-authenticate"]).toBeUndefined();
     expect(d.response.body).not.toMatch(/secret-host|ECONNREFUSED|ak_live/);
+    expect(errors).toEqual(["lookup"]);
+    down = false; // the same policy, no restart
+    expect((await policy.decide(policyRequest({ path: "/api/v2/me", key }), whoami)).kind).toBe("continue");
+  });
+
+  it("answers a bucket store that fails closed with 503 service_unavailable and Retry-After, taking nothing", async () => {
+    const store = new MemoryKeyStore();
+    const buckets = new MemoryBucketStore();
+    let down = true;
+    const failing: BucketStore = { consume: (r, c, l) => (down ? Promise.reject(new Error("bucket store down")) : buckets.consume(r, c, l)) };
+    const errors: string[] = [];
+    const policy = createPolicy({ environment: "live", keyStore: store, keyHasher, buckets: failing, credits: false, onStoreError: (_e, op) => errors.push(op) });
+    const { key } = await mintApiKey(store, keyHasher, { tier: "free" });
+    const d = rejected(await policy.decide(policyRequest({ path: "/api/v2/me", key }), whoami));
+    expect([d.response.status, d.problem.code, d.response.headers["retry-after"]]).toEqual([503, "service_unavailable", "1"]);
+    expect(d.response.headers.ratelimit).toBeUndefined();
+    expect(errors).toEqual(["admit"]);
+    down = false;
+    const ok = await policy.decide(policyRequest({ path: "/api/v2/me", key }), whoami);
+    if (ok.kind !== "continue") throw new Error(`expected continue, got ${ok.kind}`);
+    expect(ok.headers.ratelimit).toBe('"tokens";r=59;t=1');
+  });
+
+  it("keeps 500 internal_error for a bug: a creditGrant function that throws is not an outage", async () => {
+    const store = new MemoryKeyStore();
+    const policy = createPolicy({ environment: "live", keyStore: store, keyHasher, creditGrant: () => { throw new Error("bug"); } });
+    const { key } = await mintApiKey(store, keyHasher, {});
+    const d = rejected(await policy.decide(policyRequest({ path: "/api/v2/me", key }), whoami));
+    expect([d.response.status, d.problem.code]).toEqual([500, "internal_error"]);
+    expect(d.response.headers["retry-after"]).toBeUndefined();
+  });
+});
+
+describe("createPolicy: the tenant-wide bucket (section 4)", () => {
+  const TENANT = "tenant-a";
+  const small = { capacity: 5, refillPerSecond: 0.5 };
+  const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
+
+  it("is shared by all of a tenant's keys, not by another tenant's, and rides in the headers as \"tenant\"", async () => {
+    const t = createTestPolicy({ tenantBucket: small });
+    const a = await t.mintKey({ tenantId: TENANT, tier: "pro" });
+    const b = await t.mintKey({ tenantId: TENANT, tier: "pro" });
+    const other = await t.mintKey({ tenantId: "tenant-b", tier: "pro" });
+    const first = await t.call(whoami, { key: a.key });
+    if (first.kind !== "continue") throw new Error("expected continue");
+    expect(first.headers["ratelimit-policy"]).toBe('"tokens";q=3000;w=60, "tenant";q=5;w=10, "credits";q=100000');
+    expect(first.headers.ratelimit).toBe('"tokens";r=2999;t=1, "tenant";r=4;t=2, "credits";r=100000');
+    for (let i = 0; i < 2; i++) expect((await t.call(whoami, { key: a.key })).kind).toBe("continue");
+    for (let i = 0; i < 2; i++) expect((await t.call(whoami, { key: b.key })).kind).toBe("continue");
+    const d = rejected(await t.call(whoami, { key: b.key }));
+    expect(d.response.status).toBe(429);
+    expect(d.problem).toMatchObject({ code: "rate_limited", cost: 1, remaining: 0, limit: 5 });
+    expect(d.problem.detail).toMatch(/tenant's shared bucket/);
+    expect(d.response.headers["retry-after"]).toBe("2");
+    expect(d.response.headers.ratelimit).toBe('"tokens";r=2998;t=1, "tenant";r=0;t=2, "credits";r=100000');
+    expect(code(await t.call(whoami, { key: a.key }))).toBe("rate_limited");
+    expect((await t.call(whoami, { key: other.key })).kind).toBe("continue");
+    t.clock.advance(2000);
+    expect((await t.call(whoami, { key: a.key })).kind).toBe("continue");
+  });
+
+  it("takes nothing from the key's bucket when the tenant's refuses, and answers the key's own refusal as before", async () => {
+    const t = createTestPolicy({ tenantBucket: { capacity: 3, refillPerSecond: 0.001 }, credits: false });
+    const a = await t.mintKey({ tenantId: TENANT, tier: "free", scopes: ["vault:write"] });
+    expect((await t.call(create, { key: a.key, body: { i: 1 } })).kind).toBe("continue"); // tenant 1 left
+    const d = rejected(await t.call(create, { key: a.key, body: { i: 2 } }));
+    expect(d.problem).toMatchObject({ code: "rate_limited", cost: 2, remaining: 1, limit: 3 });
+    // Retry-After covers the whole cost (1 token at 0.001/s), never earlier than the tenant's t.
+    expect(d.response.headers["retry-after"]).toBe("1000");
+    expect(d.response.headers.ratelimit).toBe('"tokens";r=58;t=1, "tenant";r=1;t=1000');
+    // Another tenant-wide limit per tier: the free key's own bucket refuses first.
+    const u = createTestPolicy({ tenantBucket: { pro: { capacity: 1000, refillPerSecond: 1 } }, credits: false });
+    const free = await u.mintKey({ tenantId: TENANT, tier: "free" });
+    for (let i = 0; i < 60; i++) await u.call(whoami, { key: free.key });
+    const own = rejected(await u.call(whoami, { key: free.key }));
+    expect(own.problem).toMatchObject({ code: "rate_limited", remaining: 0, limit: 60 });
+    expect(own.response.headers["ratelimit-policy"]).toBe('"tokens";q=60;w=60'); // free has no tenant bucket here
+    const pro = await u.mintKey({ tenantId: TENANT, tier: "pro" });
+    const p = await u.call(whoami, { key: pro.key });
+    if (p.kind !== "continue") throw new Error("expected continue");
+    expect(p.headers["ratelimit-policy"]).toBe('"tokens";q=3000;w=60, "tenant";q=1000;w=1000');
+  });
+
+  it("takes a function of the tenant, refuses a cost the tenant bucket can never hold, and checks the option at createPolicy", async () => {
+    const t = createTestPolicy({ tenantBucket: (tenantId) => (tenantId === TENANT ? { capacity: 60, refillPerSecond: 1 } : undefined), credits: false });
+    const a = await t.mintKey({ tenantId: TENANT, tier: "pro" });
+    const b = await t.mintKey({ tenantId: "tenant-b", tier: "pro" });
+    const d = rejected(await t.call(huge, { key: a.key }));
+    expect(d.problem).toMatchObject({ code: "cost_exceeds_capacity", cost: 61, limit: 60 });
+    expect(d.response.headers["retry-after"]).toBeUndefined();
+    expect((await t.call(huge, { key: b.key })).kind).toBe("continue");
+    expect(() => createTestPolicy({ tenantBucket: { capacity: 0, refillPerSecond: 1 } })).toThrow(/`tenantBucket`\.capacity/);
+    expect(() => createTestPolicy({ tenantBucket: { gold: { capacity: 1, refillPerSecond: 1 } } as never })).toThrow(/`tenantBucket`.*"gold" is not a tier/);
+    expect(() => createTestPolicy({ tenantBucket: { pro: { capacity: 1, refillPerSecond: -1 } } })).toThrow(/`tenantBucket\.pro`\.refillPerSecond/);
+    expect(() => createTestPolicy({ tenantBucket: 5 as never })).toThrow(/`tenantBucket`/);
+    const keyStore = new MemoryKeyStore();
+    const single: BucketStore = { consume: (r, c, l) => new MemoryBucketStore().consume(r, c, l) };
+    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, buckets: single, tenantBucket: small })).toThrow(/`tenantBucket` needs `buckets` with consumeAll/);
+    const admission = composeAdmission(single, new MemoryIdempotencyStore());
+    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, admission, credits: false, tenantBucket: small })).toThrow(/`tenantBucket` needs an `admission`/);
+    // A function's bad answer is a bug in the caller's code: 500, not 429 or 503.
+    const bad = createTestPolicy({ tenantBucket: () => ({ capacity: -1, refillPerSecond: 1 }) });
+    expect(code(await bad.call(whoami, { key: (await bad.mintKey()).key }))).toBe("internal_error");
   });
 });

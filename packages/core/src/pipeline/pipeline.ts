@@ -1,10 +1,12 @@
 import {
   DEFAULT_TIER_LIMITS,
   MemoryBucketStore,
+  checkLimits,
   rateLimitHeader,
   rateLimitPolicyHeader,
-  retryAfterSeconds,
+  retryAfterOf,
   tierLimits,
+  type BucketDemand,
   type BucketLimits,
   type BucketRef,
   type BucketResult,
@@ -15,6 +17,8 @@ import { systemClock, type Clock } from "../clock";
 import { DEFAULT_CREDIT_GRANT, MemoryCreditStore, readUsage, type CreditStore, type UsageReport } from "../credits";
 import {
   INVALID_TOKEN_CHALLENGE,
+  assertTransportOptions,
+  bearerChallenge,
   checkCredentialLocation,
   createVerifiedKeyCache,
   headerValues,
@@ -42,6 +46,7 @@ import {
 import { checkApiKey, type Environment, type KeyHasher } from "../keys";
 import {
   PROBLEM_CONTENT_TYPE,
+  ProblemError,
   isPolicyError,
   problem,
   policyError,
@@ -50,7 +55,7 @@ import {
   type Problem,
 } from "../problems";
 import { insufficientScope, missingScopes } from "../scopes";
-import { composeAdmission, type Admission, type AdmissionClaim, type AdmissionRequest } from "./admission";
+import { composeAdmission, type Admission, type AdmissionClaim, type AdmissionRequest, type AdmissionResult } from "./admission";
 
 /** Options of `createPolicy`. Checked when it is called; a bad option throws naming it. */
 export interface PolicyOptions {
@@ -86,6 +91,17 @@ export interface PolicyOptions {
   readonly lastUsedIntervalMs?: number;
   /** Bucket sizes per tier. @default DEFAULT_TIER_LIMITS */
   readonly tiers?: Partial<Record<RateLimitTier, BucketLimits>>;
+  /**
+   * A tenant-wide bucket shared by all of a tenant's credentials (contract section 4), taken
+   * together with the credential's bucket, all or nothing, in the same atomic step (one Redis
+   * round trip); the headers carry it as the `"tenant"` policy. Its limits: one for every tenant,
+   * per tier of the calling credential (a tier left out has none), or a function of the tenant
+   * (`undefined`: none). Needs `buckets.consumeAll` (or an `admission` with `tenantBuckets`).
+   * @default undefined (no tenant bucket)
+   * @example
+   * createPolicy({ ...options, tenantBucket: { capacity: 1200, refillPerSecond: 20 } });
+   */
+  readonly tenantBucket?: TenantBucketOption;
   /** The tier of OAuth clients: one for all, or per `client_id` (others get `standard`). @default "standard" */
   readonly oauthTier?: RateLimitTier | Readonly<Record<string, RateLimitTier>>;
   /** Methods whose `Idempotency-Key` is honoured. @default ["POST", "PATCH"] */
@@ -100,7 +116,7 @@ export interface PolicyOptions {
   readonly replayHeaders?: readonly string[];
   /** Base of problem `type` URIs. @default "https://api.alloovium.com/errors/" */
   readonly problemTypeBase?: string;
-  /** Names and headers treated as misplaced credentials. */
+  /** The credential-location check (credentials are found by shape): headers a trusted proxy sets, left out. */
   readonly transport?: TransportOptions;
   /** Told of store failures the caller cannot see (a failed `complete`, a failed `release`). */
   readonly onStoreError?: (error: unknown, operation: StoreOperation) => void;
@@ -108,8 +124,17 @@ export interface PolicyOptions {
   readonly clock?: Clock;
 }
 
-/** The store calls whose failures `onStoreError` is told of. */
-export type StoreOperation = "complete" | "release" | "admit" | "peek" | "charge" | "refund" | "touch";
+/** Limits of the tenant-wide bucket: one for all, per credential tier, or per tenant. */
+export type TenantBucketOption =
+  | BucketLimits
+  | Partial<Record<RateLimitTier, BucketLimits>>
+  | ((tenantId: string) => BucketLimits | undefined);
+
+/**
+ * The store calls whose failures `onStoreError` is told of (`lookup` is the key store behind the
+ * verified-key cache). A failed `lookup`, `admit` or `usage` answers 503 `service_unavailable`.
+ */
+export type StoreOperation = "lookup" | "complete" | "release" | "admit" | "peek" | "charge" | "refund" | "touch" | "usage";
 
 /** A response the adapter writes as is. */
 export type WireResponse = PolicyResponse<string>;
@@ -191,6 +216,12 @@ export interface Policy {
 }
 
 const NOOP = async () => {};
+/** `Retry-After` of a 503 `service_unavailable` (a store outage), in seconds. */
+const UNAVAILABLE_RETRY_AFTER = "1";
+/** RFC 6750 3.1: no `error` attribute on a 403 that is not about scopes. */
+const BARE_CHALLENGE: Readonly<Record<string, string>> = Object.freeze({ "www-authenticate": bearerChallenge() });
+/** The id of the tenant-wide bucket (credential buckets are `key:` or `oauth:`). */
+const TENANT_BUCKET_ID = "tenant";
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** What a continuing request was charged, for its refund. */
@@ -224,13 +255,54 @@ export function omitMembers(body: string, members: readonly string[]): string {
   if (!value || typeof value !== "object" || Array.isArray(value)) return "{}";
   const kept: Record<string, unknown> = { ...(value as Record<string, unknown>) };
   for (const m of members) delete kept[m];
-  return JSON.stringify(kept);
+  try {
+    return JSON.stringify(kept);
+  } catch {
+    return "{}"; // nested deeper than JSON.stringify can write (it recurses): kept out, like a non-object
+  }
 }
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const TIERS = new Set(["free", "standard", "pro", "enterprise"]);
 
 function isStore(v: unknown, methods: readonly string[]): boolean {
   return !!v && methods.every((m) => typeof (v as Record<string, unknown>)[m] === "function");
+}
+
+const LIMITS_SHAPE = "limits ({ capacity, refillPerSecond }), limits per tier, or a function of the tenant id";
+
+/**
+ * The `tenantBucket` option as a function of (tenant, tier), checked now: a bad value throws
+ * naming the option. A function's answers are checked when it answers (a bad one is a bug: 500).
+ */
+function tenantLimitsOf(option: TenantBucketOption | undefined): ((tenantId: string, tier: RateLimitTier) => BucketLimits | undefined) | undefined {
+  if (option === undefined) return undefined;
+  if (typeof option === "function") {
+    // One frozen object per size, so that the header cache (keyed by limits) stays small.
+    const checked = new Map<string, BucketLimits>();
+    return (tenantId) => {
+      const l = option(tenantId);
+      if (l === undefined) return undefined;
+      const id = `${String(l?.capacity)}/${String(l?.refillPerSecond)}`;
+      let c = checked.get(id);
+      if (!c) {
+        c = checkLimits("createPolicy: `tenantBucket(tenantId)`", l);
+        if (checked.size >= 1000) checked.clear();
+        checked.set(id, c);
+      }
+      return c;
+    };
+  }
+  if (!option || typeof option !== "object") throw new TypeError(`createPolicy: \`tenantBucket\` must be ${LIMITS_SHAPE}`);
+  if ("capacity" in option || "refillPerSecond" in option) {
+    const all = checkLimits("createPolicy: `tenantBucket`", option as BucketLimits);
+    return () => all;
+  }
+  const perTier: Partial<Record<RateLimitTier, BucketLimits>> = {};
+  for (const [tier, l] of Object.entries(option)) {
+    if (!TIERS.has(tier)) throw new TypeError(`createPolicy: \`tenantBucket\` must be ${LIMITS_SHAPE}; "${tier}" is not a tier`);
+    perTier[tier as RateLimitTier] = checkLimits(`createPolicy: \`tenantBucket.${tier}\``, l as BucketLimits);
+  }
+  return (_tenantId, tier) => perTier[tier];
 }
 
 function nonNegative(name: string, v: number | undefined, dflt: number): number {
@@ -261,6 +333,7 @@ export function createPolicy(options: PolicyOptions): Policy {
   if (options.admission !== undefined && !isStore(options.admission, ["admit"])) throw new TypeError("createPolicy: `admission` must be an Admission");
   const failure = options.idempotencyFailure ?? "closed";
   if (failure !== "closed" && failure !== "open") throw new TypeError('createPolicy: `idempotencyFailure` must be "closed" or "open"');
+  assertTransportOptions(options.transport);
   const oauthTier = options.oauthTier ?? "standard";
   if (typeof oauthTier === "string" ? !TIERS.has(oauthTier) : Object.values(oauthTier).some((t) => !TIERS.has(t))) {
     throw new TypeError("createPolicy: `oauthTier` must name free, standard, pro or enterprise");
@@ -275,6 +348,13 @@ export function createPolicy(options: PolicyOptions): Policy {
   const tiers = options.tiers ? tierLimits(options.tiers) : DEFAULT_TIER_LIMITS;
   const buckets = options.buckets ?? new MemoryBucketStore({ clock });
   const idempotency = options.idempotency ?? new MemoryIdempotencyStore({ clock });
+  const tenantLimits = tenantLimitsOf(options.tenantBucket);
+  if (tenantLimits && options.admission && options.admission.tenantBuckets !== true) {
+    throw new TypeError("createPolicy: `tenantBucket` needs an `admission` that takes tenant buckets (`tenantBuckets: true`, as RedisAdmission and composeAdmission over a store with consumeAll)");
+  }
+  if (tenantLimits && !options.admission && typeof buckets.consumeAll !== "function") {
+    throw new TypeError("createPolicy: `tenantBucket` needs `buckets` with consumeAll (one atomic step for both buckets)");
+  }
   if (options.credits !== undefined && options.credits !== false && !isStore(options.credits, ["charge", "refund", "balance", "usage"])) {
     throw new TypeError("createPolicy: `credits` must be a CreditStore or false");
   }
@@ -324,8 +404,12 @@ export function createPolicy(options: PolicyOptions): Policy {
     };
   }
 
-  /** The RateLimit pair: the token bucket, then (when the balance is known) the `credits` policy. */
-  function rateHeaders(limits: BucketLimits, result: BucketResult, grant: number, balance?: number): Record<string, string> {
+  /**
+   * The RateLimit pair: the credential's bucket, the tenant's (when the policy has one), then
+   * (when the balance is known) the `credits` policy.
+   */
+  function rateHeaders(limits: BucketLimits, result: BucketResult, grant: number, balance?: number, tenant?: BucketPart): Record<string, string> {
+    if (tenant) return tenantRateHeaders(limits, result, grant, balance, tenant);
     let p = policyHeaderCache.get(limits);
     if (p === undefined) {
       p = { tokens: rateLimitPolicyHeader(limits), grant: -1, withCredits: "" };
@@ -339,6 +423,19 @@ export function createPolicy(options: PolicyOptions): Policy {
     return { "ratelimit-policy": p.withCredits, ratelimit: `${rateLimitHeader(result)}, ${creditsMember(balance)}` };
   }
 
+  const tenantPolicyCache = new WeakMap<BucketLimits, string>();
+  function tenantRateHeaders(limits: BucketLimits, result: BucketResult, grant: number, balance: number | undefined, tenant: BucketPart): Record<string, string> {
+    let tenantPolicy = tenantPolicyCache.get(tenant.limits);
+    if (tenantPolicy === undefined) tenantPolicyCache.set(tenant.limits, (tenantPolicy = rateLimitPolicyHeader(tenant.limits, TENANT_BUCKET_ID)));
+    let policy = `${rateLimitPolicyHeader(limits)}, ${tenantPolicy}`;
+    let rate = `${rateLimitHeader(result)}, ${rateLimitHeader(tenant.result, TENANT_BUCKET_ID)}`;
+    if (balance !== undefined) {
+      policy += `, ${creditsPolicyMember(grant)}`;
+      rate += `, ${creditsMember(balance)}`;
+    }
+    return { "ratelimit-policy": policy, ratelimit: rate };
+  }
+
   async function balanceOf(tenantId: string, grant: number): Promise<number | undefined> {
     if (!credits) return undefined;
     try {
@@ -350,10 +447,12 @@ export function createPolicy(options: PolicyOptions): Policy {
   }
 
   /** RateLimit headers for an authenticated request refused before the bucket: a cost-0 read. */
-  async function peekHeaders(ref: BucketRef, limits: BucketLimits, grant: number): Promise<Record<string, string> | undefined> {
+  async function peekHeaders(ref: BucketRef, limits: BucketLimits, grant: number, tenant?: BucketDemand): Promise<Record<string, string> | undefined> {
     const balance = balanceOf(ref.tenantId, grant);
     try {
-      return rateHeaders(limits, await buckets.consume(ref, 0, limits), grant, await balance);
+      if (!tenant) return rateHeaders(limits, await buckets.consume(ref, 0, limits), grant, await balance);
+      const [own, shared] = await Promise.all([buckets.consume(ref, 0, limits), buckets.consume(tenant.ref, 0, tenant.limits)]);
+      return rateHeaders(limits, own, grant, await balance, { limits: tenant.limits, result: shared });
     } catch (e) {
       onStoreError(e, "peek");
       return undefined;
@@ -400,7 +499,10 @@ export function createPolicy(options: PolicyOptions): Policy {
       }
       const cached = keyCache.peek(raw);
       if (cached !== undefined) return keyPrincipal(cached, env);
-      return keyCache.lookup(raw).then((record) => keyPrincipal(record, env));
+      return keyCache.lookup(raw).then(
+        (record) => keyPrincipal(record, env),
+        (e: unknown) => unavailable(e, "lookup", "API keys cannot be verified right now; retry shortly."),
+      );
     }
     if (bearer.kind === "jwt") {
       if (!options.oauth) return policyError("invalid_token", "OAuth access tokens are not accepted here.", undefined, INVALID_TOKEN_CHALLENGE);
@@ -441,6 +543,12 @@ export function createPolicy(options: PolicyOptions): Policy {
     return principal;
   }
 
+  /** A bucket's limits and its result, for the RateLimit headers. */
+  interface BucketPart {
+    readonly limits: BucketLimits;
+    readonly result: BucketResult;
+  }
+
   /** A principal's bucket; for a key, also when its `last_used_at` may be written again. */
   interface KeySlot {
     readonly ref: BucketRef;
@@ -450,8 +558,16 @@ export function createPolicy(options: PolicyOptions): Policy {
   const keyBuckets = new WeakMap<Principal, KeySlot>();
   function bucketOf(p: Principal): { readonly ref: BucketRef; readonly limits: BucketLimits } {
     if (p.auth_method === "api_key") return keySlot(p);
-    const tier = typeof oauthTier === "string" ? oauthTier : (oauthTier[p.client_id] ?? "standard");
-    return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id}:${p.user_id}` }, limits: tiers[tier] };
+    return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id}:${p.user_id}` }, limits: tiers[tierOf(p)] };
+  }
+  function tierOf(p: Principal): RateLimitTier {
+    if (p.auth_method === "api_key") return p.rate_limit_tier;
+    return typeof oauthTier === "string" ? oauthTier : (oauthTier[p.client_id] ?? "standard");
+  }
+  /** The tenant-wide bucket of this principal's request, when the policy has one. */
+  function tenantBucketOf(p: Principal): BucketDemand | undefined {
+    const l = tenantLimits!(p.tenant_id, tierOf(p));
+    return l ? { ref: { tenantId: p.tenant_id, id: TENANT_BUCKET_ID }, limits: l } : undefined;
   }
   function keySlot(p: ApiKeyPrincipal): KeySlot {
     let b = keyBuckets.get(p);
@@ -463,8 +579,9 @@ export function createPolicy(options: PolicyOptions): Policy {
   }
 
   async function decide(req: PolicyRequest, capability: Capability): Promise<Decision> {
-    // Anything thrown (a store, a grant function) answers 500 `internal_error`, here rather than
-    // through a `.catch` on every decision.
+    // Each store call answers its own failure (503 `service_unavailable` when it fails closed);
+    // anything else thrown (a bug, a grant function) answers 500 `internal_error`, here rather
+    // than through a `.catch` on every decision.
     try {
       let principal = authenticate(req);
       if (principal instanceof Promise) principal = await principal;
@@ -476,34 +593,22 @@ export function createPolicy(options: PolicyOptions): Policy {
         if (touchKey) touch(principal, slot);
       }
       const { ref, limits } = slot ?? bucketOf(principal);
+      const tenant = tenantLimits ? tenantBucketOf(principal) : undefined;
       const grant = credits ? grantOf(principal.tenant_id) : 0;
       if (principal.auth_method === "api_key" && principal.environment === "live" && environment === "test") {
         return reject(
-          policyError(
-            "environment_mismatch",
-            "Live keys cannot be used against a test deployment; use an ak_test_ key.",
-            { environment },
-            INVALID_TOKEN_CHALLENGE,
-          ),
-          await peekHeaders(ref, limits, grant),
+          policyError("environment_mismatch", "Live keys cannot be used against a test deployment; use an ak_test_ key.", { environment }, BARE_CHALLENGE),
+          await peekHeaders(ref, limits, grant, tenant),
         );
       }
       if (capability.scopes.length > 0) {
         const missing = missingScopes(principal.scopes, capability.scopes);
         if (missing.length > 0) {
-          return reject(insufficientScope(principal.auth_method, capability.scopes, missing), await peekHeaders(ref, limits, grant));
+          return reject(insufficientScope(principal.auth_method, capability.scopes, missing), await peekHeaders(ref, limits, grant, tenant));
         }
       }
-      if (capability.cost > limits.capacity) {
-        return reject(
-          policyError(
-            "cost_exceeds_capacity",
-            `This operation costs ${capability.cost} tokens, more than your bucket can hold (${limits.capacity}).`,
-            { cost: capability.cost, limit: limits.capacity },
-          ),
-          await peekHeaders(ref, limits, grant),
-        );
-      }
+      const tooCostly = costExceedsCapacity(capability.cost, limits, tenant);
+      if (tooCostly) return reject(tooCostly, await peekHeaders(ref, limits, grant, tenant));
 
       // The Idempotency-Key is read here but judged after the bucket, as the contract orders it.
       let keyError: PolicyError | null = null;
@@ -528,15 +633,16 @@ export function createPolicy(options: PolicyOptions): Policy {
 
       // A request refused for its Idempotency-Key is not charged: it only reads the balance.
       const charge = credits && !keyError ? { capability: capability.id, credits: capability.credits, grant } : undefined;
-      let admitted;
+      let admitted: AdmissionResult;
       try {
         const request: { -readonly [K in keyof AdmissionRequest]: AdmissionRequest[K] } = { bucket: ref, cost: capability.cost, limits };
+        if (tenant) request.tenant = tenant;
         if (idemRef) request.claim = { ref: idemRef, fingerprint, leaseMs };
         if (charge) request.charge = charge;
         admitted = await admission.admit(request);
       } catch (e) {
-        onStoreError(e, "admit");
-        return reject(policyError("internal_error", "The rate limiter is unavailable; retry shortly."), { "retry-after": "1" });
+        // The bucket (or credits configured to fail closed) could not decide: nothing was taken.
+        return reject(unavailable(e, "admit", "The rate limiter is unavailable; retry shortly."));
       }
       const bucket = admitted.bucket;
       const credited = admitted.credits;
@@ -545,19 +651,9 @@ export function createPolicy(options: PolicyOptions): Policy {
         if (credited.outcome === "unavailable") onStoreError(credited.error, "charge"); // metering fails open: not charged
         else balance = credited.balance;
       } else if (credits && keyError) balance = await balanceOf(principal.tenant_id, grant);
-      const headers = rateHeaders(limits, bucket, grant, balance);
-      if (!bucket.allowed) {
-        const retry = retryAfterSeconds(bucket.retryAfterMs);
-        return reject(
-          policyError(
-            "rate_limited",
-            `Rate limit exceeded: this request costs ${capability.cost} token${capability.cost === 1 ? "" : "s"} and ${bucket.remaining} remain. Retry after ${retry} second${retry === 1 ? "" : "s"}.`,
-            { cost: capability.cost, remaining: bucket.remaining, limit: limits.capacity },
-            { "retry-after": String(retry) },
-          ),
-          headers,
-        );
-      }
+      const shared = tenant && admitted.tenant ? { limits: tenant.limits, result: admitted.tenant } : undefined;
+      const headers = rateHeaders(limits, bucket, grant, balance, shared);
+      if (!bucket.allowed) return reject(rateLimited(capability, { limits, result: bucket }, shared), headers);
       if (keyError) return reject(keyError, headers);
       if (credited?.outcome === "insufficient") {
         return reject(
@@ -575,6 +671,37 @@ export function createPolicy(options: PolicyOptions): Policy {
     } catch (e) {
       return failed(e);
     }
+  }
+
+  /** 429 `cost_exceeds_capacity` when a bucket (the credential's or the tenant's) can never hold `cost`. */
+  function costExceedsCapacity(cost: number, limits: BucketLimits, tenant: BucketDemand | undefined): PolicyError | null {
+    const capacity = tenant ? Math.min(limits.capacity, tenant.limits.capacity) : limits.capacity;
+    if (cost <= capacity) return null;
+    const whose = capacity === limits.capacity ? "your bucket" : "your tenant's shared bucket";
+    return policyError("cost_exceeds_capacity", `This operation costs ${cost} tokens, more than ${whose} can hold (${capacity}).`, { cost, limit: capacity });
+  }
+
+  /** 503 `service_unavailable` for a store that failed closed, with `Retry-After`. */
+  function unavailable(e: unknown, operation: StoreOperation, detail: string): PolicyError {
+    onStoreError(e, operation);
+    return policyError("service_unavailable", detail, undefined, { "retry-after": UNAVAILABLE_RETRY_AFTER });
+  }
+
+  /**
+   * 429 `rate_limited`, with the cost, remaining and limit of the bucket that refused (the one
+   * that needs longest to hold the cost) and a `Retry-After` until both buckets hold it.
+   */
+  function rateLimited(capability: Capability, own: BucketPart, shared: BucketPart | undefined): PolicyError {
+    const by = shared && shared.result.retryAfterMs > own.result.retryAfterMs ? shared : own;
+    const retry = retryAfterOf(shared ? [own.result, shared.result] : [own.result]);
+    const tokens = `token${capability.cost === 1 ? "" : "s"}`;
+    const where = by === own ? "" : " in your tenant's shared bucket";
+    return policyError(
+      "rate_limited",
+      `Rate limit exceeded: this request costs ${capability.cost} ${tokens} and ${by.result.remaining} remain${where}. Retry after ${retry} second${retry === 1 ? "" : "s"}.`,
+      { cost: capability.cost, remaining: by.result.remaining, limit: by.limits.capacity },
+      { "retry-after": String(retry) },
+    );
   }
 
   /** Gives back what a request was charged, once (a 5xx, a throw, or a refusal after the charge). */
@@ -703,7 +830,14 @@ export function createPolicy(options: PolicyOptions): Policy {
     credits,
     usage: async (tenantId, o) => {
       if (!credits) throw new TypeError("policy.usage: metering is off (`credits: false`)");
-      return readUsage(credits, tenantId, { grant: grantOf(tenantId), clock, ...(o?.hours === undefined ? {} : { hours: o.hours }) });
+      const read = { grant: grantOf(tenantId), clock, ...(o?.hours === undefined ? {} : { hours: o.hours }) };
+      try {
+        return await readUsage(credits, tenantId, read);
+      } catch (e) {
+        if (e instanceof TypeError) throw e; // a bad argument is the caller's bug: 500
+        const { code, detail, headers } = unavailable(e, "usage", "Usage cannot be read right now; retry shortly.");
+        throw new ProblemError(code, detail, undefined, headers);
+      }
     },
     checkCredentialLocation: (req) => checkCredentialLocation(req, options.transport),
   };

@@ -35,7 +35,8 @@ describe("problems", () => {
       invalid_idempotency_key: 400, idempotency_key_required: 400, idempotency_key_in_use: 409, idempotency_key_reused: 422,
       idempotency_unavailable: 503, invalid_parameter: 400, invalid_cursor: 400, invalid_body: 400, validation_failed: 422,
       not_found: 404, method_not_allowed: 405, payload_too_large: 413, unsupported_media_type: 415, internal_error: 500,
-      insufficient_credits: 402,
+      insufficient_credits: 402, service_unavailable: 503, key_already_rolled: 409, key_limit_reached: 409,
+      malformed_request: 400, headers_too_large: 431,
     };
     expect(Object.fromEntries(Object.entries(catalogue).map(([c, e]) => [c, e.status]))).toEqual(table);
     expect(isProblemCode("not_found")).toBe(true);

@@ -77,7 +77,7 @@ export async function startApp(
 }
 
 /** Leaves Redis as it was: deletes every key this server wrote (they all start with its prefix). */
-async function deleteByPrefix(url: string, prefix: string): Promise<void> {
+export async function deleteByPrefix(url: string, prefix: string): Promise<void> {
   const { Redis } = await import("ioredis");
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
   try {

@@ -3,11 +3,12 @@
  * (`/api/v2/usage`). Called by `contractSuite`, so it runs on every framework and store variant.
  */
 import { randomUUID } from "node:crypto";
-import { expect, describe, it } from "vitest";
-import type { App } from "./app";
+import { afterAll, beforeAll, expect, describe, it } from "vitest";
+import { startServer, type Framework, type RunningServer } from "../../../src/server";
+import { deleteByPrefix, startApp, type App, type StoreVariant } from "./app";
 import { ISO_OFFSET, UUID, expectProblem, show } from "./expect";
-import { sfMember, type Client, type WireResponse } from "./http";
-import { METERED_CREDITS, TENANT, type Fixture } from "./seed";
+import { createClient, sfMember, type Client, type WireResponse } from "./http";
+import { METERED_CREDITS, TENANT, createFixture, tenantOf, type Fixture } from "./seed";
 
 const KEYS = "/api/v2/keys";
 const ME = "/api/v2/me";
@@ -415,3 +416,210 @@ export function usageSuite(app: () => App, fx: Fixture): void {
     });
   });
 }
+
+/**
+ * Key management without races or privilege gaps (contract sections 4 and 9): one successor per
+ * key, no escalation in either direction, the tenant's active-key cap, paging while keys are
+ * created, and (on Redis) a restart with the same seed that undoes nothing. Starts apps of its
+ * own where a test needs a cap or a restart.
+ */
+export function keyLifecycleSuite(app: () => App, fx: Fixture, created: string[], framework: Framework, variant: StoreVariant): void {
+  const K = fx.keys;
+  const c = (): Client => app().client;
+  const keyPath = (id: string) => `${KEYS}/${id}`;
+
+  async function create(client: Client, key: string, scopes: string[], name = uniqueName("key")): Promise<{ id: string; raw: string }> {
+    const res = await client.send({ method: "POST", path: KEYS, key, json: { name, environment: "live", scopes } });
+    expect(res.status, show(res)).toBe(201);
+    created.push(res.body.key as string);
+    return { id: res.body.id as string, raw: res.body.key as string };
+  }
+
+  async function allKeys(client: Client, key: string, limit = 100): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 200; page++) {
+      const res: WireResponse = await client.get(`${KEYS}?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, key);
+      expect(res.status, show(res)).toBe(200);
+      out.push(...(res.body.data as Record<string, unknown>[]));
+      if (!res.body.has_more) break;
+      cursor = res.body.next_cursor as string;
+    }
+    return out;
+  }
+
+  describe("key lifecycle without races or privilege gaps (sections 4 and 9)", () => {
+    it("gives a key one successor: of 20 racing rolls one is 201 and every other 409 key_already_rolled, and so is any later roll", async () => {
+      const name = uniqueName("rolled");
+      const { id, raw } = await create(c(), K.keys, ["vault:read"], name);
+      const rolls = await Promise.all(Array.from({ length: 20 }, () => c().send({ method: "POST", path: `${keyPath(id)}/roll`, key: K.keys, json: { grace_period_seconds: 3600 } })));
+      const won = rolls.filter((r) => r.status === 201);
+      expect(won, rolls.map((r) => r.status).join(",")).toHaveLength(1);
+      created.push(won[0]!.body.key as string);
+      for (const r of rolls.filter((x) => x.status !== 201)) expectProblem(r, "key_already_rolled", {}, true);
+      expectProblem(await c().send({ method: "POST", path: `${keyPath(id)}/roll`, key: K.keys, json: { grace_period_seconds: 0 } }), "key_already_rolled");
+      // The old key keeps its one grace end and works; one successor is active, the losers' keys never are.
+      const old = await c().get(keyPath(id), K.keys);
+      expect(old.body.status).toBe("active");
+      expect(Date.parse(old.body.expires_at)).toBeLessThanOrEqual(Date.now() + 3600 * 1000);
+      expect((await c().get(ME, raw)).status).toBe(200);
+      const same = (await allKeys(c(), K.keys)).filter((k) => k.name === name && k.id !== id);
+      expect(same.filter((k) => k.status === "active").map((k) => k.id)).toEqual([won[0]!.body.id]);
+      // The successor itself rolls on.
+      const next = await c().send({ method: "POST", path: `${keyPath(won[0]!.body.id as string)}/roll`, key: K.keys, json: { grace_period_seconds: 0 } });
+      expect(next.status, show(next)).toBe(201);
+      created.push(next.body.key as string);
+    });
+
+    it("refuses a keys:write-only key that strips, rolls or revokes a stronger key (403 insufficient_scope), and lets it revoke itself", async () => {
+      const writer = await create(c(), K.keys, ["keys:write"]);
+      const target = await create(c(), K.keys, ["usage:read", "vault:read", "vault:write"]);
+      const challenge = 'Bearer realm="alloovium", error="insufficient_scope", scope="usage:read vault:read vault:write"';
+      const missing = { missing_scopes: ["usage:read", "vault:read", "vault:write"] };
+      const strip = await c().send({ method: "PATCH", path: keyPath(target.id), key: writer.raw, json: { scopes: [] } });
+      expectProblem(strip, "insufficient_scope", missing);
+      expect(strip.headers["www-authenticate"]).toBe(challenge);
+      expect(strip.body.detail).toBe("API key is missing required scopes: usage:read, vault:read, vault:write");
+      expectProblem(await c().send({ method: "PATCH", path: keyPath(target.id), key: writer.raw, json: { name: "renamed" } }), "insufficient_scope", missing);
+      expectProblem(await c().send({ method: "POST", path: `${keyPath(target.id)}/revoke`, key: writer.raw }), "insufficient_scope", missing);
+      expectProblem(await c().send({ method: "POST", path: `${keyPath(target.id)}/roll`, key: writer.raw, json: { grace_period_seconds: 0 } }), "insufficient_scope", missing);
+      // A seeded key with scopes K.keys lacks (chat:*, templates:read) is out of its reach too.
+      const main = await c().send({ method: "POST", path: `${keyPath(fx.ids.main)}/revoke`, key: K.keys });
+      expectProblem(main, "insufficient_scope", { missing_scopes: ["chat:read", "chat:write", "templates:read"] });
+      const still = await c().get(keyPath(target.id), K.keys);
+      expect(still.body).toMatchObject({ scopes: ["usage:read", "vault:read", "vault:write"], status: "active", expires_at: null, revoked_at: null });
+      expect((await c().get(ME, K.main)).status).toBe(200);
+      // Cutting a key down needs every scope it has now: K.keys holds them all.
+      const cut = await c().send({ method: "PATCH", path: keyPath(target.id), key: K.keys, json: { scopes: ["vault:read"] } });
+      expect(cut.status, show(cut)).toBe(200);
+      expect(cut.body.scopes).toEqual(["vault:read"]);
+      // A key holding keys:write may always revoke itself.
+      const self = await c().send({ method: "POST", path: `${keyPath(writer.id)}/revoke`, key: writer.raw });
+      expect(self.status, show(self)).toBe(200);
+      expect(self.body).toMatchObject({ id: writer.id, status: "revoked" });
+      expectProblem(await c().get(KEYS, writer.raw), "api_key_revoked");
+    });
+
+    it("answers every one of 30 racing renames of one key with 200, never a 5xx", async () => {
+      const { id } = await create(c(), K.keys, ["vault:read"]);
+      const names = Array.from({ length: 30 }, (_, i) => `race-${i}`);
+      const answers = await Promise.all(names.map((name) => c().send({ method: "PATCH", path: keyPath(id), key: K.keys, json: { name } })));
+      expect(answers.map((r) => r.status)).toEqual(names.map(() => 200));
+      expect(names).toContain((await c().get(keyPath(id), K.keys)).body.name);
+    });
+
+    it("pages the key list inside the store: every key once, newest first, while keys are created between pages", async () => {
+      for (let i = 0; i < 4; i++) await create(c(), K.keys, []);
+      const before = (await allKeys(c(), K.keys)).map((k) => k.id);
+      const walked: Record<string, unknown>[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 100; page++) {
+        const res: WireResponse = await c().get(`${KEYS}?limit=3${cursor ? `&cursor=${cursor}` : ""}`, K.keys);
+        expect(res.status, show(res)).toBe(200);
+        expect((res.body.data as unknown[]).length).toBeLessThanOrEqual(3);
+        walked.push(...(res.body.data as Record<string, unknown>[]));
+        if (page < 2) await create(c(), K.keys, []); // newer than the cursor: shifts nothing
+        if (!res.body.has_more) {
+          expect(res.body.next_cursor).toBeNull();
+          break;
+        }
+        cursor = res.body.next_cursor as string;
+      }
+      // The first page was read before the new keys; every later page is exactly what was there.
+      expect(walked.map((k) => k.id)).toEqual(before);
+      const order = walked.map((k) => [Date.parse(k.created_at as string), k.id as string] as const);
+      for (let i = 1; i < order.length; i++) {
+        const [ta, ia] = order[i - 1]!;
+        const [tb, ib] = order[i]!;
+        expect(ta > tb || (ta === tb && ia > ib), `${ia} before ${ib}`).toBe(true);
+      }
+    });
+
+    describe("the tenant's active-key cap", () => {
+      const capped = createFixture();
+      // The tenant's seeded keys that count: neither revoked nor expired.
+      const seededActive = Object.values(capped.specs).filter(
+        (k) => tenantOf(k.user) === TENANT.acme && !("revoked" in k && k.revoked) && !("expiresAt" in k && k.expiresAt && Date.parse(k.expiresAt) <= Date.now()),
+      ).length;
+      const maxActiveKeys = seededActive + 3;
+      let cap: App;
+      beforeAll(async () => {
+        cap = await startApp(framework, variant, capped, { maxActiveKeys });
+      });
+      afterAll(async () => {
+        await cap?.close();
+      });
+
+      it("answers 409 key_limit_reached to one more create, counts neither revoked nor expired keys, never refuses a roll, and holds under racing creates", async () => {
+        const cc = () => cap.client;
+        const made = [];
+        for (let i = 0; i < 3; i++) made.push(await create(cc(), capped.keys.keys, ["vault:read"]));
+        const refused = await cc().send({ method: "POST", path: KEYS, key: capped.keys.keys, json: { name: "one too many", environment: "live", scopes: [] } });
+        expectProblem(refused, "key_limit_reached");
+        expect((await allKeys(cc(), capped.keys.keys)).some((k) => k.name === "one too many")).toBe(false);
+        // A roll at the cap is never refused.
+        const rolled = await cc().send({ method: "POST", path: `${keyPath(made[0]!.id)}/roll`, key: capped.keys.keys, json: { grace_period_seconds: 0 } });
+        expect(rolled.status, show(rolled)).toBe(201);
+        created.push(rolled.body.key as string);
+        // The old key expired at once and its successor took its slot; revoking two frees two.
+        for (const k of made.slice(1)) expect((await cc().send({ method: "POST", path: `${keyPath(k.id)}/revoke`, key: capped.keys.keys })).status).toBe(200);
+        const burst = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => cc().send({ method: "POST", path: KEYS, key: capped.keys.keys, json: { name: `burst-${i}`, environment: "live", scopes: [] } })),
+        );
+        const ok = burst.filter((r) => r.status === 201);
+        for (const r of ok) created.push(r.body.key as string);
+        expect(ok).toHaveLength(2);
+        for (const r of burst.filter((x) => x.status !== 201)) expectProblem(r, "key_limit_reached");
+        const active = (await allKeys(cc(), capped.keys.keys)).filter((k) => k.status === "active");
+        expect(active).toHaveLength(maxActiveKeys);
+        // Another tenant has a cap of its own.
+        const other = await cc().send({ method: "POST", path: KEYS, key: capped.keys.otherKeys, json: { name: "other", environment: "live", scopes: [] } });
+        expect(other.status, show(other)).toBe(201);
+        created.push(other.body.key as string);
+      });
+    });
+
+    // Only a shared store outlives an instance: on memory there is nothing for a restart to undo.
+    if (variant.name === "redis") it("keeps every revocation, roll and scope cut when another instance starts with the same seed and Redis prefix", async () => {
+      const seeded = createFixture();
+      const prefix = `conformance:${framework}:restart:${randomUUID()}`;
+      const start = (): Promise<RunningServer> =>
+        startServer({ framework, host: "127.0.0.1", port: 0, seed: seeded.seed, pepper: "conformance-suite-pepper", log: () => {}, redisUrl: variant.url, redisKeyPrefix: prefix });
+      const servers: RunningServer[] = [];
+      try {
+        const first = await start();
+        servers.push(first);
+        const a = createClient(first.url);
+        const S = seeded.keys;
+        expect((await a.send({ method: "POST", path: `${keyPath(seeded.ids.readOnly)}/revoke`, key: S.keys })).status).toBe(200);
+        const roll = await a.send({ method: "POST", path: `${keyPath(seeded.ids.vault)}/roll`, key: S.keys, json: { grace_period_seconds: 0 } });
+        expect(roll.status, show(roll)).toBe(201);
+        created.push(roll.body.key as string);
+        expect((await a.send({ method: "PATCH", path: keyPath(seeded.ids.idem), key: S.keys, json: { scopes: ["vault:read"] } })).status).toBe(200);
+        // A second instance with the same seed, then the first one restarted.
+        const second = await start();
+        servers.push(second);
+        await first.close();
+        const third = await start();
+        servers.push(third);
+        for (const url of [second.url, third.url]) {
+          const b = createClient(url);
+          expectProblem(await b.get(ME, S.readOnly), "api_key_revoked");
+          expectProblem(await b.get(ME, S.vault), "api_key_expired");
+          expect((await b.get(ME, roll.body.key as string)).status).toBe(200);
+          const idem = await b.get(ME, S.idem);
+          expect(idem.status, show(idem)).toBe(200);
+          expect(idem.body.scopes).toEqual(["vault:read"]);
+          expectProblem(await b.send({ method: "POST", path: `${keyPath(seeded.ids.vault)}/roll`, key: S.keys, json: { grace_period_seconds: 0 } }), "key_already_rolled");
+          // Seeded once: no record is listed twice.
+          const ids = (await allKeys(b, S.keys)).map((k) => k.id);
+          expect(new Set(ids).size).toBe(ids.length);
+        }
+      } finally {
+        await Promise.all(servers.map((s) => s.close()));
+        await deleteByPrefix(variant.url, prefix);
+      }
+    });
+  });
+}
+
