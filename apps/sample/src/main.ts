@@ -62,6 +62,11 @@ function configure(): StartOptions {
     }
     options.tenantBucket = { capacity: Number(m[1]), refillPerSecond: Number(m[2]) };
   }
+  const maxActiveKeys = env["ALLOOVIUM_MAX_ACTIVE_KEYS"];
+  if (maxActiveKeys !== undefined && maxActiveKeys !== "") {
+    if (!/^\d{1,9}$/.test(maxActiveKeys) || Number(maxActiveKeys) < 1) throw new ConfigError(`ALLOOVIUM_MAX_ACTIVE_KEYS must be an integer >= 1; got "${maxActiveKeys}"`);
+    options.maxActiveKeys = Number(maxActiveKeys);
+  }
   const pepper = env["ALLOOVIUM_KEY_PEPPER"];
   if (pepper !== undefined && pepper !== "") {
     if (Buffer.byteLength(pepper) < 16) throw new ConfigError("ALLOOVIUM_KEY_PEPPER must be at least 16 bytes");

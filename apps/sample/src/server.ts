@@ -130,6 +130,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       keyHasher,
       environment,
       invalidate: (digest) => policy.keyCache.invalidate(digest),
+      onStoreError: (error, operation) => log(`key store error during ${operation}: ${error instanceof Error ? error.message : "unknown"}`),
       ...(options.maxActiveKeys === undefined ? {} : { maxActiveKeys: options.maxActiveKeys }),
     });
 

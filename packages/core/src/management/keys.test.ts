@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defineCapability } from "../capabilities";
 import { decodeCursor } from "../pagination";
-import { isPolicyError, type PolicyError } from "../problems";
+import { ProblemError, isPolicyError, type PolicyError } from "../problems";
 import { createTestPolicy, mintPrincipal } from "../testing";
 import { createKeyManager, MAX_GRACE_PERIOD_SECONDS, type CreatedKey, type KeyView } from "./keys";
 
@@ -198,7 +198,7 @@ describe("createKeyManager", () => {
     const keys = createKeyManager({ keyStore: flaky, keyHasher: t.keyHasher, clock: t.clock });
     const old = ok(await keys.create(admin, { name: "A", environment: "live", scopes: [] }));
     failNext = true;
-    await expect(keys.roll(admin, old.id, { grace_period_seconds: 0 })).rejects.toThrow("store down");
+    await expect(keys.roll(admin, old.id, { grace_period_seconds: 0 })).rejects.toMatchObject({ code: "service_unavailable", status: 503 });
     const all = (await keys.list(admin)).data;
     expect(all.find((k) => k.id === old.id)).toMatchObject({ status: "active", expires_at: null });
     expect(all.filter((k) => k.id !== old.id).map((k) => k.status)).toEqual(["revoked"]);
@@ -393,5 +393,57 @@ describe("createKeyManager", () => {
     expect(t.clock.now()).toBeLessThan(Date.parse("2030-01-01T00:00:00Z"));
     expect(err(await keys.create(admin, { name: "a\u0000b", environment: "live", scopes: [] })).code).toBe("validation_failed");
     expect(err(await keys.roll(admin, ok1.id, { grace_period_seconds: null })).code).toBe("validation_failed");
+  });
+});
+
+describe("createKeyManager when the key store is down", () => {
+  /** The test policy's store, with every call failing from `down = true` on, as a Redis outage would. */
+  function flaky() {
+    const { t, admin } = setup();
+    let down = false;
+    const failures: string[] = [];
+    const store = t.keyStore;
+    const fail = <A extends unknown[], R>(call: (...a: A) => Promise<R>) => (...a: A): Promise<R> => (down ? Promise.reject(new Error("connection refused")) : call(...a));
+    const keyStore = {
+      findByDigest: fail(store.findByDigest.bind(store)),
+      put: fail(store.put.bind(store)),
+      get: fail(store.get.bind(store)),
+      list: fail(store.list.bind(store)),
+      insert: fail(store.insert!.bind(store)),
+      patch: fail(store.patch!.bind(store)),
+    };
+    const keys = createKeyManager({ keyStore, keyHasher: t.keyHasher, clock: t.clock, onStoreError: (_e, op) => failures.push(op) });
+    return { keys, admin, failures, setDown: (v: boolean) => (down = v) };
+  }
+
+  async function unavailable(call: Promise<unknown>) {
+    const e = await call.then(() => null, (x: unknown) => x);
+    expect(e).toBeInstanceOf(ProblemError);
+    expect((e as ProblemError).code).toBe("service_unavailable");
+    expect((e as ProblemError).status).toBe(503);
+    expect((e as ProblemError).headers).toEqual({ "retry-after": "1" });
+  }
+
+  it("answers every call with 503 service_unavailable (Retry-After), never a bare error, and recovers with the store", async () => {
+    const { keys, admin, failures, setDown } = flaky();
+    const made = ok(await keys.create(admin, { name: "before", environment: "live", scopes: ["vault:read"] }));
+    setDown(true);
+    await unavailable(keys.create(admin, { name: "x", environment: "live", scopes: [] }));
+    await unavailable(keys.list(admin));
+    await unavailable(keys.get(admin, made.id));
+    await unavailable(keys.update(admin, made.id, { name: "y" }));
+    await unavailable(keys.revoke(admin, made.id));
+    await unavailable(keys.roll(admin, made.id, {}));
+    expect(new Set(failures)).toEqual(new Set(["insert", "list", "get"]));
+    setDown(false);
+    expect(ok(await keys.update(admin, made.id, { name: "after" })).name).toBe("after");
+    expect((await keys.list(admin)).data.map((k) => k.name)).toContain("after");
+  });
+
+  it("keeps a bug a bug: a TypeError from the store is thrown as it is", async () => {
+    const { t, admin } = setup();
+    const keyStore = { ...t.keyStore, get: () => Promise.reject(new TypeError("bad record")), list: t.keyStore.list.bind(t.keyStore), insert: t.keyStore.insert!.bind(t.keyStore), patch: t.keyStore.patch!.bind(t.keyStore), put: t.keyStore.put.bind(t.keyStore), findByDigest: t.keyStore.findByDigest.bind(t.keyStore) };
+    const keys = createKeyManager({ keyStore, keyHasher: t.keyHasher, clock: t.clock });
+    await expect(keys.get(admin, "some-id")).rejects.toBeInstanceOf(TypeError);
   });
 });

@@ -3,7 +3,7 @@ import { systemClock, type Clock } from "../clock";
 import type { ApiKeyRecord, KeyPatch, KeyStore, Principal, RateLimitTier } from "../credentials";
 import { apiKeyPrefix, generateApiKey, type Environment, type KeyHasher } from "../keys";
 import { DEFAULT_LIMIT, encodeCursor, type Cursor, type Page } from "../pagination";
-import { policyError, type PolicyError } from "../problems";
+import { ProblemError, policyError, type PolicyError } from "../problems";
 import { insufficientScope, isScope } from "../scopes";
 
 /** A key's state as the Developer Console shows it. */
@@ -62,7 +62,16 @@ export interface KeyManagerOptions {
    * @default 100
    */
   readonly maxActiveKeys?: number;
+  /**
+   * Told of every key-store call that failed (the store is down or timed out). The call then
+   * throws a `ProblemError` 503 `service_unavailable` with `Retry-After`, never a bare error
+   * (a 500). @default none
+   */
+  readonly onStoreError?: (error: unknown, operation: KeyStoreOperation) => void;
 }
+
+/** The key-store calls whose failures `onStoreError` is told of. */
+export type KeyStoreOperation = "get" | "list" | "insert" | "patch";
 
 /** A page request of `KeyManager.list` (contract section 7). */
 export interface KeyPageRequest {
@@ -184,8 +193,26 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
   const maxActiveKeys = options.maxActiveKeys ?? DEFAULT_MAX_ACTIVE_KEYS;
   if (!Number.isSafeInteger(maxActiveKeys) || maxActiveKeys < 1) throw new TypeError("createKeyManager: `maxActiveKeys` must be an integer >= 1");
   const { keyStore, keyHasher } = options;
-  const patch = keyStore.patch!.bind(keyStore);
-  const insert = keyStore.insert!.bind(keyStore);
+  if (options.onStoreError !== undefined && typeof options.onStoreError !== "function") throw new TypeError("createKeyManager: `onStoreError` must be a function");
+  const onStoreError = options.onStoreError ?? (() => {});
+  /**
+   * A store call whose failure is 503 `service_unavailable` (retry shortly), not a 500: the store
+   * is down, the request was fine. A TypeError is a bug (a bad argument or record) and stays one.
+   */
+  const guarded = <A extends unknown[], R>(operation: KeyStoreOperation, call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await call(...args);
+      } catch (e) {
+        if (e instanceof TypeError) throw e;
+        onStoreError(e, operation);
+        throw new ProblemError("service_unavailable", "API keys cannot be read or changed right now; retry shortly.", undefined, { "retry-after": "1" });
+      }
+    };
+  const get = guarded("get", keyStore.get.bind(keyStore));
+  const list = guarded("list", keyStore.list.bind(keyStore));
+  const patch = guarded("patch", keyStore.patch!.bind(keyStore));
+  const insert = guarded("insert", keyStore.insert!.bind(keyStore));
   const clock = options.clock ?? systemClock;
   const invalidate = options.invalidate ?? (() => {});
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -248,7 +275,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
 
   async function owned(caller: Principal, id: string): Promise<ApiKeyRecord | PolicyError> {
     if (typeof id !== "string" || id.length === 0 || id.length > 200) return notFound();
-    return (await keyStore.get(caller.tenant_id, id)) ?? notFound();
+    return (await get(caller.tenant_id, id)) ?? notFound();
   }
 
   /**
@@ -293,7 +320,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       const limit = page.limit ?? DEFAULT_LIMIT;
       if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError("KeyManager.list: `limit` must be an integer >= 1");
       // One more than the page: whether there is a next page, without counting the rest.
-      const records = await keyStore.list(caller.tenant_id, { limit: limit + 1, after: page.cursor ?? null });
+      const records = await list(caller.tenant_id, { limit: limit + 1, after: page.cursor ?? null });
       const now = clock.now();
       const data = records.slice(0, limit).map((r) => toKeyView(r, now));
       const has_more = records.length > limit;

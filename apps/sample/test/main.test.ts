@@ -1,0 +1,76 @@
+/**
+ * `pnpm start` as a user runs it: the run contract's environment variables, read by src/main.ts
+ * in a process of its own. A bad value exits 2 naming the variable; good ones reach the wire.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+
+const app = fileURLToPath(new URL("..", import.meta.url));
+const children: ChildProcess[] = [];
+
+function start(env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: app,
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ALLOOVIUM_KEY_PEPPER: "main-test-pepper-0123456789", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  return child;
+}
+
+/** The demo key and the address, once the app says it listens. */
+async function ready(child: ChildProcess): Promise<{ url: string; key: string }> {
+  let out = "";
+  child.stdout!.setEncoding("utf8");
+  for await (const chunk of child.stdout!) {
+    out += chunk as string;
+    const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+    const key = /demo key[^:]*: (ak_test_\w+)/.exec(out)?.[1];
+    if (url && key) return { url, key };
+  }
+  throw new Error(`the app exited before listening: ${out}`);
+}
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    }
+  }
+});
+
+describe("pnpm start (src/main.ts)", () => {
+  it("applies ALLOOVIUM_TENANT_BUCKET and ALLOOVIUM_MAX_ACTIVE_KEYS", async () => {
+    const { url, key } = await ready(start({ ALLOOVIUM_TENANT_BUCKET: "20:1", ALLOOVIUM_MAX_ACTIVE_KEYS: "2" }));
+    const auth = { authorization: `Bearer ${key}` };
+    const me = await fetch(`${url}/api/v2/me`, { headers: auth });
+    expect(me.status).toBe(200);
+    expect(me.headers.get("ratelimit-policy")).toContain('"tenant";q=20;w=20');
+    expect(me.headers.get("ratelimit")).toMatch(/"tenant";r=19;t=1/);
+    // The demo key is one active key of the tenant: one more fits under a cap of 2, the next does not.
+    const create = () =>
+      fetch(`${url}/api/v2/keys`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "k", environment: "test", scopes: [] }) });
+    expect((await create()).status).toBe(201);
+    const refused = await create();
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ code: "key_limit_reached", limit: 2 });
+  });
+
+  it.each([
+    ["ALLOOVIUM_TENANT_BUCKET", "20"],
+    ["ALLOOVIUM_TENANT_BUCKET", "0:1"],
+    ["ALLOOVIUM_MAX_ACTIVE_KEYS", "0"],
+    ["ALLOOVIUM_MAX_ACTIVE_KEYS", "ten"],
+    ["ALLOOVIUM_FRAMEWORK", "rails"],
+  ])("exits 2 naming %s for %j", async (name, value) => {
+    const child = start({ [name]: value });
+    let err = "";
+    child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(code).toBe(2);
+    expect(err).toContain(name);
+  });
+});
