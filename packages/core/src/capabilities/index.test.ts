@@ -69,9 +69,17 @@ describe("pathForDetail", () => {
   it("never echoes a key or a JWT pasted into a path, and cuts long paths", () => {
     const key = "ak_live_AB7K2LJ9xQpR4sT8uVwY1zC3dE5fG6hJ3tdo4m";
     expect(pathForDetail(`/api/v2/keys/${key}`)).toBe("/api/v2/keys/[redacted]");
-    expect(pathForDetail(`/x/${key}%E0%A4%A/y`)).toBe("/x/[redacted]/y");
+    expect(pathForDetail(`/x/${key}%E0%A4%A/y`)).toBe("/x/[redacted]%E0%A4%A/y");
     expect(pathForDetail("/t/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig")).toBe("/t/[redacted]");
     expect(pathForDetail("/api/v2/vault/projects")).toBe("/api/v2/vault/projects");
+    // Found by the same shapes as everywhere: escaped, glued to an escape, a JWT whose header has white space.
+    expect(pathForDetail(`/x/%61${key.slice(1)}`)).toBe("/x/[redacted]");
+    expect(pathForDetail(`/x/${key}%30`)).toBe("/x/[redacted]0");
+    const spaced = `${Buffer.from('{ "alg": "RS256" }').toString("base64url")}.e30.c2ln`;
+    expect(spaced.startsWith("eyAi")).toBe(true);
+    expect(pathForDetail(`/x/${spaced}`)).toBe("/x/[redacted]");
+    expect(pathForDetail(`/x/a-${spaced}`)).toBe("/x/a-[redacted]");
+    expect(pathForDetail("/x/ak_tower/eyJ.x")).toBe("/x/ak_tower/eyJ.x");
     expect(pathForDetail("/" + "a".repeat(300))).toBe(`/${"a".repeat(199)}…`);
     const api = defineCapabilities([defineCapability({ id: "a.b", method: "GET", path: "/a", cost: 1, idempotent: true })]);
     const m = api.match("GET", `/nope/${key}`);

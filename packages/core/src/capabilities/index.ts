@@ -1,5 +1,6 @@
 import { policyError, type PolicyError } from "../problems";
 import { isScope } from "../scopes";
+import { findCredential, redactEncoded } from "../credentials/transport";
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -133,8 +134,16 @@ export interface CapabilityListing {
  * echoed (nor logged by whoever logs problems).
  */
 export function pathForDetail(path: string): string {
-  const cut = path.length <= 200 ? path : `${path.slice(0, 200)}…`;
-  return cut.replace(/ak_[A-Za-z0-9_%-]*|eyJ[A-Za-z0-9_%-]*\.[A-Za-z0-9_.%-]*/g, "[redacted]");
+  // A credential is found by the same shapes as everywhere else, as written and decoded; a path
+  // holding one is shown decoded with each redacted (where it was written, then where it decoded).
+  let decoded = path;
+  try {
+    decoded = path.includes("%") ? decodeURIComponent(path) : path;
+  } catch {
+    // shown as written
+  }
+  if (findCredential(path) || findCredential(decoded)) return redactEncoded(path); // cut at 200 too
+  return path.length <= 200 ? path : `${path.slice(0, 200)}…`;
 }
 
 /** The result of matching a request line against a `CapabilitySet`. */

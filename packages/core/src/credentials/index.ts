@@ -3,4 +3,18 @@ export * from "./key-store";
 export * from "./oauth";
 export * from "./principal";
 export * from "./request";
-export * from "./transport";
+// Named: the scan's internals (its work counter, redaction helpers, option check) stay out of the API.
+export {
+  INVALID_TOKEN_CHALLENGE,
+  REALM,
+  bearerChallenge,
+  checkBodyText,
+  checkCredentialLocation,
+  checkRequestTarget,
+  findCredential,
+  readBearer,
+  type BearerCredential,
+  type CredentialLocation,
+  type CredentialSpan,
+  type TransportOptions,
+} from "./transport";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { catalogue, isPolicyError, type PolicyError } from "../problems";
-import { assertTransportOptions, checkBodyText, checkCredentialLocation, readBearer } from "./transport";
+import { assertTransportOptions, checkBodyText, checkCredentialLocation, checkRequestTarget, credentialScanWork, findCredential, readBearer, scrubCredentials } from "./transport";
 import type { PolicyRequest } from "./request";
 
 const KEY = "ak_live_AB7K2LJ9xQpR4sT8uVwY1zC3dE5fG6hJ3tdo4m";
@@ -296,5 +296,154 @@ describe("credential parsing under fuzzing", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+/** Work done by `run`, from the scan's counters. */
+function workOf(run: () => unknown): typeof credentialScanWork {
+  const before = { ...credentialScanWork };
+  run();
+  return {
+    keyProbes: credentialScanWork.keyProbes - before.keyProbes,
+    dots: credentialScanWork.dots - before.dots,
+    decodedChars: credentialScanWork.decodedChars - before.decodedChars,
+    parses: credentialScanWork.parses - before.parses,
+  };
+}
+const count = (s: string, sub: string): number => s.split(sub).length - 1;
+const MIN_HEADER = b64url('{"alg":0}'); // eyJhbGciOjB9
+
+describe("credential scan: bounded work on adversarial input", () => {
+  it("scrubs in one pass: every dot and every ak_ is visited at most once, however many credentials", () => {
+    const jwts = `${MIN_HEADER}.. `.repeat(69_000);
+    const keys = `${KEY} `.repeat(20_000);
+    for (const text of [jwts, keys, jwts + keys, keys + jwts]) {
+      let out = "";
+      const work = workOf(() => (out = scrubCredentials(text)));
+      expect(work.dots).toBeLessThanOrEqual(count(text, ".") + 1);
+      expect(work.keyProbes).toBeLessThanOrEqual(count(text, "ak_") + 1);
+      expect(out).not.toContain(KEY);
+      expect(findCredential(out)).toBeNull();
+    }
+  });
+
+  it("scrubs only what the 200-character parameter shows of a form field name or a JSON member name", () => {
+    const form = `${MIN_HEADER}.. `.repeat(69_000) + "=1";
+    const work = workOf(() => expect(checkBodyText(form, { form: true })?.extensions).toMatchObject({ location: "body" }));
+    expect(work.dots).toBeLessThan(1_000);
+    const member = `${KEY} `.repeat(11_000);
+    const e = checkCredentialLocation(req([], { body: { [member]: 1 } }));
+    expect((e?.extensions as { parameter: string }).parameter.length).toBeLessThanOrEqual(201);
+    expect(JSON.stringify(e)).not.toContain(KEY);
+  });
+
+  it("pre-checks a candidate JOSE header before decoding it: 1 MB of near-JWTs decodes nothing and parses nothing", () => {
+    const text = `e${"A".repeat(11)}.`.repeat(80_000);
+    const work = workOf(() => expect(checkBodyText(text)).toBeNull());
+    expect(work.decodedChars).toBe(0);
+    expect(work.parses).toBe(0);
+  });
+
+  it.each([
+    ["runs of {-candidates with no alg", `eyJ${"-eyJ".repeat(250_000)}.a.b`],
+    ["runs of {\"alg\" glued by -", `${"eyJhbGci-".repeat(110_000)}.a.b`],
+    ["white-space headers", `${"ICAg-".repeat(200_000)}.a.b`],
+  ])("decodes each base64url run at most four times and parses at most four headers per run: %s", (_name, text) => {
+    const work = workOf(() => findCredential(text));
+    expect(work.decodedChars).toBeLessThanOrEqual(4 * text.length);
+    expect(work.parses).toBeLessThanOrEqual(4);
+  });
+});
+
+describe("credential location: nothing found in any form is echoed", () => {
+  it("redacts a key found raw but glued to an escaped character once decoded (?ak_live_...%30=1), in a query, a cookie, a form", () => {
+    for (const e of [
+      checkCredentialLocation(req([], { query: `${KEY}%30=1` })),
+      checkCredentialLocation(req(["Cookie", `${KEY}%30=1`])),
+      checkBodyText(`${KEY}%30=1`, { form: true }),
+    ]) {
+      expect(e?.code).toBe("credential_location_not_allowed");
+      expect(JSON.stringify(e)).not.toContain(KEY);
+      expect((e?.extensions as { parameter: string }).parameter).toBe("[redacted]0");
+    }
+  });
+
+  /** `text` as written, or with each character percent-encoded or not, at random. */
+  const encodedRandomly = (text: string) =>
+    fc.oneof(fc.constant(Array.from({ length: text.length }, () => false)), fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length })).map((flags) =>
+      [...text].map((ch, i) => (flags[i] ? encodeURIComponent(ch).replace(/^[A-Za-z0-9]$/, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : ch)).join(""),
+    );
+  const glue = fc.constantFrom("", "0", "%30", "A", "%41", "-", "%2D", "_", " ", "%20", "+", ".", "%2E", "é", "%C3%A9", "%", "%E0%A4", "\\u0030", "x.");
+  const withGlue = fc
+    .tuple(credential, glue, glue, fc.string({ unit: fc.constantFrom("a", "1", "-", "%", "2", "_"), maxLength: 6 }))
+    .chain(([c, a, b, filler]) => encodedRandomly(c).map((encoded) => ({ c, raw: `${filler}${a}${encoded}${b}${filler}` })));
+
+  it("never carries a credential that the scan finds in the raw or the decoded name of a query, cookie or form field", () => {
+    fc.assert(
+      fc.property(withGlue, fc.constantFrom("query", "cookie", "form"), ({ c, raw }, where) => {
+        const plus = where !== "cookie";
+        let decoded = raw;
+        try {
+          decoded = decodeURIComponent(plus ? raw.replace(/\+/g, " ") : raw);
+        } catch {
+          // kept as written
+        }
+        const safe = raw.replace(/[&;=]/g, "x");
+        const e =
+          where === "query" ? checkCredentialLocation(req([], { query: `${safe}=1` })) :
+          where === "cookie" ? checkCredentialLocation(req(["Cookie", `${safe}=1`])) :
+          checkBodyText(`${safe}=1`, { form: true });
+        if (findCredential(safe) !== null || findCredential(decoded.replace(/[&;=]/g, "x")) !== null) expect(e?.code).toBe("credential_location_not_allowed");
+        expect(JSON.stringify(e ?? {})).not.toContain(c);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe("checkRequestTarget", () => {
+  const J = `${b64url('{"alg":"RS256"}')}.${b64url('{"sub":"1"}')}.c2ln`;
+  it.each([
+    ["an absolute-form target without a path", `http://x?x=${KEY}`, { location: "query", parameter: "x" }],
+    ["a fragment", `/healthz#${KEY}`, { location: "path" }],
+    ["userinfo", `http://${KEY}@x/healthz`, { location: "path" }],
+    ["the path", `/x/${KEY}`, { location: "path" }],
+    ["an escaped key in the path", `/x/%61${KEY.slice(1)}`, { location: "path" }],
+    ["a JWT with white space in its header in the path", `/x/${b64url('{ "alg": "none" }')}.e30.`, { location: "path" }],
+    ["the query", `/x?a=1&b=${J}`, { location: "query", parameter: "b" }],
+  ])("finds a credential in %s", (_name, url, extensions) => {
+    const e = checkRequestTarget(url);
+    expect(e?.code).toBe("credential_location_not_allowed");
+    expect(e?.extensions).toEqual(extensions);
+    expect(JSON.stringify(e)).not.toContain(KEY);
+  });
+
+  it("lets ordinary targets through", () => {
+    for (const url of ["/api/v2/me?limit=1", "http://api.example.com/x?token=page2#top", "/ak_tower/eyJ.x", "*"]) expect(checkRequestTarget(url)).toBeNull();
+  });
+
+  it("answers location path from checkCredentialLocation for a key in the path", () => {
+    expect(checkCredentialLocation({ method: "GET", path: `/x/${KEY}`, headers: [] })?.extensions).toEqual({ location: "path" });
+  });
+});
+
+describe("credential location: consistent shapes", () => {
+  const J = `${b64url('{"alg":"RS256"}')}.${b64url('{"sub":"1"}')}.c2ln`;
+  it("finds a JWT glued after - or _ as it finds a key there, but not one glued to base62", () => {
+    for (const glued of [`a-${J}`, `jwt_${J}`, `a-${KEY}`, `jwt_${KEY}`]) {
+      expect(checkCredentialLocation(req([], { query: `x=${glued}` }))?.extensions).toEqual({ location: "query", parameter: "x" });
+    }
+    expect(findCredential(`a${J}`)).toBeNull();
+    expect(findCredential(`a${KEY}`)).toBeNull();
+  });
+
+  it("leaves a double-encoded key alone: one decoding level is what the server sees", () => {
+    expect(checkCredentialLocation(req([], { query: `x=${encodeURIComponent(encodeURIComponent("%61"))}${KEY.slice(1)}` }))).toBeNull();
+  });
+
+  it("finds a key written with JSON escapes in a body that is not valid JSON", () => {
+    const escaped = `{"k": "\\u0061${KEY.slice(1)}"`;
+    expect(checkCredentialLocation(req([], { rawBody: escaped }))?.extensions).toEqual({ location: "body" });
+    expect(checkBodyText(escaped)?.extensions).toEqual({ location: "body" });
   });
 });

@@ -5,7 +5,7 @@ import type { PolicyRequest } from "./request";
 export const REALM = "alloovium";
 
 /** Where a credential was found outside the Authorization header. */
-export type CredentialLocation = "query" | "cookie" | "body" | "header";
+export type CredentialLocation = "query" | "cookie" | "body" | "header" | "path";
 
 /** Options of the transport check. Credentials are recognised by shape; there are no name lists. */
 export interface TransportOptions {
@@ -89,38 +89,91 @@ function keyAt(s: string, i: number): boolean {
   return end === s.length || !isBase62(s.charCodeAt(end));
 }
 
-/** True when a base64url text decodes to a JSON object with an `alg` member (a JOSE header). */
-function isJoseHeader(part: string): boolean {
-  // A JSON object starts with `{` (base64 `e`) or white space (`I`, `C`, `D`): most candidates stop here.
-  const first = part.charCodeAt(0);
-  if ((first !== 0x65 && first !== 0x49 && first !== 0x43 && first !== 0x44) || part.length % 4 === 1) return false;
-  let text: string;
-  try {
-    text = atob(part.replace(/-/g, "+").replace(/_/g, "/") + "==".slice(0, (4 - (part.length % 4)) % 4));
-  } catch {
-    return false;
-  }
-  try {
-    const header: unknown = JSON.parse(text); // bytes as Latin-1: the same structure as UTF-8
-    return header !== null && typeof header === "object" && !Array.isArray(header) && Object.prototype.hasOwnProperty.call(header, "alg");
-  } catch {
-    return false;
-  }
-}
+/**
+ * Work counters of the credential scan, for tests that bound the cost of adversarial input:
+ * `ak_` candidates probed, dots visited, base64url characters decoded and JOSE headers parsed.
+ * @internal
+ */
+export const credentialScanWork = { keyProbes: 0, dots: 0, decodedChars: 0, parses: 0 };
+
+const B64_VALUE = new Int8Array(128).fill(-1);
+for (let c = 0; c < 64; c++) B64_VALUE["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".charCodeAt(c)] = c;
+const isJsonSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+// JSON.parse attempts per base64url run that fail: a bound on the work, whatever the run holds.
+const MAX_FAILED_PARSES = 4;
 
 /**
- * The first credential in `s` by shape, or null: an `ak_live_`/`ak_test_` key of the right length
- * and alphabet not glued to other base62 characters, or a JWT (three base64url parts, the first
- * a JSON object with `alg`). Costs two `indexOf` scans on a string holding neither `ak_` nor a
- * dot after 12 base64url characters.
+ * The start of a JOSE header ending at `dot` (the base64url run `[runStart, dot)`), or -1. A
+ * header starts at the run's start or after a `-`/`_` in it (as a key may follow `-`/`_`); it
+ * must decode to `{` after optional white space and hold `"alg"` before it is parsed. Each
+ * alignment class (start mod 4) of the run is decoded at most once, and at most
+ * `MAX_FAILED_PARSES` parses fail: linear in the run.
  */
-export function findCredential(s: string): CredentialSpan | null {
-  for (let i = s.indexOf("ak_"); i >= 0; i = s.indexOf("ak_", i + 3)) {
+function joseHeaderStart(s: string, runStart: number, dot: number): number {
+  let failed = 0;
+  const decoded: (string | null)[] = [null, null, null, null];
+  const origin = [0, 0, 0, 0];
+  const lastAlg = [-1, -1, -1, -1];
+  const spaceScan = [0, 0, 0, 0];
+  for (let c = runStart; dot - c >= MIN_JWT_HEADER; c++) {
+    if (c > runStart) {
+      const before = s.charCodeAt(c - 1);
+      if (before !== 0x2d && before !== 0x5f) continue;
+    }
+    // First byte: `{` (0x7b) or JSON white space, from the first two characters alone.
+    const a = B64_VALUE[s.charCodeAt(c)] ?? -1;
+    const b = B64_VALUE[s.charCodeAt(c + 1)] ?? -1;
+    if (a < 0 || b < 0) continue;
+    const first = (a << 2) | (b >> 4);
+    if (first !== 0x7b && !isJsonSpace(first)) continue;
+    const k = c & 3;
+    let text = decoded[k] ?? null;
+    if (text === null) {
+      const len = dot - c;
+      const usable = len - (len % 4 === 1 ? 1 : 0);
+      credentialScanWork.decodedChars += usable;
+      const part = s.slice(c, c + usable).replace(/-/g, "+").replace(/_/g, "/");
+      try {
+        text = atob(part + "==".slice(0, (4 - (usable % 4)) % 4));
+      } catch {
+        continue;
+      }
+      decoded[k] = text;
+      origin[k] = c;
+      lastAlg[k] = text.lastIndexOf('"alg"');
+    }
+    const offset = ((c - (origin[k] as number)) / 4) * 3;
+    let p = Math.max(offset, spaceScan[k] as number);
+    while (p < text.length && isJsonSpace(text.charCodeAt(p))) p++;
+    spaceScan[k] = p;
+    if (text.charCodeAt(p) !== 0x7b || (lastAlg[k] as number) < p) continue;
+    credentialScanWork.parses++;
+    try {
+      const header: unknown = JSON.parse(offset === 0 ? text : text.slice(offset)); // bytes as Latin-1: the same structure as UTF-8
+      if (header !== null && typeof header === "object" && !Array.isArray(header) && Object.prototype.hasOwnProperty.call(header, "alg")) return c;
+    } catch {
+      // not JSON
+    }
+    if (++failed >= MAX_FAILED_PARSES) return -1;
+  }
+  return -1;
+}
+
+/** The first key-shaped span starting at or after `from`, or null. */
+function findKey(s: string, from: number): CredentialSpan | null {
+  for (let i = s.indexOf("ak_", from); i >= 0; i = s.indexOf("ak_", i + 3)) {
+    credentialScanWork.keyProbes++;
     if (keyAt(s, i)) return { start: i, end: i + KEY_LENGTH };
   }
-  for (let dot = s.indexOf("."); dot >= 0; dot = s.indexOf(".", dot + 1)) {
+  return null;
+}
+
+/** The first JWT-shaped span starting at or after `from`, or null. */
+function findJwt(s: string, from: number): CredentialSpan | null {
+  for (let dot = s.indexOf(".", from); dot >= 0; dot = s.indexOf(".", dot + 1)) {
+    credentialScanWork.dots++;
     let start = dot;
-    while (start > 0 && isBase64url(s.charCodeAt(start - 1))) start--;
+    while (start > from && isBase64url(s.charCodeAt(start - 1))) start--;
     const escape = start > 0 ? escapeAt(s, start - 1) : 0;
     if (escape > 0) start += escape - 1; // the letters of a JSON escape are not the JWT's
     if (dot - start < MIN_JWT_HEADER) continue;
@@ -129,19 +182,86 @@ export function findCredential(s: string): CredentialSpan | null {
     if (s.charCodeAt(second) !== 0x2e) continue;
     let end = second + 1;
     while (end < s.length && isBase64url(s.charCodeAt(end))) end++;
-    if (isJoseHeader(s.slice(start, dot))) return { start, end };
+    const header = joseHeaderStart(s, start, dot);
+    if (header >= 0) return { start: header, end };
   }
   return null;
 }
 
-const MAX_PARAMETER = 200;
+/**
+ * The first credential in `s` at or after `from`, by shape, or null: an `ak_live_`/`ak_test_`
+ * key of the right length and alphabet not glued to other base62 characters, or a JWT (three
+ * base64url parts, the first a JSON object with `alg`, not glued to base62 characters either:
+ * it may follow `-` or `_`). Costs two `indexOf` scans on a string holding neither `ak_` nor a
+ * dot after 12 base64url characters; linear in the length of `s` whatever it holds.
+ */
+export function findCredential(s: string, from = 0): CredentialSpan | null {
+  const key = findKey(s, from);
+  const jwt = findJwt(s, from);
+  if (key === null) return jwt;
+  return jwt === null || key.start <= jwt.start ? key : jwt;
+}
 
-/** `name` with every credential in it replaced by `[redacted]`. */
+const MAX_PARAMETER = 200;
+const REDACTED = "[redacted]";
+
+/**
+ * `text` with every credential in it replaced by `[redacted]`, in one pass: the next key and the
+ * next JWT are each looked for again only once the output has passed them. With `limit`, the
+ * output is cut a little past `limit` characters (the caller cuts and marks it), all scrubbed.
+ * @example scrubCredentials(`key=${key}`) // "key=[redacted]"
+ */
+export function scrubCredentials(text: string, limit = Infinity): string {
+  let out = "";
+  let at = 0;
+  for (const span of credentialSpans(text)) {
+    if (out.length + (span.start - at) > limit) break;
+    out += text.slice(at, span.start) + REDACTED;
+    at = span.end;
+    if (out.length > limit) return out;
+  }
+  // Cut before the first credential not replaced: nothing past `limit` is shown.
+  return out + text.slice(at, at + Math.max(0, limit + 1 - out.length));
+}
+
+/**
+ * Every credential span in `text`, in order, without overlaps, in one pass: the next key and the
+ * next JWT are each looked for again only once the walk has passed them.
+ */
+function* credentialSpans(text: string): Generator<CredentialSpan> {
+  let key = findKey(text, 0);
+  let jwt = findJwt(text, 0);
+  let at = 0;
+  for (;;) {
+    if (key !== null && key.start < at) key = findKey(text, at);
+    if (jwt !== null && jwt.start < at) jwt = findJwt(text, at);
+    const next = key === null ? jwt : jwt === null || key.start <= jwt.start ? key : jwt;
+    if (next === null) return;
+    yield next;
+    at = next.end;
+  }
+}
+
+/**
+ * A percent-encoded name (a query, form or cookie name) fit for the problem: every credential
+ * in its raw text is redacted where it was found, the rest is decoded, and the decoded text is
+ * scrubbed again. So neither a key found only raw (`ak_live_...%30`, glued to `0` once decoded)
+ * nor one found only decoded (`%61k_live_...`) is echoed. At most 200 characters (then `…`).
+ * @example redactEncoded("/x/%61k_live_...") // "/x/[redacted]"
+ */
+export function redactEncoded(raw: string, plus = false): string {
+  let out = "";
+  let at = 0;
+  for (const span of credentialSpans(raw)) {
+    out += decodeComponent(raw.slice(at, span.start), plus) + REDACTED;
+    at = span.end;
+    if (out.length > MAX_PARAMETER) return redact(out);
+  }
+  return redact(out + decodeComponent(raw.slice(at), plus));
+}
+
 function scrub(name: string): string {
-  let out = name;
-  // Each pass replaces at least 14 characters with 10: it ends.
-  for (let at = findCredential(out); at; at = findCredential(out)) out = `${out.slice(0, at.start)}[redacted]${out.slice(at.end)}`;
-  return out;
+  return scrubCredentials(name, MAX_PARAMETER);
 }
 
 /** A name fit for the problem: scrubbed, and at most 200 characters. */
@@ -154,8 +274,9 @@ function exposed(location: CredentialLocation, name?: string): PolicyError {
   const where =
     location === "query" ? "the query string" :
     location === "cookie" ? "a cookie" :
-    location === "body" ? "the request body" : "a header other than Authorization";
-  const advice = location === "query"
+    location === "body" ? "the request body" :
+    location === "path" ? "the request target outside its query string" : "a header other than Authorization";
+  const advice = location === "query" || location === "path"
     ? " A credential in a URL must be treated as exposed: revoke it and create a new one."
     : location === "header" ? "" : " Treat it as exposed: revoke it and create a new one.";
   const parameter = name === undefined ? undefined : redact(name);
@@ -181,7 +302,7 @@ function decodeComponent(raw: string, plus: boolean): string {
 /**
  * A credential among `name=value` pairs (a query string, a form body, a Cookie header): in the
  * raw text (a key needs no escaping) and, when anything is escaped, in each decoded name and value.
- * Answers the decoded name of the pair that holds it.
+ * Answers the name of the pair that holds it, decoded and redacted (`redactEncoded`).
  */
 function findInPairs(text: string, separator: string, plus: boolean): string | null {
   const at = findCredential(text);
@@ -191,13 +312,13 @@ function findInPairs(text: string, separator: string, plus: boolean): string | n
     const stop = text.indexOf(separator, at.end);
     const pair = text.slice(start, stop < 0 ? text.length : stop);
     const eq = pair.indexOf("=");
-    return decodeComponent((eq < 0 ? pair : pair.slice(0, eq)).trim(), plus);
+    return redactEncoded((eq < 0 ? pair : pair.slice(0, eq)).trim(), plus);
   }
   if (!text.includes("%") && !(plus && text.includes("+"))) return null;
   for (const pair of text.split(separator)) {
     const eq = pair.indexOf("=");
-    const name = decodeComponent((eq < 0 ? pair : pair.slice(0, eq)).trim(), plus);
-    if (findCredential(name) || (eq >= 0 && findCredential(decodeComponent(pair.slice(eq + 1), plus)))) return name;
+    const raw = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+    if (findCredential(decodeComponent(raw, plus)) || (eq >= 0 && findCredential(decodeComponent(pair.slice(eq + 1), plus)))) return redactEncoded(raw, plus);
   }
   return null;
 }
@@ -291,7 +412,43 @@ export function checkBodyText(text: string, options: { readonly form?: boolean }
     const name = findInPairs(text, "&", true);
     return name === null ? null : exposed("body", name);
   }
-  return findCredential(text) ? exposed("body") : null;
+  return inJsonText(text) ? exposed("body") : null;
+}
+
+/** True for a credential in `text` as written or with its percent-escapes decoded. */
+function inEncoded(text: string, plus: boolean): boolean {
+  if (findCredential(text)) return true;
+  return (text.includes("%") || (plus && text.includes("+"))) && findCredential(decodeComponent(text, plus)) !== null;
+}
+
+/**
+ * True for a credential in text that may be JSON that did not parse: as written, and with its
+ * `\uXXXX` escapes decoded (`"\u0061k_live_..."`), in one more linear pass when it has any.
+ */
+function inJsonText(text: string): boolean {
+  if (findCredential(text)) return true;
+  if (!text.includes("\\u")) return false;
+  return findCredential(text.replace(/\\u([0-9A-Fa-f]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))) !== null;
+}
+
+/**
+ * A credential anywhere in a request target (`/path?query#fragment` or an absolute URL), or
+ * null: a key seen in a URL is exposed wherever it sits. In the query (also of an
+ * absolute-form target without a path) it is `location: "query"` with the parameter's name; in
+ * the path, the authority (userinfo) or the fragment, `location: "path"` without a parameter.
+ * Each part is looked at as written and percent-decoded once.
+ * @example checkRequestTarget("/x/ak_live_...") // location "path"
+ */
+export function checkRequestTarget(url: string): PolicyError | null {
+  const hash = url.indexOf("#");
+  const beforeHash = hash < 0 ? url : url.slice(0, hash);
+  const q = beforeHash.indexOf("?");
+  if (q >= 0) {
+    const name = findInPairs(beforeHash.slice(q + 1), "&", true);
+    if (name !== null) return exposed("query", name);
+  }
+  if (inEncoded(q < 0 ? beforeHash : beforeHash.slice(0, q), false)) return exposed("path");
+  return hash >= 0 && inEncoded(url.slice(hash + 1), false) ? exposed("path") : null;
 }
 
 /**
@@ -310,6 +467,7 @@ export function checkCredentialLocation(req: PolicyRequest, options?: TransportO
     const name = findInPairs(req.query, "&", true);
     if (name !== null) return exposed("query", name);
   }
+  if (inEncoded(req.path, false)) return exposed("path");
 
   const h = req.headers;
   let ignored: ReadonlySet<string> | undefined | null = null;
@@ -340,7 +498,7 @@ export function checkCredentialLocation(req: PolicyRequest, options?: TransportO
     const pointer = findInValue(req.body);
     if (pointer !== null) return exposed("body", pointer);
   }
-  if (req.rawBody !== undefined && findCredential(req.rawBody)) return exposed("body");
+  if (req.rawBody !== undefined && inJsonText(req.rawBody)) return exposed("body");
   return null;
 }
 

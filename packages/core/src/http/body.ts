@@ -16,7 +16,10 @@ export interface ReadBody {
   readonly rawBody?: string;
 }
 
-/** True for `application/json` and `application/*+json`, any parameters, UTF-8 (or no charset). */
+// The Encoding Standard's labels of UTF-8, any case, quoted or not.
+const UTF8_LABEL = /^(?:utf-8|utf8|unicode-1-1-utf-8|unicode11utf8|unicode20utf8|x-unicode20utf8)$/i;
+
+/** True for `application/json` and `application/*+json`, any parameters, UTF-8 (any WHATWG label of it, or no charset). */
 export function isJsonMediaType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const [essence = "", ...params] = contentType.split(";");
@@ -24,7 +27,9 @@ export function isJsonMediaType(contentType: string | undefined): boolean {
   if (type !== "application/json" && !/^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type)) return false;
   for (const p of params) {
     const [name = "", value = ""] = p.split("=");
-    if (name.trim().toLowerCase() === "charset" && !/^"?utf-8"?$/i.test(value.trim())) return false;
+    const charset = value.trim();
+    const unquoted = charset.length >= 2 && charset.startsWith('"') && charset.endsWith('"') ? charset.slice(1, -1) : charset;
+    if (name.trim().toLowerCase() === "charset" && !UTF8_LABEL.test(unquoted)) return false;
   }
   return true;
 }

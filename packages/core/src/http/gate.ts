@@ -1,5 +1,5 @@
 import { pathForDetail, type Capability, type CapabilitySet } from "../capabilities";
-import { checkBodyText, checkCredentialLocation, type PolicyRequest } from "../credentials";
+import { checkBodyText, checkCredentialLocation, checkRequestTarget, type PolicyRequest } from "../credentials";
 import type { ContinueDecision, Policy, WireResponse } from "../pipeline";
 import { internalError, isPolicyError, isProblemCode, policyError, ProblemError, type PolicyError } from "../problems";
 import { NO_BODY, readRequestBody, requestHasBody, type RequestBody } from "./body";
@@ -94,13 +94,18 @@ export function splitTarget(url: string): { readonly path: string; readonly quer
   let start = 0;
   if (!url.startsWith("/")) {
     const scheme = url.indexOf("://");
-    start = scheme < 0 ? 0 : url.indexOf("/", scheme + 3);
-    if (start < 0) return { path: "/", query: "" };
+    if (scheme >= 0) {
+      // The path starts where the authority ends: `http://host?q` has none, and keeps its query.
+      start = scheme + 3;
+      while (start < url.length && !"/?#".includes(url.charAt(start))) start++;
+    }
   }
   const q = url.indexOf("?", start);
   const hash = url.indexOf("#", start);
   const end = hash < 0 ? url.length : hash;
-  return q < 0 || q > end ? { path: url.slice(start, end), query: "" } : { path: url.slice(start, q), query: url.slice(q + 1, end) };
+  const inQuery = q >= 0 && q < end;
+  const path = url.slice(start, inQuery ? q : end);
+  return { path: path === "" && start > 0 ? "/" : path, query: inQuery ? url.slice(q + 1, end) : "" };
 }
 
 function decodes(path: string): boolean {
@@ -151,15 +156,16 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
   }
 
   /** The credential check of the whole request, with the text of a body that is not JSON. */
-  function misplaced(request: PolicyRequest, read: RequestBody): PolicyError | null {
-    return locate(request) ?? (read.text === undefined ? null : checkBodyText(read.text, { form: read.form === true }));
+  function misplaced(request: PolicyRequest, read: RequestBody, url: string): PolicyError | null {
+    // The whole target first: its authority, path and fragment never reach `PolicyRequest.query`.
+    return checkRequestTarget(url) ?? locate(request) ?? (read.text === undefined ? null : checkBodyText(read.text, { form: read.form === true }));
   }
 
   async function screen(incoming: IncomingRequest): Promise<ScreenResult> {
     const admitted = await admit(incoming);
     if (isPolicyError(admitted)) return respond(admitted);
     const { request, read } = admitted;
-    const located = misplaced(request, read);
+    const located = misplaced(request, read, incoming.url);
     if (located) return respond(located);
     if (read.problem?.code === "payload_too_large") return respond(read.problem);
     return { kind: "continue", request };
@@ -171,12 +177,14 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
       const admitted = await admit(incoming);
       if (isPolicyError(admitted)) return respond(admitted);
       const { request, read } = admitted;
+      const target = checkRequestTarget(incoming.url);
+      if (target) return respond(target);
       // A path that does not decode names no resource (as `CapabilitySet.match` judges it), even
       // where the framework's router let it through with its parameters undecoded.
-      if (request.path.includes("%") && !decodes(request.path)) return respond(misplaced(request, read) ?? notFoundAt(request.path));
+      if (request.path.includes("%") && !decodes(request.path)) return respond(misplaced(request, read, incoming.url) ?? notFoundAt(request.path));
       if (read.problem !== undefined || read.text !== undefined) {
         // Answered here, before `decide`: the credential location is still checked first.
-        const located = misplaced(request, read);
+        const located = misplaced(request, read, incoming.url);
         if (located) return respond(located);
         if (read.problem) return respond(read.problem);
       }

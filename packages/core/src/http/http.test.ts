@@ -17,6 +17,13 @@ describe("isJsonMediaType", () => {
       expect(isJsonMediaType(t), String(t)).toBe(false);
     }
   });
+
+  it("accepts every WHATWG label of UTF-8, any case, quoted or not, and no other charset", () => {
+    for (const label of ["utf-8", "UTF8", "utf8", '"Utf8"', "unicode-1-1-utf-8", "UNICODE11UTF8", "unicode20utf8", "x-unicode20utf8"]) {
+      expect(isJsonMediaType(`application/json;charset=${label}`), label).toBe(true);
+    }
+    for (const label of ["utf-16", "utf-8x", "utf_8", "us-ascii", '"utf8', "unicode"]) expect(isJsonMediaType(`application/json; charset=${label}`), label).toBe(false);
+  });
 });
 
 describe("isProblemError", () => {
@@ -37,6 +44,10 @@ describe("splitTarget", () => {
     expect(splitTarget("http://h:1/a?q#frag")).toEqual({ path: "/a", query: "q" });
     expect(splitTarget("http://h:1")).toEqual({ path: "/", query: "" });
     expect(splitTarget("/only")).toEqual({ path: "/only", query: "" });
+    // An absolute-form target without a path keeps its query.
+    expect(splitTarget("http://x?x=1")).toEqual({ path: "/", query: "x=1" });
+    expect(splitTarget("http://x#f?y")).toEqual({ path: "/", query: "" });
+    expect(splitTarget("http://u:p@x/a?b")).toEqual({ path: "/a", query: "b" });
   });
 });
 
@@ -117,6 +128,27 @@ describe("createHttpGate", () => {
   const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", cost: 1, idempotent: true });
   const create = defineCapability({ id: "things.create", method: "POST", path: "/things", cost: 1, idempotent: true });
   const set = defineCapabilities([whoami, create]);
+
+  it("screens the whole request target: an absolute-form query, a fragment, userinfo, the path", async () => {
+    const t = createTestPolicy();
+    const gate = createHttpGate({ policy: t.policy });
+    const { key } = await t.mintKey();
+    for (const [url, extensions] of [
+      [`http://x?x=${key}`, { location: "query", parameter: "x" }],
+      [`/healthz#${key}`, { location: "path" }],
+      [`http://${key}@x/healthz`, { location: "path" }],
+      [`/x/${key}`, { location: "path" }],
+    ] as const) {
+      const screened = await gate.screen({ method: "GET", url, headers: [] });
+      expect(screened.kind === "respond" && screened.response.status, url).toBe(400);
+      if (screened.kind === "respond") {
+        expect(JSON.parse(String(screened.response.body)), url).toMatchObject({ code: "credential_location_not_allowed", ...extensions });
+        expect(JSON.stringify(screened.response), url).not.toContain(key);
+      }
+      const entered = await gate.enter({ method: "GET", url: url.replace("/healthz", "/api/v2/me"), headers: ["Authorization", `Bearer ${key}`] }, whoami);
+      expect(entered.kind === "respond" && entered.response.status, url).toBe(400);
+    }
+  });
 
   it("refuses a bad bodyLimitBytes when created", () => {
     const t = createTestPolicy();

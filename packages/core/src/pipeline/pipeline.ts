@@ -17,7 +17,6 @@ import { systemClock, type Clock } from "../clock";
 import { DEFAULT_CREDIT_GRANT, MemoryCreditStore, readUsage, type CreditStore, type UsageReport } from "../credits";
 import {
   INVALID_TOKEN_CHALLENGE,
-  assertTransportOptions,
   bearerChallenge,
   checkCredentialLocation,
   createVerifiedKeyCache,
@@ -33,6 +32,7 @@ import {
   type TransportOptions,
   type VerifiedKeyCache,
 } from "../credentials";
+import { assertTransportOptions } from "../credentials/transport";
 import {
   DEFAULT_REPLAY_HEADERS,
   IDEMPOTENCY_TTL_MS,

@@ -178,4 +178,63 @@ export function badInputSuite(app: () => App, fx: Fixture): void {
       expectProblem(await c().send({ method: "POST", path: "/api/v2/nope", headers: json, body: '{"name":"ak_tower"}' }), "not_found");
     });
   });
+
+  describe("bad input: credentials in any form of the target, names and bodies (section 1)", () => {
+    const spacedJwt = `${Buffer.from('{ "alg": "RS256" }').toString("base64url")}.${Buffer.from('{"sub":"x"}').toString("base64url")}.c2ln`;
+    const escapedKey = (key: string) => `%61${key.slice(1)}`;
+
+    it("never echoes a key found raw but glued to an escaped character once decoded, as a query, cookie or form field name", async () => {
+      const name = `${K.main}%30`;
+      expectExposed(await c().get(`/healthz?${name}=1`), K.main, { location: "query", parameter: "[redacted]0" });
+      expectExposed(await c().get("/healthz", undefined, [["Cookie", `${name}=1`]]), K.main, { location: "cookie", parameter: "[redacted]0" });
+      const form = await c().send({ method: "GET", path: "/healthz", headers: [["Content-Type", "application/x-www-form-urlencoded"]], body: `${name}=1` });
+      expectExposed(form, K.main, { location: "body", parameter: "[redacted]0" });
+    });
+
+    it("finds a key anywhere in the request target: absolute form without a path, fragment, userinfo", async () => {
+      expectExposed(await c().get(`http://x?x=${K.main}`), K.main, { location: "query", parameter: "x" });
+      expectExposed(await c().get(`/healthz#${K.main}`), K.main, { location: "path" });
+      expectExposed(await c().get(`http://${K.main}@x/healthz`), K.main, { location: "path" });
+      expectExposed(await c().get(`${ME}#${K.main}`, K.main), K.main, { location: "path" });
+    });
+
+    it("answers 400 location path for a key or a JWT in the path, escaped or not, on unknown paths and capability routes", async () => {
+      expectExposed(await c().get(`/x/${K.main}`), K.main, { location: "path" });
+      expectExposed(await c().get(`/x/${escapedKey(K.main)}`), K.main.slice(1), { location: "path" });
+      expectExposed(await c().get(`/x/${spacedJwt}`), spacedJwt, { location: "path" });
+      expectExposed(await c().get(`${PROJECTS}/${K.vault}`, K.vault), K.vault, { location: "path" });
+      expectExposed(await c().send({ method: "DELETE", path: `${PROJECTS}/${escapedKey(K.vault)}`, key: K.vault }), K.vault.slice(1), { location: "path" });
+      // Nothing shaped like a credential: still the 404.
+      expectProblem(await c().get("/x/ak_tower/eyJ.x"), "not_found");
+    });
+
+    it("finds a JWT glued after - or _ as a key is, lets a double-encoded key through, and decodes JSON escapes in a body that is not valid JSON", async () => {
+      expectExposed(await c().get(`${ME}?x=a-${JWT}`, K.main), JWT, { location: "query", parameter: "x" });
+      expectExposed(await c().get(`${ME}?x=jwt_${JWT}`, K.main), JWT, { location: "query", parameter: "x" });
+      const double = await c().get(`${ME}?x=%25%36%31${K.main.slice(1)}`, K.main);
+      expect(double.status, show(double)).toBe(200);
+      const escaped = await c().send({ method: "POST", path: PROJECTS, headers: [["Content-Type", "application/json"]], body: `{"k": "\\u0061${K.vault.slice(1)}"` });
+      expectExposed(escaped, K.vault.slice(1), { location: "body" });
+    });
+
+    it("accepts every WHATWG label of UTF-8 as the charset of JSON", async () => {
+      for (const label of ["UTF8", "utf8", '"unicode-1-1-utf-8"']) {
+        const body = JSON.stringify({ name: unique("utf8-label"), project_type: "commercial" });
+        const res = await c().send({ method: "POST", path: PROJECTS, key: K.vault, headers: [["Content-Type", `application/json;charset=${label}`]], body });
+        expect(res.status, `${label}: ${show(res)}`).toBe(201);
+      }
+    });
+
+    it("answers adversarial bodies of about 1 MB in one linear pass (within the normal timeout)", async () => {
+      const header = Buffer.from('{"alg":0}').toString("base64url");
+      const formType = [["Content-Type", "application/x-www-form-urlencoded"]] as const;
+      const form = await c().send({ method: "GET", path: "/healthz", headers: formType, body: `${`${header}.. `.repeat(69_000)}=1` });
+      expectProblem(form, "credential_location_not_allowed", { location: "body" });
+      expect(String(form.body.parameter).length, show(form)).toBeLessThanOrEqual(201);
+      const member = await c().send({ method: "POST", path: "/nope", headers: [["Content-Type", "application/json"]], body: JSON.stringify({ [`${K.main} `.repeat(11_000)]: 1 }) });
+      expectExposed(member, K.main, { location: "body" });
+      const nearJwts = await c().send({ method: "GET", path: "/healthz", headers: [["Content-Type", "text/plain"]], body: `e${"A".repeat(11)}.`.repeat(80_000) });
+      expect(nearJwts.status, show(nearJwts)).toBe(200);
+    });
+  });
 }
