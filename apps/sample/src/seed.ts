@@ -4,6 +4,7 @@ import {
   apiKeyPrefix,
   generateApiKey,
   isScope,
+  isWellFormedText,
   normalizeScopes,
   parseApiKey,
   type ApiKeyRecord,
@@ -68,19 +69,26 @@ export function seedRecords(seed: SeedFile, hasher: KeyHasher, now = new Date())
   seed.users.forEach((u, i) => {
     if (!u || typeof u.id !== "string" || u.id === "") bad(`users[${i}].id`, "must be a non-empty string");
     if (!tenants.has(u.tenant_id)) bad(`users[${i}].tenant_id`, "must name a tenant of the seed");
-    if (u.email !== undefined && u.email !== null && typeof u.email !== "string") bad(`users[${i}].email`, "must be a string or null");
+    if (u.email !== undefined && u.email !== null && (typeof u.email !== "string" || !isWellFormedText(u.email))) {
+      bad(`users[${i}].email`, "must be a string (well-formed UTF-16, no lone surrogate) or null");
+    }
     users.set(u.id, { tenant_id: u.tenant_id, email: u.email ?? null });
   });
   const ids = new Set<string>();
+  const digests = new Set<string>();
   return seed.api_keys.map((k, i) => {
     const at = `api_keys[${i}]`;
     if (!k || typeof k.id !== "string" || k.id === "") bad(`${at}.id`, "must be a non-empty string");
     if (ids.has(k.id)) bad(`${at}.id`, "is listed twice");
     ids.add(k.id);
     const user = users.get(k.user_id) ?? bad(`${at}.user_id`, "must name a user of the seed");
-    if (typeof k.name !== "string") bad(`${at}.name`, "must be a string");
+    if (typeof k.name !== "string" || !isWellFormedText(k.name)) bad(`${at}.name`, "must be a string (well-formed UTF-16, no lone surrogate)");
     const parsed = typeof k.key === "string" ? parseApiKey(k.key) : null;
     if (!parsed?.ok) bad(`${at}.key`, "is not a valid API key (format or checksum)");
+    // One raw key under two ids would store one of them only (an insert never takes a digest twice).
+    const digest = hasher.digest(k.key);
+    if (digests.has(digest)) bad(`${at}.key`, "is listed twice");
+    digests.add(digest);
     if (!RATE_LIMIT_TIERS.includes(k.rate_limit_tier as RateLimitTier)) bad(`${at}.rate_limit_tier`, "must be free, standard, pro or enterprise");
     if (!Array.isArray(k.scopes) || !k.scopes.every(isScope)) bad(`${at}.scopes`, 'must be an array of "resource:action" scopes');
     const expires = k.expires_at ?? null;
@@ -89,7 +97,7 @@ export function seedRecords(seed: SeedFile, hasher: KeyHasher, now = new Date())
       id: k.id,
       name: k.name,
       prefix: apiKeyPrefix(k.key),
-      digest: hasher.digest(k.key),
+      digest,
       user_id: k.user_id,
       tenant_id: user.tenant_id,
       email: user.email,
@@ -107,12 +115,16 @@ export function seedRecords(seed: SeedFile, hasher: KeyHasher, now = new Date())
 /**
  * Inserts the seed's key records that the store does not hold yet, never replacing one: a
  * restart with the same seed (on a shared Redis) keeps every revocation, roll and scope change
- * made since. Answers how many were inserted.
+ * made since. Answers how many were inserted; `log` is told one line per record left as it is
+ * (by id, never the key).
  */
-export async function insertSeedRecords(store: KeyStore, records: readonly ApiKeyRecord[]): Promise<number> {
+export async function insertSeedRecords(store: KeyStore, records: readonly ApiKeyRecord[], log: (line: string) => void = () => {}): Promise<number> {
   if (typeof store.insert !== "function") throw new TypeError("seed: the key store must implement `insert`");
   let inserted = 0;
-  for (const record of records) if ((await store.insert(record)) === "inserted") inserted++;
+  for (const record of records) {
+    if ((await store.insert(record)) === "inserted") inserted++;
+    else log(`seed: api key ${record.id} is already stored; left as it is`);
+  }
   return inserted;
 }
 

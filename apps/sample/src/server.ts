@@ -109,7 +109,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   try {
     // Missing records only: a restart with the same seed never undoes a revocation or a roll.
-    await insertSeedRecords(keyStore, records);
+    await insertSeedRecords(keyStore, records, log);
     const demoKey = options.seed ? undefined : await seedDemo(keyStore, keyHasher);
     if (options.oauth) {
       const { jwks, issuer, audience } = options.oauth;

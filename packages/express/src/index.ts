@@ -62,9 +62,10 @@ function write(res: Response, r: WireResponse): void {
 
 /** The request as the gate reads it: the body from the stream, or as `express.json()` parsed it. */
 function incomingOf(req: Request): IncomingRequest {
+  const trailers = () => req.rawTrailers; // filled once the body is read
   return req.body === undefined
-    ? { method: req.method, url: req.originalUrl, headers: req.rawHeaders, body: req }
-    : { method: req.method, url: req.originalUrl, headers: req.rawHeaders, parsedBody: { value: req.body as unknown } };
+    ? { method: req.method, url: req.originalUrl, headers: req.rawHeaders, body: req, trailers }
+    : { method: req.method, url: req.originalUrl, headers: req.rawHeaders, parsedBody: { value: req.body as unknown }, trailers };
 }
 
 /**

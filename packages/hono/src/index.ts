@@ -57,6 +57,7 @@ interface NodeIncoming extends AsyncIterable<Uint8Array> {
   readonly method?: string;
   readonly url?: string;
   readonly rawHeaders: string[];
+  readonly rawTrailers?: string[];
 }
 
 /** The Node response in `c.env.outgoing` (a `ServerResponse`). */
@@ -75,7 +76,7 @@ type NodeBindings = { incoming?: NodeIncoming; outgoing?: NodeOutgoing } | undef
 function incomingOf(c: Context): IncomingRequest {
   const incoming = (c.env as NodeBindings)?.incoming;
   if (incoming && Array.isArray(incoming.rawHeaders)) {
-    return { method: c.req.method, url: incoming.url ?? c.req.path, headers: incoming.rawHeaders, body: incoming };
+    return { method: c.req.method, url: incoming.url ?? c.req.path, headers: incoming.rawHeaders, body: incoming, trailers: () => incoming.rawTrailers };
   }
   return { method: c.req.method, url: c.req.url, headers: flattenHeaders(c.req.raw.headers), body: c.req.raw.body };
 }

@@ -55,9 +55,10 @@ function write(ctx: Context, r: WireResponse): void {
 /** The request as the gate reads it: the body from the stream, or as a body parser that ran first left it. */
 function incomingOf(ctx: Context): IncomingRequest {
   const prior = (ctx.request as { body?: unknown }).body;
+  const trailers = () => ctx.req.rawTrailers; // filled once the body is read
   return prior === undefined
-    ? { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, body: ctx.req }
-    : { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, parsedBody: { value: prior } };
+    ? { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, body: ctx.req, trailers }
+    : { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, parsedBody: { value: prior }, trailers };
 }
 
 /** The text Koa will send for `ctx.body`, or undefined for a stream (not captured). */

@@ -11,7 +11,7 @@ import {
 import { Connection } from "./connection";
 import { KeyLayout } from "./keys";
 import { checkBase, type RedisStoreBaseOptions } from "./options";
-import { DELETE_IF_SCRIPT, INSERT_KEY_SCRIPT, LIST_KEYS_SCRIPT, PATCH_KEY_SCRIPT, PUT_KEY_SCRIPT, SWAP_STRING_SCRIPT, TOUCH_SCRIPT } from "./scripts";
+import { DELETE_IF_SCRIPT, INSERT_KEY_SCRIPT, REMOVE_UNUSED_KEY_SCRIPT, LIST_KEYS_SCRIPT, PATCH_KEY_SCRIPT, PUT_KEY_SCRIPT, SWAP_STRING_SCRIPT, TOUCH_SCRIPT } from "./scripts";
 
 /** Options of `RedisKeyStore`. A key store always fails closed: a lookup that fails throws. */
 export type RedisKeyStoreOptions = RedisStoreBaseOptions;
@@ -100,7 +100,10 @@ export class RedisKeyStore implements KeyStore {
     );
     if (json === null) return null;
     const record = JSON.parse(json) as ApiKeyRecord;
-    return record.tenant_id === tenantId ? withLastUsed(record, used) : null;
+    // A record the scripts cannot decode (an earlier version's, see scripts.ts) is absent here
+    // too, as for `list` and `patch`: never half there.
+    if (record.tenant_id !== tenantId || !wellFormed(record)) return null;
+    return withLastUsed(record, used);
   }
 
   /** One script: a page from the tenant's `order` index and the records it names. */
@@ -149,6 +152,7 @@ export class RedisKeyStore implements KeyStore {
       const v = patch[field];
       if (v !== undefined) checkTime(`patch.${field}`, v);
     }
+    checkText("patch", patch);
     const k = this.#keys;
     const body = JSON.stringify({
       name: patch.name,
@@ -169,6 +173,25 @@ export class RedisKeyStore implements KeyStore {
     if (reply[0] !== 2) return { applied: false, record };
     await this.#conn.command("patch", () => this.#c.publish(k.channel, record.digest));
     return { applied: true, record };
+  }
+
+  /**
+   * `KeyStore.removeUnused`: one script in the tenant's slot deletes the record (with its index
+   * members and last-used time) under the condition, then its digest and id index entries go,
+   * each only while it still points at this record: at every step nothing matches the key.
+   */
+  async removeUnused(tenantId: string, id: string, digest: string): Promise<boolean> {
+    const k = this.#keys;
+    const removed = await this.#conn.script(REMOVE_UNUSED_KEY_SCRIPT, [k.keyRecords(tenantId), k.keysUsed(tenantId), k.keyOrder(tenantId), k.keysActive(tenantId)], [
+      id,
+      tenantId,
+      digest,
+    ]);
+    if (removed !== 1) return false;
+    await this.#conn.script(DELETE_IF_SCRIPT, [k.digestIndex(digest)], [JSON.stringify([tenantId, id])]);
+    await this.#conn.script(DELETE_IF_SCRIPT, [k.idIndex(id)], [tenantId]);
+    await this.#conn.command("removeUnused", () => this.#c.publish(k.channel, digest));
+    return true;
   }
 
   async put(record: ApiKeyRecord): Promise<void> {
@@ -263,7 +286,24 @@ function checkTime(what: string, v: unknown): void {
   }
 }
 
+// A lone UTF-16 surrogate: JSON.stringify escapes it (\ud800) and the scripts' cjson refuses it.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether every string, at any depth, is well-formed UTF-16. */
+function wellFormed(value: unknown): boolean {
+  if (typeof value === "string") return !LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.every(wellFormed);
+  if (value !== null && typeof value === "object") return Object.entries(value).every(([k, v]) => wellFormed(k) && wellFormed(v));
+  return true;
+}
+
+/** Refuses (TypeError) a value holding a string that is not well-formed UTF-16. */
+function checkText(what: string, value: unknown): void {
+  if (!wellFormed(value)) throw new TypeError(`RedisKeyStore: ${what} holds a lone UTF-16 surrogate (not storable)`);
+}
+
 function checkRecord(what: string, record: ApiKeyRecord): void {
+  checkText(what, record);
   checkTime(`${what}: created_at`, record.created_at);
   if (record.expires_at !== null) checkTime(`${what}: expires_at`, record.expires_at);
   if (record.revoked_at !== null) checkTime(`${what}: revoked_at`, record.revoked_at);

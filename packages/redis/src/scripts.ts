@@ -388,7 +388,11 @@ return 1
 // read backwards) and `active` (sorted set: the id of every key not revoked, scored by its
 // expires_at in ms, "+inf" for none). Records hold strings, nulls and the `scopes` list only.
 // `rebuild` builds both indexes from the records when `order` does not hold one member per
-// record (records written before the indexes existed). Times are parsed here the way
+// record (records written before the indexes existed); a record it cannot decode (one written
+// by an older version, say with a lone surrogate escape cjson refuses) gets the member
+// "!:<id>", which sorts after every other one newest first and which `list` skips: the indexes
+// converge and no script fails on it again. Every script decodes what it is given before its
+// first write (a script that fails is not rolled back). Times are parsed here the way
 // `Date.parse` reads the ISO 8601 forms the store accepts (`2026-04-02T10:12:34.000Z`,
 // `+01:00` offsets, 1-9 fraction digits), in integers: never by string comparison.
 const KEY_FNS = `
@@ -432,11 +436,19 @@ local function index(order, active, rec)
   local score = active_score(rec)
   if score then redis.call('ZADD', active, score, rec.id) else redis.call('ZREM', active, rec.id) end
 end
+local function decode(json)
+  local ok, rec = pcall(cjson.decode, json)
+  if ok and type(rec) == 'table' then return rec end
+  return nil
+end
 local function rebuild(records, order, active)
   if redis.call('ZCARD', order) == redis.call('HLEN', records) then return end
   redis.call('DEL', order, active)
-  local all = redis.call('HVALS', records)
-  for i = 1, #all do index(order, active, cjson.decode(all[i])) end
+  local all = redis.call('HGETALL', records)
+  for i = 1, #all, 2 do
+    local rec = decode(all[i + 1])
+    if rec and type(rec.id) == 'string' then index(order, active, rec) else redis.call('ZADD', order, 0, '!:' .. all[i]) end
+  end
 end
 -- A record as JSON: cjson would write an empty list as {}, so lists are written here.
 local function encode(rec)
@@ -471,6 +483,8 @@ end
 export const INSERT_KEY_SCRIPT = script(
   "insert-key",
   `${KEY_FNS}
+local rec = decode(ARGV[2])
+if not rec then return redis.error_reply('ERR insert-key: the record is not JSON this script can read') end
 rebuild(KEYS[1], KEYS[2], KEYS[3])
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'exists' end
 if ARGV[3] ~= '' then
@@ -478,7 +492,7 @@ if ARGV[3] ~= '' then
   if redis.call('ZCOUNT', KEYS[3], '(' .. ARGV[4], '+inf') >= tonumber(ARGV[3]) then return 'limit_reached' end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-index(KEYS[2], KEYS[3], cjson.decode(ARGV[2]))
+index(KEYS[2], KEYS[3], rec)
 return 'inserted'
 `,
 );
@@ -491,14 +505,17 @@ return 'inserted'
 export const PUT_KEY_SCRIPT = script(
   "put-key",
   `${KEY_FNS}
+local rec = decode(ARGV[2])
+if not rec then return redis.error_reply('ERR put-key: the record is not JSON this script can read') end
 rebuild(KEYS[1], KEYS[2], KEYS[3])
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old then
-  redis.call('ZREM', KEYS[2], order_member(cjson.decode(old)))
+  local was = decode(old)
+  redis.call('ZREM', KEYS[2], was and order_member(was) or ('!:' .. ARGV[1]))
   redis.call('ZREM', KEYS[3], ARGV[1])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-index(KEYS[2], KEYS[3], cjson.decode(ARGV[2]))
+index(KEYS[2], KEYS[3], rec)
 return old
 `,
 );
@@ -517,18 +534,28 @@ return old
 export const PATCH_KEY_SCRIPT = script(
   "patch-key",
   `${KEY_FNS}
+local p = decode(ARGV[3])
+if not p then return redis.error_reply('ERR patch-key: the patch is not JSON this script can read') end
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return {0} end
-local rec = cjson.decode(raw)
-if rec.tenant_id ~= ARGV[2] then return {0} end
+local rec = decode(raw)
+if not rec or rec.tenant_id ~= ARGV[2] then return {0} end
 local used = redis.call('HGET', KEYS[2], ARGV[1]) or ''
-local p = cjson.decode(ARGV[3])
+local function same_list(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do
+    if a[i] ~= b[i] then return false end
+  end
+  return true
+end
 local function same(a, b)
   if isnull(a) then return isnull(b) end
   return a == b
 end
 local g = p.ifUnchanged
 if g and (not same(g.expires_at, rec.expires_at) or not same(g.revoked_at, rec.revoked_at)) then return {1, raw, used} end
+if g and g.name ~= nil and g.name ~= rec.name then return {1, raw, used} end
+if g and g.scopes ~= nil and not same_list(g.scopes, rec.scopes) then return {1, raw, used} end
 if p.successorId ~= nil and not isnull(rec.successor_id) then return {1, raw, used} end
 if p.ifScopesWithin ~= nil then
   local allowed = {}
@@ -591,17 +618,44 @@ local members = redis.call('ZRANGE', KEYS[3], ARGV[1], '-', 'BYLEX', 'REV', 'LIM
 local out = {}
 for from = 1, #members, 500 do
   local ids = {}
-  for i = from, math.min(#members, from + 499) do ids[#ids + 1] = string.sub(members[i], 17) end
+  for i = from, math.min(#members, from + 499) do
+    -- A record no script can decode ("!:<id>", see rebuild) is skipped.
+    ids[#ids + 1] = string.sub(members[i], 1, 1) == '!' and '' or string.sub(members[i], 17)
+  end
   local recs = redis.call('HMGET', KEYS[1], unpack(ids))
   local used = redis.call('HMGET', KEYS[2], unpack(ids))
   for i = 1, #ids do
-    if recs[i] then
+    if recs[i] and ids[i] ~= '' then
       out[#out + 1] = recs[i]
       out[#out + 1] = used[i] or ''
     end
   end
 end
 return out
+`,
+);
+
+/**
+ * Deletes a key record nobody was handed (a roll's successor when the roll lost), only while
+ * it is the tenant's, carries this digest, was never used (no last-used time, here or in the
+ * record), never rolled and not revoked; with it go its members of both indexes and its
+ * last-used time. The digest and id index entries (outside the slot) are deleted after it.
+ * KEYS[1] records, KEYS[2] last-used times, KEYS[3] order, KEYS[4] active.
+ * ARGV[1] id, ARGV[2] tenant id, ARGV[3] digest. Returns 1 when deleted, 0 otherwise.
+ */
+export const REMOVE_UNUSED_KEY_SCRIPT = script(
+  "remove-unused-key",
+  `${KEY_FNS}
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local rec = decode(raw)
+if not rec or rec.tenant_id ~= ARGV[2] or rec.digest ~= ARGV[3] then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 or not isnull(rec.last_used_at) then return 0 end
+if not isnull(rec.successor_id) or not isnull(rec.revoked_at) then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[3], order_member(rec))
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 1
 `,
 );
 

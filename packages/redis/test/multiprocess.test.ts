@@ -108,9 +108,31 @@ describe("key management from several processes on one Redis", () => {
     expect(answers.filter((a) => a === "key_already_rolled")).toHaveLength(47);
     const old = await stores.keyStore.get(tenantId, keyId);
     expect(old?.successor_id).toBe(won[0]!.slice(4));
-    // Every losing roll's new key was revoked: the tenant has the old key (in grace) and one successor active.
-    const active = (await stores.keyStore.list(tenantId)).filter((r) => r.revoked_at === null);
-    expect(active.map((r) => r.id).sort()).toEqual([keyId, won[0]!.slice(4)].sort());
+    // Every losing roll's new key (never delivered) was removed: the tenant holds the old key (in grace) and one successor.
+    const listed = await stores.keyStore.list(tenantId);
+    expect(listed.map((r) => r.id).sort()).toEqual([keyId, won[0]!.slice(4)].sort());
+    expect(listed.every((r) => r.revoked_at === null)).toBe(true);
+  });
+
+  it("give a roll's successor the scopes the key held when the roll took effect, when a scope cut from another process races 3 rolls", async () => {
+    const writer = mintPrincipal({ environment: "live", scopes: ["keys:write", "vault:read", "vault:write"] });
+    for (let trial = 0; trial < 12; trial++) {
+      const tenantId = randomUUID();
+      const created = await keys.create({ ...writer, tenant_id: tenantId }, { name: "shared", environment: "live", scopes: ["vault:read", "vault:write"] });
+      if (isPolicyError(created)) throw new Error(created.code);
+      const job = { type: "keys" as const, tenantId, keyId: created.id, n: 1, maxActiveKeys: 100 };
+      const answers = (await Promise.all(workers.map((w, i) => w.run<string[]>({ ...job, op: i === trial % 4 ? ("cut" as const) : ("roll" as const) })))).map((a) => a[0]!);
+      const cut = answers[trial % 4]!;
+      const rolls = answers.filter((_, i) => i !== trial % 4);
+      expect(cut, String(rolls)).toMatch(/^200:(before|after)$/);
+      const won = rolls.filter((a) => a.startsWith("201:"));
+      expect(won, String(rolls)).toHaveLength(1);
+      for (const a of rolls) if (!a.startsWith("201:")) expect(a).toBe("key_already_rolled");
+      const successor = await stores.keyStore.get(tenantId, won[0]!.slice(4));
+      // A cut answered while the key had no end came before the roll: the successor holds it.
+      expect(successor?.scopes, `trial ${trial}: cut ${cut}`).toEqual(cut === "200:before" ? ["vault:read"] : ["vault:read", "vault:write"]);
+      expect((await stores.keyStore.list(tenantId)).map((r) => r.id).sort()).toEqual([created.id, won[0]!.slice(4)].sort());
+    }
   });
 
   it("apply 100 renames of one key racing from 4 processes, every one without error", async () => {

@@ -40,7 +40,9 @@ export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, static
   }
   app.use(a.notFound);
   app.use(((error, req, res, next) => {
-    if (!isProblemError(error)) log(`error: ${error instanceof Error ? error.name : "unknown"} in ${req.method} ${routeOf((req.route as { path?: unknown } | undefined)?.path)}`);
+    // A path the router could not decode (`/%ZZ`) is the client's error, answered 404 by errorHandler.
+    const clientPath = error instanceof URIError && (error as { status?: unknown }).status === 400;
+    if (!isProblemError(error) && !clientPath) log(`error: ${error instanceof Error ? error.name : "unknown"} in ${req.method} ${routeOf((req.route as { path?: unknown } | undefined)?.path)}`);
     a.errorHandler(error, req, res, next);
   }) satisfies express.ErrorRequestHandler);
   return app;

@@ -31,8 +31,10 @@ export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, 
     return a.onError(error, c);
   });
   // @hono/node-server answers a request it cannot turn into a Request (an unreadable target or
-  // Host) with a bare 400: a problem instead.
+  // Host) with a bare 400: a problem instead, closing the connection as every malformed_request.
+  // `hostname` names the URL of an HTTP/1.0 request without Host, served as on Express and Koa.
   return getRequestListener(app.fetch, {
+    hostname: "localhost",
     errorHandler: (error) => {
       const unreadable = error instanceof Error && error.name === "RequestError";
       if (!unreadable) log(`error: ${error instanceof Error ? error.name : "unknown"} before routing`);
@@ -41,7 +43,7 @@ export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, 
           ? policyError("malformed_request", "The request target or Host header cannot be read.")
           : policyError("internal_error", "The server failed to complete the request."),
       );
-      return new Response(response.body, { status: response.status, headers: response.headers });
+      return new Response(response.body, { status: response.status, headers: unreadable ? { ...response.headers, connection: "close" } : response.headers });
     },
   });
 };

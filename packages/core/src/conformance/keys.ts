@@ -272,6 +272,72 @@ export function keyStoreConformance(name: string, setup: () => Promise<KeyStoreH
       expect((await h.store.patch(tenant, r.id, { name: "Renamed" }))?.record).toMatchObject({ name: "Renamed", successor_id: winner.successor_id });
     });
 
+    it("guards a patch on the name and scopes too: a roll never records a successor over a rename or a scope cut", async () => {
+      const r = record(tenant, { predecessor_id: randomUUID() });
+      await h.store.put(r);
+      if (!h.store.patch) return;
+      expect((await h.store.get(tenant, r.id))?.predecessor_id).toBe(r.predecessor_id);
+      const guard = { expires_at: null, revoked_at: null, name: r.name, scopes: r.scopes };
+      expect((await h.store.patch(tenant, r.id, { scopes: ["vault:read"] }))?.applied).toBe(true);
+      const cut = await h.store.patch(tenant, r.id, { successorId: randomUUID(), expiresBy: "2027-01-01T00:00:00.000Z", ifUnchanged: guard });
+      expect(cut?.applied).toBe(false);
+      expect(await h.store.get(tenant, r.id)).toMatchObject({ scopes: ["vault:read"], expires_at: null });
+      expect((await h.store.get(tenant, r.id))?.successor_id ?? null).toBeNull();
+      expect((await h.store.patch(tenant, r.id, { name: "Renamed" }))?.applied).toBe(true);
+      const renamed = await h.store.patch(tenant, r.id, { successorId: randomUUID(), ifUnchanged: { ...guard, scopes: ["vault:read"] } });
+      expect(renamed?.applied).toBe(false);
+      const fresh = await h.store.patch(tenant, r.id, {
+        successorId: "s1",
+        expiresBy: "2027-01-01T00:00:00.000Z",
+        ifUnchanged: { expires_at: null, revoked_at: null, name: "Renamed", scopes: ["vault:read"] },
+      });
+      expect(fresh?.applied).toBe(true);
+      expect(fresh?.record).toMatchObject({ successor_id: "s1", name: "Renamed", scopes: ["vault:read"] });
+    });
+
+    it("removes an unused record only under its strict condition, with every index of it", async () => {
+      if (!h.store.removeUnused || !h.store.insert) return;
+      const keep = record(tenant);
+      const r = record(tenant, { created_at: "2026-04-03T00:00:00.000Z" });
+      expect(await h.store.insert(keep)).toBe("inserted");
+      expect(await h.store.insert(r)).toBe("inserted");
+      // Another tenant, another digest, an unknown id: nothing.
+      expect(await h.store.removeUnused(randomUUID(), r.id, r.digest)).toBe(false);
+      expect(await h.store.removeUnused(tenant, r.id, `p1:${randomUUID()}`)).toBe(false);
+      expect(await h.store.removeUnused(tenant, randomUUID(), r.digest)).toBe(false);
+      expect(await h.store.get(tenant, r.id)).toEqual(r);
+      // Used, rolled or revoked: kept.
+      const used = record(tenant);
+      await h.store.insert(used);
+      if (h.store.touch) {
+        await h.store.touch(tenant, used.id, "2026-05-01T00:00:00.000Z");
+        expect(await h.store.removeUnused(tenant, used.id, used.digest)).toBe(false);
+      }
+      const rolled = record(tenant, { successor_id: randomUUID() });
+      const revoked = record(tenant, { revoked_at: "2026-05-01T00:00:00.000Z" });
+      await h.store.insert(rolled);
+      await h.store.insert(revoked);
+      expect(await h.store.removeUnused(tenant, rolled.id, rolled.digest)).toBe(false);
+      expect(await h.store.removeUnused(tenant, revoked.id, revoked.digest)).toBe(false);
+      expect(await h.store.get(tenant, rolled.id)).toEqual(rolled);
+      expect(await h.store.get(tenant, revoked.id)).toEqual(revoked);
+      // Unused: gone from every lookup, the list (pages included) and the cap's count.
+      expect(await h.store.removeUnused(tenant, r.id, r.digest)).toBe(true);
+      expect(await h.store.removeUnused(tenant, r.id, r.digest)).toBe(false);
+      expect(await h.store.get(tenant, r.id)).toBeNull();
+      expect(await h.store.findByDigest(r.digest)).toBeNull();
+      const ids = (await h.store.list(tenant)).map((x) => x.id);
+      expect(ids).not.toContain(r.id);
+      expect(ids).toContain(keep.id);
+      expect((await h.store.list(tenant, { limit: 1 }))[0]?.id).not.toBe(r.id);
+      const now = Date.parse("2026-06-01T00:00:00.000Z");
+      const active = (await h.store.list(tenant)).filter((x) => x.revoked_at === null).length;
+      expect(await h.store.insert(record(tenant), { activeLimit: { max: active + 1, nowMs: now } })).toBe("inserted");
+      // Its id and digest are free again.
+      expect(await h.store.insert(r)).toBe("inserted");
+      expect(await h.store.findByDigest(r.digest)).toEqual(r);
+    });
+
     it("pages a tenant's keys inside the store: limit and position, ties broken by id, stable while keys are created", async () => {
       const at = (s: number) => `2026-04-0${1 + Math.floor(s / 10)}T00:00:0${s % 10}.000Z`;
       const made: ApiKeyRecord[] = [];

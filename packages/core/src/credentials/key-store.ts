@@ -28,6 +28,12 @@ export interface ApiKeyRecord {
    * once, atomically with the key's new end (`KeyPatch.successorId`): a key has one successor.
    */
   readonly successor_id?: string | null;
+  /**
+   * The id of the key this one replaced in a roll; null or absent for a created key. Rolling
+   * this key ends that predecessor at once (its grace period stops), so a chain of rolls keeps
+   * at most two active keys.
+   */
+  readonly predecessor_id?: string | null;
 }
 
 /** A position in a newest-first list: the last record of the previous page (contract section 7). */
@@ -109,6 +115,13 @@ export interface KeyStore {
    * tenant never change. Required by `createKeyManager`.
    */
   patch?(tenantId: string, id: string, patch: KeyPatch): Promise<KeyPatchResult | null>;
+  /**
+   * Deletes a record that was never handed out, atomically and only while it still carries
+   * `digest`, was never used (no `last_used_at`), was never rolled (no successor) and is not
+   * revoked: a roll that lost its race removes the successor it minted. Answers whether it
+   * deleted it. Optional: without it the manager revokes such a record instead.
+   */
+  removeUnused?(tenantId: string, id: string, digest: string): Promise<boolean>;
 }
 
 /** A field-level change of a key record (`KeyStore.patch`). */
@@ -125,8 +138,17 @@ export interface KeyPatch {
    * has no successor, so that however many rolls race, one wins.
    */
   readonly successorId?: string;
-  /** Applies the patch only while the key's `expires_at` and `revoked_at` are still these (a roll's guard). */
-  readonly ifUnchanged?: { readonly expires_at: string | null; readonly revoked_at: string | null };
+  /**
+   * Applies the patch only while the key's `expires_at` and `revoked_at` (and, when given, its
+   * `name` and sorted `scopes`) are still these: a roll's guard, so that a successor always
+   * carries the name and scopes the key had when the roll took effect.
+   */
+  readonly ifUnchanged?: {
+    readonly expires_at: string | null;
+    readonly revoked_at: string | null;
+    readonly name?: string;
+    readonly scopes?: readonly string[];
+  };
   /**
    * Applies the patch only while every scope the key holds is one of these (the caller's), so
    * that a key widened by a concurrent change is never stripped, rolled or revoked by a caller
@@ -150,7 +172,15 @@ export interface KeyPatchResult {
  */
 export function applyKeyPatch(record: ApiKeyRecord, patch: KeyPatch): KeyPatchResult {
   const guard = patch.ifUnchanged;
-  if (guard && (guard.expires_at !== record.expires_at || guard.revoked_at !== record.revoked_at)) return { applied: false, record };
+  if (
+    guard &&
+    (guard.expires_at !== record.expires_at ||
+      guard.revoked_at !== record.revoked_at ||
+      (guard.name !== undefined && guard.name !== record.name) ||
+      (guard.scopes !== undefined && !sameScopes(guard.scopes, record.scopes)))
+  ) {
+    return { applied: false, record };
+  }
   if (patch.successorId !== undefined && (record.successor_id ?? null) !== null) return { applied: false, record };
   const within = patch.ifScopesWithin;
   if (within && record.scopes.some((s) => !within.includes(s))) return { applied: false, record };
@@ -186,6 +216,11 @@ function sameScopes(a: readonly string[], b: readonly string[]): boolean {
 /** Whether a key counts against its tenant's active-key cap at `nowMs`: not revoked, not expired. */
 export function isActiveKey(record: Pick<ApiKeyRecord, "revoked_at" | "expires_at">, nowMs: number): boolean {
   return record.revoked_at === null && (record.expires_at === null || !(Date.parse(record.expires_at) <= nowMs));
+}
+
+/** Whether `KeyStore.removeUnused` may delete this record: that digest, never used, rolled or revoked. */
+export function isUnused(record: ApiKeyRecord, digest: string): boolean {
+  return record.digest === digest && !record.last_used_at && (record.successor_id ?? null) === null && record.revoked_at === null;
 }
 
 /** The later of two optional ISO 8601 times (null when neither). */
@@ -260,6 +295,15 @@ export class MemoryKeyStore implements KeyStore {
     const result = applyKeyPatch(r, patch);
     if (!result.applied) return result;
     return { applied: true, record: this.#store(result.record) };
+  }
+
+  async removeUnused(tenantId: string, id: string, digest: string): Promise<boolean> {
+    const r = this.#byId.get(id);
+    if (!r || r.tenant_id !== tenantId || !isUnused(r, digest)) return false;
+    this.#byId.delete(id);
+    this.#byDigest.delete(r.digest);
+    this.#unindex(r);
+    return true;
   }
 
   async touch(tenantId: string, id: string, at: string): Promise<void> {

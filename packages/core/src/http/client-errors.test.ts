@@ -1,7 +1,8 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerOptions } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { generateApiKey } from "../keys/api-key";
 import { answerClientErrors } from "./client-errors";
 
 let server: Server | undefined;
@@ -11,8 +12,13 @@ afterEach(async () => {
   if (s) await new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); });
 });
 
-async function start(options?: Parameters<typeof answerClientErrors>[1]): Promise<number> {
-  server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end("served"));
+async function start(options?: Parameters<typeof answerClientErrors>[1], serverOptions: ServerOptions = {}): Promise<number> {
+  // Reads the body, then serves the number and names of the header lines it was given (last
+  // first), so that a dropped line shows.
+  server = createServer(serverOptions, (req, res) => {
+    const names = req.rawHeaders.filter((_, i) => i % 2 === 0).reverse().slice(0, 3).join(",");
+    req.resume().on("end", () => res.writeHead(200, { "content-type": "text/plain" }).end(`served ${req.rawHeaders.length / 2} ${names}`));
+  });
   answerClientErrors(server, options);
   await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
   return (server.address() as AddressInfo).port;
@@ -74,8 +80,10 @@ describe("answerClientErrors", () => {
       expect(res.closed).toBe(true);
       expect(problemOf(res.text)).toMatchObject({ status: 400, contentType: "application/problem+json", body: { code: "malformed_request" } });
     }
-    const ok = await send(port, "GET / HTTP/1.1\r\nHost: example.com:8080\r\nConnection: close\r\n\r\n");
-    expect(ok.text).toMatch(/^HTTP\/1\.1 200 [\s\S]*served/);
+    for (const host of ["example.com:8080", "Example.COM", "127.0.0.1:80", "[::1]:3000", "a_b.example.", "xn--bcher-kva.example"]) {
+      const ok = await send(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      expect(ok.text).toMatch(/^HTTP\/1\.1 200 [\s\S]*served/);
+    }
     const http10 = await send(port, "GET / HTTP/1.0\r\n\r\n"); // HTTP/1.0 needs no Host
     expect(http10.text).toMatch(/^HTTP\/1\.1 200 /);
     const expect417 = await send(port, "GET / HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\nConnection: close\r\n\r\n");
@@ -96,12 +104,70 @@ describe("answerClientErrors", () => {
     expect(() => server!.emit("clientError", error, busy)).not.toThrow();
     expect(busy.destroyed).toBe(true);
     expect(written).toEqual([]);
-    // A reset or a timeout closes without an answer (the catalogue has no 408).
+    // A reset closes without an answer.
     const reset = new PassThrough();
     reset.on("data", (c) => written.push(c));
     server!.emit("clientError", Object.assign(new Error("reset"), { code: "ECONNRESET" }), reset);
     expect(reset.destroyed).toBe(true);
     expect(written).toEqual([]);
+  });
+
+  it("keeps every header line past Node's 2,000-line count (the size limit still bounds them)", async () => {
+    const port = await start();
+    const pad = "a:b\r\n".repeat(2_000);
+    const res = await send(port, `GET / HTTP/1.1\r\nHost: x\r\n${pad}X-Last: 1\r\nConnection: close\r\n\r\n`);
+    expect(res.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(res.text).toContain("served 2003 Connection,X-Last,a");
+    const twoHosts = await send(port, `GET / HTTP/1.1\r\nHost: x\r\n${pad}Host: y\r\n\r\n`);
+    expect(problemOf(twoHosts.text)).toMatchObject({ status: 400, body: { code: "malformed_request" } });
+  });
+
+  it.each([
+    ["no HTTP version (llhttp: 0.9)", "GET /\r\nHost: x\r\n\r\n"],
+    ["HTTP/2.0 in an HTTP/1.1 framing", "GET / HTTP/2.0\r\nHost: x\r\n\r\n"],
+    ["an empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n"],
+    ["an empty Host on HTTP/1.0", "GET / HTTP/1.0\r\nHost: \r\n\r\n"],
+    ["a Host with a port and no name", "GET / HTTP/1.1\r\nHost: :8080\r\n\r\n"],
+    ["a percent-encoded Host", "GET / HTTP/1.1\r\nHost: a%41\r\n\r\n"],
+    ["a Host a URL parser rewrites (IPv4 shorthand)", "GET / HTTP/1.1\r\nHost: 127.1\r\n\r\n"],
+    ["a Host a URL parser rewrites (IPv6)", "GET / HTTP/1.1\r\nHost: [0:0::1]:80\r\n\r\n"],
+    ["a Host a URL parser rewrites (IDNA)", "GET / HTTP/1.1\r\nHost: xn--zz\r\n\r\n"],
+    ["the target * with GET", "GET * HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a backslash in the target", "GET /a\\b HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["an absolute URL that does not parse", "GET http://[zz]/ HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a target that is neither a path nor an absolute URL", "GET index.html HTTP/1.1\r\nHost: x\r\n\r\n"],
+  ])("answers %s with 400 malformed_request and closes the connection", async (_name, bytes) => {
+    const port = await start();
+    const res = await send(port, bytes);
+    expect(res.closed).toBe(true);
+    expect(res.text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(problemOf(res.text)).toMatchObject({ status: 400, contentType: "application/problem+json", body: { code: "malformed_request" } });
+  });
+
+  it("answers OPTIONS * with 404 not_found, or 400 for a credential in a header", async () => {
+    const port = await start();
+    const res = await send(port, "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect(res.closed).toBe(true);
+    expect(problemOf(res.text)).toMatchObject({ status: 404, body: { code: "not_found" } });
+    const key = generateApiKey("live");
+    const located = await send(port, `OPTIONS * HTTP/1.1\r\nHost: x\r\nX-Api-Key: ${key}\r\n\r\n`);
+    expect(problemOf(located.text)).toMatchObject({ status: 400, body: { code: "credential_location_not_allowed", location: "header" } });
+    expect(located.text.includes(key)).toBe(false);
+  });
+
+  it.each([
+    ["headers that stop half-way", "GET / HTTP/1.1\r\nHost: x\r\n"],
+    ["a request line with no version and nothing after it", "GET /healthz\r\n"],
+    ["a body that stops short", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"],
+  ])("answers %s that time out with 400 malformed_request instead of a bare 408", async (_name, bytes) => {
+    const seen: string[] = [];
+    const port = await start({ onClientError: (code, parserCode) => seen.push(`${code}:${parserCode}`) }, { headersTimeout: 200, requestTimeout: 300, connectionsCheckingInterval: 50 });
+    const res = await send(port, bytes);
+    expect(res.closed).toBe(true);
+    const answer = problemOf(res.text);
+    expect(answer).toMatchObject({ status: 400, contentType: "application/problem+json", body: { code: "malformed_request" } });
+    expect(answer.body["detail"]).toMatch(/did not arrive in time/);
+    expect(seen).toEqual(["malformed_request:ERR_HTTP_REQUEST_TIMEOUT"]);
   });
 
   it("checks its arguments", () => {

@@ -18,6 +18,11 @@ export interface IncomingRequest {
   readonly parsedBody?: { readonly value: unknown };
   /** Cookies when the framework parsed them. */
   readonly cookies?: Readonly<Record<string, string>>;
+  /**
+   * The raw trailer list of a chunked body (`() => req.rawTrailers`), called after the body is
+   * read: a credential in a trailer field is refused as in a header. @default none
+   */
+  readonly trailers?: () => readonly string[] | undefined;
 }
 
 /** The gate's answer: write `response`, or run the handler under `decision`. */
@@ -138,7 +143,7 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
   const respond = (error: PolicyError) => ({ kind: "respond", response: policy.reject(error).response }) as const;
 
   /** The request as the policy sees it, with the body read once (413/415/400 in `problem`). */
-  async function admit(incoming: IncomingRequest): Promise<{ readonly request: MutableRequest; readonly read: RequestBody } | PolicyError> {
+  async function admit(incoming: IncomingRequest): Promise<{ readonly request: MutableRequest; readonly read: RequestBody; readonly trailers: PolicyError | null } | PolicyError> {
     const method = incoming.method.toUpperCase();
     const { path, query } = splitTarget(incoming.url);
     const request: MutableRequest = { method, path, query, headers: incoming.headers };
@@ -152,7 +157,14 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
     }
     if (read.body !== undefined) request.body = read.body;
     if (read.rawBody !== undefined) request.rawBody = read.rawBody;
-    return { request, read };
+    return { request, read, trailers: trailersOf(incoming, method) };
+  }
+
+  /** A credential in the trailer fields (there only once the body is read), judged as in a header. */
+  function trailersOf(incoming: IncomingRequest, method: string): PolicyError | null {
+    const trailers = incoming.trailers?.();
+    if (!trailers || trailers.length === 0) return null;
+    return locate({ method, path: "/", query: "", headers: trailers });
   }
 
   /** The credential check of the whole request, with the text of a body that is not JSON. */
@@ -165,7 +177,7 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
     const admitted = await admit(incoming);
     if (isPolicyError(admitted)) return respond(admitted);
     const { request, read } = admitted;
-    const located = misplaced(request, read, incoming.url);
+    const located = misplaced(request, read, incoming.url) ?? admitted.trailers;
     if (located) return respond(located);
     if (read.problem?.code === "payload_too_large") return respond(read.problem);
     return { kind: "continue", request };
@@ -177,7 +189,7 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
       const admitted = await admit(incoming);
       if (isPolicyError(admitted)) return respond(admitted);
       const { request, read } = admitted;
-      const target = checkRequestTarget(incoming.url);
+      const target = checkRequestTarget(incoming.url) ?? admitted.trailers;
       if (target) return respond(target);
       // A path that does not decode names no resource (as `CapabilitySet.match` judges it), even
       // where the framework's router let it through with its parameters undecoded.

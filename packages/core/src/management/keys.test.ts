@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defineCapability } from "../capabilities";
+import type { KeyStore, MemoryKeyStore } from "../credentials";
 import { decodeCursor } from "../pagination";
 import { ProblemError, isPolicyError, type PolicyError } from "../problems";
 import { createTestPolicy, mintPrincipal } from "../testing";
@@ -167,7 +168,7 @@ describe("createKeyManager", () => {
     }
   });
 
-  it("gives a key one successor when 50 rolls race with a grace period: one 201, 49 key_already_rolled, losers' new keys revoked", async () => {
+  it("gives a key one successor when 50 rolls race with a grace period: one 201, 49 key_already_rolled, losers' new keys never active", async () => {
     const { t, keys, admin } = setup();
     const old = ok(await keys.create(admin, { name: "A", environment: "live", scopes: [] }));
     const all = await Promise.all(Array.from({ length: 50 }, () => keys.roll(admin, old.id, { grace_period_seconds: 3600 })));
@@ -393,6 +394,111 @@ describe("createKeyManager", () => {
     expect(t.clock.now()).toBeLessThan(Date.parse("2030-01-01T00:00:00Z"));
     expect(err(await keys.create(admin, { name: "a\u0000b", environment: "live", scopes: [] })).code).toBe("validation_failed");
     expect(err(await keys.roll(admin, ok1.id, { grace_period_seconds: null })).code).toBe("validation_failed");
+  });
+});
+
+/** The memory store with its own `insert` (to run a step between a roll's read and its write). */
+function withInsert(base: MemoryKeyStore, insert: NonNullable<KeyStore["insert"]>): KeyStore {
+  return {
+    findByDigest: (d) => base.findByDigest(d),
+    put: (r) => base.put(r),
+    get: (a, b) => base.get(a, b),
+    list: (a, o) => base.list(a, o),
+    insert,
+    patch: (a, id, p) => base.patch(a, id, p),
+    removeUnused: (a, id, d) => base.removeUnused(a, id, d),
+    touch: (a, id, at) => base.touch(a, id, at),
+  };
+}
+
+describe("createKeyManager key lifecycle hardening", () => {
+  it("refuses a name that is not well-formed UTF-16 (a lone surrogate) with 422, on create and update", async () => {
+    const { keys, admin } = setup();
+    for (const name of ["x\ud800", "\udc00x", "a\udbff\udbffb"]) {
+      expect(err(await keys.create(admin, { name, environment: "live", scopes: [] })).code).toBe("validation_failed");
+    }
+    const k = ok(await keys.create(admin, { name: "rocket \ud83d\ude80", environment: "live", scopes: [] }));
+    expect(k.name).toBe("rocket \ud83d\ude80");
+    expect(err(await keys.update(admin, k.id, { name: "y\ud800" })).code).toBe("validation_failed");
+    expect(ok(await keys.get(admin, k.id)).name).toBe("rocket \ud83d\ude80");
+  });
+
+  it("keeps a chain of rolls to two active keys: rolling a key ends its predecessor's grace, so 30 rolls at the cap leave cap + 1 active", async () => {
+    const { t, admin } = setup();
+    const cap = 10;
+    const keys = createKeyManager({ keyStore: t.keyStore, keyHasher: t.keyHasher, clock: t.clock, maxActiveKeys: cap });
+    let current = ok(await keys.create(admin, { name: "chain", environment: "live", scopes: [] }));
+    for (let i = 1; i < cap; i++) ok(await keys.create(admin, { name: `k${i}`, environment: "live", scopes: [] }));
+    const chain = [current];
+    for (let i = 0; i < 30; i++) {
+      t.clock.advance(1000);
+      current = ok(await keys.roll(admin, current.id, { grace_period_seconds: MAX_GRACE_PERIOD_SECONDS }));
+      chain.push(current);
+      const active = (await keys.list(admin, { limit: 100 })).data.filter((k) => k.status === "active");
+      // The bound: the tenant's cap - 1 other keys, the chain's newest key and the one it replaced (in its grace).
+      expect(active).toHaveLength(cap + 1);
+    }
+    const statuses = await Promise.all(chain.map(async (k) => ok(await keys.get(admin, k.id)).status));
+    expect(statuses.slice(0, -2).every((s) => s === "expired")).toBe(true);
+    expect(statuses.slice(-2)).toEqual(["active", "active"]);
+    // The ended predecessors stop authenticating; the one in grace and the newest work.
+    expect((await t.call(whoami, { key: chain[chain.length - 3]!.key })).kind).not.toBe("continue");
+    expect((await t.call(whoami, { key: chain[chain.length - 2]!.key })).kind).toBe("continue");
+    expect((await t.call(whoami, { key: current.key })).kind).toBe("continue");
+    expect((await t.keyStore.get(admin.tenant_id, current.id))?.predecessor_id).toBe(chain[chain.length - 2]!.id);
+  });
+
+  it("gives the successor the name and scopes the key holds when the roll takes effect: a cut between the roll's read and its step is kept", async () => {
+    const { t, admin } = setup();
+    const base = t.keyStore;
+    let interleave: (() => Promise<unknown>) | null = null;
+    const racing = withInsert(base, async (r, o) => {
+        const outcome = await base.insert(r, o);
+        const step = interleave;
+        interleave = null;
+        if (step) await step(); // after the roll read the key, before it records the successor
+        return outcome;
+    });
+    const keys = createKeyManager({ keyStore: racing, keyHasher: t.keyHasher, clock: t.clock });
+    const old = ok(await keys.create(admin, { name: "A", environment: "live", scopes: ["vault:read", "vault:write"] }));
+    interleave = async () => ok(await keys.update(admin, old.id, { scopes: ["vault:read"], name: "A (read only)" }));
+    const rolled = ok(await keys.roll(admin, old.id, { grace_period_seconds: 3600 }));
+    expect(rolled).toMatchObject({ scopes: ["vault:read"], name: "A (read only)" });
+    expect((await base.get(admin.tenant_id, old.id))?.successor_id).toBe(rolled.id);
+    // The attempt that lost left nothing behind: two keys, the old one and its successor.
+    expect((await keys.list(admin, { limit: 100 })).data.map((k) => k.id).sort()).toEqual([old.id, rolled.id].sort());
+  });
+
+  it("answers 503 service_unavailable (never 500) when the key keeps changing under every attempt, leaving it as it is", async () => {
+    const { t, admin } = setup();
+    const base = t.keyStore;
+    let n = 0;
+    let target = "";
+    const racing = withInsert(base, async (r, o) => {
+      const outcome = await base.insert(r, o);
+      if (target) await base.patch(admin.tenant_id, target, { name: `renamed ${n++}` });
+      return outcome;
+    });
+    const keys = createKeyManager({ keyStore: racing, keyHasher: t.keyHasher, clock: t.clock });
+    const old = ok(await keys.create(admin, { name: "A", environment: "live", scopes: [] }));
+    target = old.id;
+    const e = err(await keys.roll(admin, old.id, {}));
+    expect(e.code).toBe("service_unavailable");
+    expect(e.headers?.["retry-after"]).toBe("1");
+    expect((await keys.list(admin, { limit: 100 })).data.map((k) => k.id)).toEqual([old.id]);
+    expect(ok(await keys.get(admin, old.id))).toMatchObject({ status: "active", expires_at: null });
+  });
+
+  it("removes the new keys of the rolls that lost a race: the list holds the old key and one successor only", async () => {
+    const { keys, admin } = setup();
+    for (const grace of [0, 3600]) {
+      const old = ok(await keys.create(admin, { name: `A${grace}`, environment: "live", scopes: [] }));
+      const all = await Promise.all(Array.from({ length: 50 }, () => keys.roll(admin, old.id, { grace_period_seconds: grace })));
+      const won = all.filter((x): x is CreatedKey => !isPolicyError(x));
+      expect(won).toHaveLength(1);
+      const listed = (await keys.list(admin, { limit: 100 })).data.filter((k) => k.name === `A${grace}`);
+      expect(listed.map((k) => k.id).sort()).toEqual([old.id, won[0]!.id].sort());
+    }
   });
 });
 

@@ -107,6 +107,9 @@ export interface KeyManager {
    * user and tier, as for `create`); the old one keeps working `grace_period_seconds`
    * (0..604800, default 0), then expires. A key has one successor: a key rolled already is 409
    * `key_already_rolled`, however many rolls race. The caller must hold every scope of the key.
+   * The new key carries the old one's name and scopes as they are when the roll takes effect (a
+   * concurrent rename or scope change makes the roll start again; 503 after 5 attempts), and
+   * rolling a key ends the key it replaced at once: a chain of rolls holds two active keys at most.
    */
   roll(caller: Principal, id: string, input: Readonly<Record<string, unknown>>): Promise<CreatedKey | PolicyError>;
 }
@@ -137,10 +140,18 @@ function invalid(errors: FieldError[]): PolicyError {
 }
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether a string is well-formed UTF-16 (no lone surrogate), as `String#isWellFormed`. */
+export function isWellFormedText(v: string): boolean {
+  return !LONE_SURROGATE.test(v);
+}
 
 function readName(v: unknown, errors: FieldError[]): string | undefined {
-  if (typeof v !== "string" || v.trim().length === 0 || v.length > MAX_KEY_NAME_LENGTH || CONTROL.test(v)) {
-    errors.push({ field: "name", message: `must be a string of 1 to ${MAX_KEY_NAME_LENGTH} characters, without control characters` });
+  // Well-formed UTF-16 only: a lone surrogate has no UTF-8 form, and stores (Redis scripts) refuse it.
+  if (typeof v !== "string" || v.trim().length === 0 || v.length > MAX_KEY_NAME_LENGTH || CONTROL.test(v) || !isWellFormedText(v)) {
+    errors.push({ field: "name", message: `must be a string of 1 to ${MAX_KEY_NAME_LENGTH} characters, without control characters or lone surrogates` });
     return undefined;
   }
   return v;
@@ -175,6 +186,10 @@ function notFound(): PolicyError {
 function alreadyRolled(): PolicyError {
   return policyError("key_already_rolled", "This key has been rolled already; roll its successor instead.");
 }
+
+/** How many times a roll starts again when the key changes under it. */
+const ROLL_ATTEMPTS = 5;
+const RETRY = Symbol("retry");
 
 const TIER_RANK: Readonly<Record<RateLimitTier, number>> = { free: 0, standard: 1, pro: 2, enterprise: 3 };
 
@@ -293,6 +308,85 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
     return toKeyView(result.record, clock.now());
   }
 
+  /**
+   * Removes a successor minted by a roll that did not take effect (nobody ever saw its raw key),
+   * or revokes it when the store cannot remove records. Best effort: a failure leaves a key
+   * nobody holds.
+   */
+  async function discard(tenantId: string, record: ApiKeyRecord): Promise<void> {
+    try {
+      const removed = keyStore.removeUnused ? await keyStore.removeUnused(tenantId, record.id, record.digest) : false;
+      if (!removed) await patch(tenantId, record.id, { revokedAt: iso(clock.now()) });
+      invalidate(record.digest);
+    } catch (e) {
+      onStoreError(e, "patch");
+    }
+  }
+
+  /** One roll from a fresh read; RETRY when the key was renamed or its scopes changed meanwhile. */
+  async function rollOnce(caller: Principal, id: string, grace: number): Promise<CreatedKey | PolicyError | typeof RETRY> {
+    const r = await owned(caller, id);
+    if ("code" in r) return r;
+    // Before the status: every roll but the first is refused alike, whatever the grace left.
+    if ((r.successor_id ?? null) !== null) return alreadyRolled();
+    const now = clock.now();
+    const view = toKeyView(r, now);
+    if (view.status !== "active") return invalid([{ field: "id", message: `the key is ${view.status}; only an active key can be rolled` }]);
+    const wrongEnvironment = environmentDenied(caller, r.environment);
+    if (wrongEnvironment) return wrongEnvironment;
+    const denied = escalation(caller, r.scopes);
+    if (denied) return denied;
+    // The new key first: until the old one is given its end, a failure leaves the old key as it
+    // was. Never refused for the tenant's cap: the old key ends.
+    const minted = await mint(
+      { ...owner(caller), name: r.name, environment: r.environment, scopes: r.scopes, expires_at: r.expires_at, predecessor_id: r.id },
+      false,
+    );
+    if ("code" in minted) return minted;
+    const { created, record } = minted;
+    let ended;
+    try {
+      // The successor and the end in one atomic step, only while the key has no successor and
+      // still holds what was read (end, revocation, name, scopes): one successor per key, which
+      // carries the key's settings as they are when the roll takes effect. Never later than it
+      // would have ended.
+      ended = await patch(caller.tenant_id, r.id, {
+        expiresBy: iso(now + grace * 1000),
+        successorId: record.id,
+        ifUnchanged: { expires_at: r.expires_at, revoked_at: r.revoked_at, name: r.name, scopes: r.scopes },
+        ifScopesWithin: caller.scopes,
+      });
+    } catch (e) {
+      await discard(caller.tenant_id, record);
+      throw e;
+    }
+    if (!ended?.applied) {
+      await discard(caller.tenant_id, record);
+      if (!ended) return notFound();
+      const current = ended.record;
+      if ((current.successor_id ?? null) !== null) return alreadyRolled();
+      const widened = escalation(caller, current.scopes);
+      if (widened) return widened;
+      if (current.revoked_at !== r.revoked_at || current.expires_at !== r.expires_at) {
+        return invalid([{ field: "id", message: "the key was revoked or ended by another request meanwhile; only an active key can be rolled" }]);
+      }
+      return RETRY;
+    }
+    invalidate(r.digest);
+    // A chain of rolls keeps at most two active keys: the key rolled now is the only one whose
+    // grace may still run, so the key it replaced (still in its own grace) ends now.
+    const predecessor = r.predecessor_id ?? null;
+    if (predecessor !== null) {
+      try {
+        const cut = await keyStore.patch!(caller.tenant_id, predecessor, { expiresBy: iso(clock.now()) });
+        if (cut?.applied) invalidate(cut.record.digest);
+      } catch (e) {
+        onStoreError(e, "patch");
+      }
+    }
+    return created;
+  }
+
   return {
     async create(caller, input) {
       const errors: FieldError[] = [];
@@ -369,47 +463,16 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       if (typeof grace !== "number" || !Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_PERIOD_SECONDS) {
         return invalid([{ field: "grace_period_seconds", message: `must be an integer from 0 to ${MAX_GRACE_PERIOD_SECONDS}` }]);
       }
-      const r = await owned(caller, id);
-      if ("code" in r) return r;
-      // Before the status: every roll but the first is refused alike, whatever the grace left.
-      if ((r.successor_id ?? null) !== null) return alreadyRolled();
-      const now = clock.now();
-      const view = toKeyView(r, now);
-      if (view.status !== "active") return invalid([{ field: "id", message: `the key is ${view.status}; only an active key can be rolled` }]);
-      const wrongEnvironment = environmentDenied(caller, r.environment);
-      if (wrongEnvironment) return wrongEnvironment;
-      const denied = escalation(caller, r.scopes);
-      if (denied) return denied;
-      // The new key first: until the old one is given its end, a failure leaves the old key as it
-      // was. Never refused for the tenant's cap: the old key ends.
-      const minted = await mint({ ...owner(caller), name: r.name, environment: r.environment, scopes: r.scopes, expires_at: r.expires_at }, false);
-      if ("code" in minted) return minted;
-      const { created, record } = minted;
-      const undo = () => patch(caller.tenant_id, record.id, { revokedAt: iso(clock.now()) }).then(() => invalidate(record.digest), () => {});
-      let ended;
-      try {
-        // The successor and the end in one atomic step, only while the key has no successor and
-        // nobody revoked it meanwhile: one successor per key. Never later than it would have ended.
-        ended = await patch(caller.tenant_id, r.id, {
-          expiresBy: iso(now + grace * 1000),
-          successorId: record.id,
-          ifUnchanged: { expires_at: r.expires_at, revoked_at: r.revoked_at },
-          ifScopesWithin: caller.scopes,
-        });
-      } catch (e) {
-        await undo();
-        throw e;
+      // A rename or a scope change that lands between the read and the roll's own step makes the
+      // step fail (the successor must carry what the key holds when the roll takes effect): the
+      // roll starts again from a fresh read, a few times.
+      for (let attempt = 1; ; attempt++) {
+        const outcome = await rollOnce(caller, id, grace);
+        if (outcome !== RETRY) return outcome;
+        if (attempt >= ROLL_ATTEMPTS) {
+          return policyError("service_unavailable", "The key kept changing while it was rolled; retry shortly.", undefined, { "retry-after": "1" });
+        }
       }
-      if (!ended?.applied) {
-        await undo();
-        if (!ended) return notFound();
-        if ((ended.record.successor_id ?? null) !== null) return alreadyRolled();
-        const widened = escalation(caller, ended.record.scopes);
-        if (widened) return widened;
-        return invalid([{ field: "id", message: "the key was revoked by another request meanwhile; only an active key can be rolled" }]);
-      }
-      invalidate(r.digest);
-      return created;
     },
   };
 }

@@ -19,7 +19,18 @@ export const MAX_LIMIT = 100;
 export const MAX_CURSOR_LENGTH = 1024;
 
 // ISO 8601 date-time with an explicit offset (2026-04-02T10:12:34+00:00, fractional seconds allowed).
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+// A real calendar date and time of day: `2026-02-30` or `25:00` is not one (Date.parse would roll it over).
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+function isDateTime(v: string): boolean {
+  const m = ISO_DATE_TIME.exec(v);
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const day = new Date(0);
+  day.setUTCFullYear(y, mo - 1, d);
+  const offsetOk = m[7] === undefined || (Number(m[7]) <= 23 && Number(m[8]) <= 59);
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h <= 23 && mi <= 59 && sec <= 59 && offsetOk && !Number.isNaN(Date.parse(v));
+}
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** base64url, no padding, of `{"created_at": …, "id": …}` (the quickstart's format). */
@@ -51,7 +62,7 @@ export function decodeCursor(raw: string): Cursor | PolicyError {
   const keys = Object.keys(value);
   const { created_at, id } = value as Record<string, unknown>;
   if (keys.length !== 2 || typeof created_at !== "string" || typeof id !== "string") return invalidCursor();
-  if (!ISO_DATE_TIME.test(created_at) || Number.isNaN(Date.parse(created_at))) return invalidCursor();
+  if (!isDateTime(created_at)) return invalidCursor();
   if (id.length === 0 || id.length > 200) return invalidCursor();
   return { created_at, id };
 }

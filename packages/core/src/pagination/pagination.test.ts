@@ -7,6 +7,11 @@ const seedCursor = "eyJjcmVhdGVkX2F0IjoiMjAyNi0wNC0wMlQxMDoxMjozNCswMDowMCIsImlk
 const isoArb = fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2099-12-31T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString().replace("Z", "+00:00"));
 
 describe("cursors", () => {
+  it("accepts February 29 of a leap year", () => {
+    const r = decodeCursor(Buffer.from(JSON.stringify({ created_at: "2028-02-29T23:59:59.999Z", id: "x" })).toString("base64url"));
+    expect(r).toEqual({ created_at: "2028-02-29T23:59:59.999Z", id: "x" });
+  });
+
   it("decodes the quickstart's cursor", () => {
     expect(decodeCursor(seedCursor)).toEqual({ created_at: "2026-04-02T10:12:34+00:00", id: "8f2e3c1a" });
     expect(encodeCursor({ created_at: "2026-04-02T10:12:34+00:00", id: "8f2e3c1a" })).toBe(seedCursor);
@@ -31,6 +36,10 @@ describe("cursors", () => {
     ["a bad date", Buffer.from(JSON.stringify({ created_at: "yesterday", id: "x" })).toString("base64url")],
     ["an empty id", Buffer.from(JSON.stringify({ created_at: "2026-04-02T10:12:34+00:00", id: "" })).toString("base64url")],
     ["a number id", Buffer.from(JSON.stringify({ created_at: "2026-04-02T10:12:34+00:00", id: 5 })).toString("base64url")],
+    ["a day that does not exist", Buffer.from(JSON.stringify({ created_at: "2026-02-30T10:12:34Z", id: "x" })).toString("base64url")],
+    ["February 29 of a common year", Buffer.from(JSON.stringify({ created_at: "2027-02-29T00:00:00Z", id: "x" })).toString("base64url")],
+    ["hour 24", Buffer.from(JSON.stringify({ created_at: "2026-04-02T24:00:00Z", id: "x" })).toString("base64url")],
+    ["an offset of 25 hours", Buffer.from(JSON.stringify({ created_at: "2026-04-02T10:00:00+25:00", id: "x" })).toString("base64url")],
     ["too long", "A".repeat(2000)],
     ["empty", ""],
   ])("answers invalid_cursor to %s", (_why, raw) => {

@@ -993,7 +993,7 @@ export function contractSuite(framework: Framework, variant: StoreVariant): void
   usageSuite(() => app, fx);
   badInputSuite(() => app, fx);
   limitsSuite(framework, variant);
-  refusalsSuite(() => app);
+  refusalsSuite(() => app, fx);
 
   describe("GET /healthz", () => {
     it("answers 200 with no credential", async () => {

@@ -464,7 +464,8 @@ export function keyLifecycleSuite(app: () => App, fx: Fixture, created: string[]
       expect(Date.parse(old.body.expires_at)).toBeLessThanOrEqual(Date.now() + 3600 * 1000);
       expect((await c().get(ME, raw)).status).toBe(200);
       const same = (await allKeys(c(), K.keys)).filter((k) => k.name === name && k.id !== id);
-      expect(same.filter((k) => k.status === "active").map((k) => k.id)).toEqual([won[0]!.body.id]);
+      // The losers' new keys (never delivered) are removed: the list holds the old key and its successor only.
+      expect(same.map((k) => k.id)).toEqual([won[0]!.body.id]);
       // The successor itself rolls on.
       const next = await c().send({ method: "POST", path: `${keyPath(won[0]!.body.id as string)}/roll`, key: K.keys, json: { grace_period_seconds: 0 } });
       expect(next.status, show(next)).toBe(201);
@@ -577,14 +578,96 @@ export function keyLifecycleSuite(app: () => App, fx: Fixture, created: string[]
         expect(other.status, show(other)).toBe(201);
         created.push(other.body.key as string);
       });
+
+      it("keeps a chain of rolls with a grace period to two active keys: 12 rolls at the cap leave exactly cap + 1 active", async () => {
+        const cc = () => cap.client;
+        const start = (await allKeys(cc(), capped.keys.keys)).filter((k) => k.status === "active");
+        expect(start).toHaveLength(maxActiveKeys);
+        let id = start.find((k) => (k.name as string).startsWith("burst-"))!.id as string;
+        const chain: string[] = [];
+        for (let i = 0; i < 12; i++) {
+          const rolled = await cc().send({ method: "POST", path: `${keyPath(id)}/roll`, key: capped.keys.keys, json: { grace_period_seconds: MAX_GRACE } });
+          expect(rolled.status, show(rolled)).toBe(201);
+          created.push(rolled.body.key as string);
+          chain.push(rolled.body.key as string);
+          id = rolled.body.id as string;
+          // Rolling a key ends its predecessor's grace: the chain's newest key and the one it replaced.
+          expect((await allKeys(cc(), capped.keys.keys)).filter((k) => k.status === "active")).toHaveLength(maxActiveKeys + 1);
+        }
+        expectProblem(await cc().get(ME, chain[chain.length - 3]!), "api_key_expired");
+        expect((await cc().get(ME, chain[chain.length - 2]!)).status).toBe(200);
+        expect((await cc().get(ME, chain[chain.length - 1]!)).status).toBe(200);
+      });
+    });
+
+    it("refuses a key name with a lone surrogate (422 validation_failed) and the tenant keeps working", async () => {
+      const body = '{"name":"x\\ud800","environment":"live","scopes":[]}';
+      const bad = await c().send({ method: "POST", path: KEYS, key: K.keys, body, headers: [["content-type", "application/json"]] });
+      expectProblem(bad, "validation_failed");
+      const { id } = await create(c(), K.keys, [], uniqueName("after-surrogate"));
+      const rename = await c().send({ method: "PATCH", path: keyPath(id), key: K.keys, body: '{"name":"\\udc00y"}', headers: [["content-type", "application/json"]] });
+      expectProblem(rename, "validation_failed");
+      expect((await c().get(`${KEYS}?limit=5`, K.keys)).status).toBe(200);
+      const rolled = await c().send({ method: "POST", path: `${keyPath(id)}/roll`, key: K.keys, json: { grace_period_seconds: 0 } });
+      expect(rolled.status, show(rolled)).toBe(201);
+      created.push(rolled.body.key as string);
+      await create(c(), K.keys, [], "rocket \ud83d\ude80");
+    });
+
+    it("gives a roll's successor the scopes the key held when the roll took effect, when a scope cut races it", async () => {
+      for (let i = 0; i < 8; i++) {
+        const { id } = await create(c(), K.keys, ["vault:read", "vault:write"]);
+        const [cut, roll] = await Promise.all([
+          c().send({ method: "PATCH", path: keyPath(id), key: K.keys, json: { scopes: ["vault:read"] } }),
+          c().send({ method: "POST", path: `${keyPath(id)}/roll`, key: K.keys, json: { grace_period_seconds: 3600 } }),
+        ]);
+        expect(cut.status, show(cut)).toBe(200);
+        expect(roll.status, show(roll)).toBe(201);
+        created.push(roll.body.key as string);
+        // A cut answered on a key not yet rolled (no end) came first: the successor holds it.
+        if (cut.body.expires_at === null) expect(roll.body.scopes, `attempt ${i}`).toEqual(["vault:read"]);
+        else expect(roll.body.scopes).toEqual(["vault:read", "vault:write"]);
+        const successor = await c().get(keyPath(roll.body.id as string), K.keys);
+        expect(successor.body.scopes).toEqual(roll.body.scopes);
+      }
+    });
+
+    it("answers 400 invalid_cursor to a cursor whose date does not exist (2026-02-30)", async () => {
+      const cursor = Buffer.from(JSON.stringify({ created_at: "2026-02-30T10:00:00.000Z", id: randomUUID() })).toString("base64url");
+      expectProblem(await c().get(`${KEYS}?cursor=${cursor}`, K.keys), "invalid_cursor");
+    });
+
+    it("refuses to start with a seed that lists one raw key under two ids, naming the entry, never the key", async () => {
+      const seeded = createFixture();
+      const first = seeded.seed.api_keys[0]!;
+      const seed = { ...seeded.seed, api_keys: [...seeded.seed.api_keys, { ...first, id: randomUUID() }] };
+      const n = seed.api_keys.length - 1;
+      const started = startServer({ framework, host: "127.0.0.1", port: 0, seed, pepper: "conformance-suite-pepper", log: () => {} });
+      await expect(started).rejects.toThrow(`seed: api_keys[${n}].key is listed twice`);
+      await started.catch((e: Error) => expect(e.message).not.toContain(first.key));
+    });
+
+    it("refuses to start with a seed whose key name or user email is not well-formed UTF-16", async () => {
+      const seeded = createFixture();
+      const [k0, ...keys] = seeded.seed.api_keys;
+      const [u0, ...users] = seeded.seed.users;
+      const badName = { ...seeded.seed, api_keys: [{ ...k0!, name: "x\ud800" }, ...keys] };
+      const badEmail = { ...seeded.seed, users: [{ ...u0!, email: "\udc00@example.com" }, ...users] };
+      const start = (seed: typeof seeded.seed) => startServer({ framework, host: "127.0.0.1", port: 0, seed, pepper: "conformance-suite-pepper", log: () => {} });
+      await expect(start(badName)).rejects.toThrow("seed: api_keys[0].name must be a string (well-formed UTF-16");
+      await expect(start(badEmail)).rejects.toThrow("seed: users[0].email must be a string (well-formed UTF-16");
     });
 
     // Only a shared store outlives an instance: on memory there is nothing for a restart to undo.
     if (variant.name === "redis") it("keeps every revocation, roll and scope cut when another instance starts with the same seed and Redis prefix", async () => {
       const seeded = createFixture();
       const prefix = `conformance:${framework}:restart:${randomUUID()}`;
-      const start = (): Promise<RunningServer> =>
-        startServer({ framework, host: "127.0.0.1", port: 0, seed: seeded.seed, pepper: "conformance-suite-pepper", log: () => {}, redisUrl: variant.url, redisKeyPrefix: prefix });
+      const logs: string[][] = [];
+      const start = (): Promise<RunningServer> => {
+        const lines: string[] = [];
+        logs.push(lines);
+        return startServer({ framework, host: "127.0.0.1", port: 0, seed: seeded.seed, pepper: "conformance-suite-pepper", log: (l) => lines.push(l), redisUrl: variant.url, redisKeyPrefix: prefix });
+      };
       const servers: RunningServer[] = [];
       try {
         const first = await start();
@@ -614,6 +697,13 @@ export function keyLifecycleSuite(app: () => App, fx: Fixture, created: string[]
           // Seeded once: no record is listed twice.
           const ids = (await allKeys(b, S.keys)).map((k) => k.id);
           expect(new Set(ids).size).toBe(ids.length);
+        }
+        // The first start inserted every seed record; each later one logs one line per record it left, by id only.
+        const skipped = (lines: string[]) => lines.filter((l) => l.startsWith("seed: api key ") && l.endsWith(" is already stored; left as it is"));
+        expect(skipped(logs[0]!)).toEqual([]);
+        for (const lines of logs.slice(1)) {
+          expect(skipped(lines).sort()).toEqual(seeded.seed.api_keys.map((k) => `seed: api key ${k.id} is already stored; left as it is`).sort());
+          for (const k of seeded.seed.api_keys) expect(lines.join("\n")).not.toContain(k.key);
         }
       } finally {
         await Promise.all(servers.map((s) => s.close()));

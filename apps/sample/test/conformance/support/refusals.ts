@@ -9,6 +9,7 @@ import { catalogue, type ProblemCode } from "@alloovium/core";
 import { describe, expect, it } from "vitest";
 import type { App } from "./app";
 import { PROBLEM_TYPE_BASE } from "./expect";
+import type { Fixture } from "./seed";
 
 const ME = "/api/v2/me";
 const PROJECTS = "/api/v2/vault/projects";
@@ -77,9 +78,23 @@ function expectRawProblem(res: RawAnswer, code: ProblemCode): void {
 
 const HOST = "Host: localhost\r\n";
 
+/** Status, code and (for a credential) location of an answer the app wrote (its body may be chunked). */
+function expectAnswer(res: RawAnswer, status: number, code: ProblemCode, location?: string): void {
+  const where = res.raw.slice(0, 400);
+  expect(res.status, where).toBe(status);
+  expect(res.headers["content-type"], where).toBe("application/problem+json");
+  expect(res.raw, where).toContain(`"code":"${code}"`);
+  if (location !== undefined) expect(res.raw, where).toContain(`"location":"${location}"`);
+}
+
+/** Node keeps 2,000 header lines by default and drops the rest: about 10 KB of them, under the 16 KB limit. */
+const PAD = "a:b\r\n".repeat(2_000);
+
 /** The refusals of the HTTP server itself, over raw sockets. */
-export function refusalsSuite(app: () => App): void {
+export function refusalsSuite(app: () => App, fx: Fixture): void {
   const base = () => app().server.url;
+  const key = (): string => fx.keys.main;
+  const auth = (): string => `Authorization: Bearer ${key()}\r\n`;
 
   describe("the HTTP server's own refusals (section 6), over raw sockets", () => {
     it.each([
@@ -113,6 +128,72 @@ export function refusalsSuite(app: () => App): void {
       const res = await sendBytes(base(), `GET ${ME} HTTP/1.1\r\n${HOST}Authorization: Bearer ${key}\r\nX-Bad: \0\r\n\r\n`);
       expectRawProblem(res, "malformed_request");
       expect(res.raw.includes(key)).toBe(false);
+    });
+
+    it.each([
+      ["X-Api-Key: <key>", (): string => `X-Api-Key: ${key()}`, 400, "credential_location_not_allowed", "header"],
+      ["Cookie: k=<key>", (): string => `Cookie: k=${key()}`, 400, "credential_location_not_allowed", "cookie"],
+      ["a second Authorization", (): string => `Authorization: Bearer ${key()}`, 400, "duplicate_credentials", undefined],
+      ["an Idempotency-Key that is not well-formed", (): string => "Idempotency-Key: \"unterminated", 400, "invalid_idempotency_key", undefined],
+    ] as const)("sees %s after 2,000 other header lines", async (_name, line, status, code, location) => {
+      const body = '{"name":"padded"}';
+      const res = await sendBytes(base(), `POST ${PROJECTS} HTTP/1.1\r\n${HOST}${auth()}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n${PAD}${line()}\r\nConnection: close\r\n\r\n${body}`);
+      expectAnswer(res, status, code, location);
+      expect(res.raw.includes(key())).toBe(false);
+    });
+
+    it("sees a second Host and a Content-Length after 2,000 other header lines", async () => {
+      expectRawProblem(await sendBytes(base(), `GET /healthz HTTP/1.1\r\n${HOST}${PAD}Host: elsewhere\r\n\r\n`), "malformed_request");
+      // The body is only read (and its key found) when its Content-Length is seen.
+      const body = JSON.stringify({ note: key() });
+      const res = await sendBytes(base(), `POST ${PROJECTS} HTTP/1.1\r\n${HOST}${auth()}Content-Type: application/json\r\n${PAD}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      expectAnswer(res, 400, "credential_location_not_allowed", "body");
+    });
+
+    it.each([
+      ["no HTTP version", () => `GET ${ME}\r\n${HOST}${auth()}\r\n`],
+      ["HTTP/0.9", () => `GET ${ME} HTTP/0.9\r\n${HOST}${auth()}\r\n`],
+      ["HTTP/2.0 framed as HTTP/1.1", () => `GET ${ME} HTTP/2.0\r\n${HOST}${auth()}\r\n`],
+      ["an empty Host", () => `GET /healthz HTTP/1.1\r\nHost:\r\n\r\n`],
+      ["an empty Host on HTTP/1.0", () => `GET /healthz HTTP/1.0\r\nHost: \r\n\r\n`],
+      ["a Host a URL parser would rewrite", () => `GET /healthz HTTP/1.1\r\nHost: 127.1\r\n\r\n`],
+      ["the target * with GET", () => `GET * HTTP/1.1\r\n${HOST}\r\n`],
+      ["a backslash in the target", () => `GET /api\\v2/me HTTP/1.1\r\n${HOST}${auth()}\r\n`],
+      ["an absolute URL that does not parse", () => `GET http://[zz]${ME} HTTP/1.1\r\n${HOST}${auth()}\r\n`],
+    ])("answers a request line or Host with %s with 400 malformed_request alike on every framework", async (_name, bytes) => {
+      const res = await sendBytes(base(), bytes());
+      expectRawProblem(res, "malformed_request");
+      expect(res.raw).not.toContain('"user_id"');
+    });
+
+    it("answers OPTIONS * with 404 not_found (400 for a key in a header) and closes the connection", async () => {
+      expectRawProblem(await sendBytes(base(), `OPTIONS * HTTP/1.1\r\n${HOST}\r\n`), "not_found");
+      const res = await sendBytes(base(), `OPTIONS * HTTP/1.1\r\n${HOST}X-Api-Key: ${key()}\r\n\r\n`);
+      expectRawProblem(res, "credential_location_not_allowed");
+      expect(res.raw).toContain('"location":"header"');
+    });
+
+    it("serves an HTTP/1.0 request without Host on every framework", async () => {
+      const res = await sendBytes(base(), "GET /healthz HTTP/1.0\r\n\r\n");
+      expect(res.status, res.raw.slice(0, 400)).toBe(200);
+      expect(res.raw).toContain('"status":"ok"');
+    });
+
+    it.each([
+      ["a policy route", PROJECTS, "POST"],
+      ["/healthz", "/healthz", "GET"],
+      ["an unknown route", "/nowhere", "POST"],
+    ])("refuses a key in a chunked body's trailer on %s", async (_name, path, method) => {
+      const res = await sendBytes(base(), `${method} ${path} HTTP/1.1\r\n${HOST}${auth()}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\nX-Api-Key: ${key()}\r\n\r\n`);
+      expectAnswer(res, 400, "credential_location_not_allowed", "header");
+      expect(res.raw.includes(key())).toBe(false);
+    });
+
+    it.each([["/%ZZ"], [`${PROJECTS}/%ZZ`], [`${PROJECTS}/%E0%A4%A`]])("answers %s (a path that does not decode) with 404 not_found and logs no error", async (path) => {
+      const before = app().logLines.length;
+      const res = await sendBytes(base(), `GET ${path} HTTP/1.1\r\n${HOST}${auth()}Connection: close\r\n\r\n`);
+      expectAnswer(res, 404, "not_found");
+      expect(app().logLines.slice(before)).toEqual([]);
     });
 
     it("serves a request whose Expect it does not know instead of a bare 417", async () => {
