@@ -196,7 +196,11 @@ function findJwt(s: string, from: number): CredentialSpan | null {
  * dot after 12 base64url characters; linear in the length of `s` whatever it holds.
  */
 export function findCredential(s: string, from = 0): CredentialSpan | null {
-  const key = findKey(s, from);
+  // Most header names and values are shorter than the shortest JWT (a 12-character header and
+  // two dots) or a key: they are answered by their length alone.
+  const left = s.length - from;
+  if (left < MIN_JWT_HEADER + 2) return null;
+  const key = left >= KEY_LENGTH ? findKey(s, from) : null;
   const jwt = findJwt(s, from);
   if (key === null) return jwt;
   return jwt === null || key.start <= jwt.start ? key : jwt;
