@@ -65,15 +65,35 @@ function parses(url: string): boolean {
   }
 }
 
-/** Missing on HTTP/1.1, given twice, empty or not an authority (RFC 9112 section 3.2). */
+// Verdicts on the Host values seen (a server sees few): no regex or URL parse per request.
+const hostVerdicts = new Map<string, boolean>();
+
+function validHost(host: string): boolean {
+  let ok = hostVerdicts.get(host);
+  if (ok === undefined) {
+    ok = HOST.test(host) && (PLAIN_NAME.test(host) || canonicalHost(host));
+    if (hostVerdicts.size >= 256) hostVerdicts.clear(); // many distinct hosts: judged again, never grown
+    hostVerdicts.set(host, ok);
+  }
+  return ok;
+}
+
+/**
+ * Missing on HTTP/1.1, given twice, empty or not an authority (RFC 9112 section 3.2). Read from
+ * the raw header list: `req.headers` would build Node's header object for frameworks that never
+ * ask for it.
+ */
 function badHost(req: IncomingMessage): boolean {
-  const host = req.headers.host;
-  if (host === undefined) return req.httpVersion === "1.1";
-  if (!HOST.test(host) || (!PLAIN_NAME.test(host) && !canonicalHost(host))) return true;
-  let lines = 0;
   const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === "host" && ++lines > 1) return true;
-  return false;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 4 || (name !== "Host" && name !== "host" && name.toLowerCase() !== "host")) continue;
+    if (host !== undefined) return true;
+    host = raw[i + 1]!;
+  }
+  if (host === undefined) return req.httpVersion === "1.1";
+  return !validHost(host);
 }
 
 /** What the request wrapper answers before any framework sees the request, or null to serve it. */
