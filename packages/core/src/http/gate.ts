@@ -164,7 +164,10 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
   function trailersOf(incoming: IncomingRequest, method: string): PolicyError | null {
     const trailers = incoming.trailers?.();
     if (!trailers || trailers.length === 0) return null;
-    return locate({ method, path: "/", query: "", headers: trailers });
+    // An Authorization trailer is a credential outside the header section: judged by shape as
+    // any other field (the scan skips only the header named Authorization).
+    const fields = trailers.map((v, i) => (i % 2 === 0 && v.length === 13 && v.toLowerCase() === "authorization" ? "authorization-trailer" : v));
+    return locate({ method, path: "/", query: "", headers: fields });
   }
 
   /** The credential check of the whole request, with the text of a body that is not JSON. */

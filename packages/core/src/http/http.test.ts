@@ -322,3 +322,26 @@ describe("createHttpGate", () => {
     expect(notUtf8.kind).toBe("continue"); // judged by the route, not the screen
   });
 });
+
+describe("gate trailers", () => {
+  const me = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", scopes: [], cost: 1, idempotent: true });
+
+  it("refuses a credential in a trailer field, an Authorization trailer included, and serves one without", async () => {
+    const t = createTestPolicy();
+    const { key } = await t.mintKey({ scopes: [] });
+    const gate = createHttpGate({ policy: t.policy });
+    const headers = ["Host", "x", "Authorization", `Bearer ${key}`, "Transfer-Encoding", "chunked", "Content-Type", "text/plain"];
+    const enter = (trailers: string[]) => gate.enter({ method: "POST", url: "/api/v2/me", headers, body: chunks("hello"), trailers: () => trailers }, me);
+    for (const trailers of [["X-Api-Key", key], ["Authorization", `Bearer ${key}`], ["authorization", key]]) {
+      const r = await enter(trailers);
+      expect(r.kind, trailers[0]).toBe("respond");
+      if (r.kind !== "respond") continue;
+      expect(r.response.status).toBe(400);
+      expect(JSON.parse(r.response.body)).toMatchObject({ code: "credential_location_not_allowed", location: "header" });
+      expect(r.response.body).not.toContain(key);
+    }
+    // A trailer without a credential changes nothing: the body is judged as usual (text on POST: 415).
+    const plain = await enter(["X-Checksum", "abc"]);
+    expect(plain.kind === "respond" && JSON.parse(plain.response.body).code).toBe("unsupported_media_type");
+  });
+});
