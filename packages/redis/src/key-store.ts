@@ -1,4 +1,5 @@
 import {
+  isWellFormedText,
   laterTime,
   type ApiKeyRecord,
   type KeyInsertOptions,
@@ -286,12 +287,12 @@ function checkTime(what: string, v: unknown): void {
   }
 }
 
-// A lone UTF-16 surrogate: JSON.stringify escapes it (\ud800) and the scripts' cjson refuses it.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Whether every string, at any depth, is well-formed UTF-16. */
+/**
+ * Whether every string, at any depth, is well-formed UTF-16 (a lone surrogate: JSON.stringify
+ * escapes it as \ud800 and the scripts' cjson refuses it).
+ */
 function wellFormed(value: unknown): boolean {
-  if (typeof value === "string") return !LONE_SURROGATE.test(value);
+  if (typeof value === "string") return isWellFormedText(value);
   if (Array.isArray(value)) return value.every(wellFormed);
   if (value !== null && typeof value === "object") return Object.entries(value).every(([k, v]) => wellFormed(k) && wellFormed(v));
   return true;

@@ -1,7 +1,7 @@
 import { isProblemError } from "@alloovium/core";
 import { alloovium, type AllooviumResponse } from "@alloovium/express";
 import express from "express";
-import { HEALTH, JSON_TYPE, type BuildApp, routeOf } from "./types";
+import { HEALTH, JSON_TYPE, type BuildApp, readOnlyRefusal, routeOf } from "./types";
 
 /** The v2 surface on Express. */
 export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
@@ -20,6 +20,14 @@ export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, static
     app.get(asset.path, a.screen, (_req, res) => {
       for (const [name, value] of Object.entries(asset.headers)) res.setHeader(name, value);
       res.end(asset.body);
+    });
+  }
+  // Another method on these pages: 405 with Allow, after the same screen.
+  const refusal = readOnlyRefusal(policy);
+  for (const path of ["/healthz", ...statics.map((s) => s.path)]) {
+    app.all(path, a.screen, (_req, res) => {
+      for (const [name, value] of Object.entries(refusal.headers)) res.setHeader(name, value);
+      res.status(refusal.status).end(refusal.body);
     });
   }
   for (const { capability, handle } of routes) {

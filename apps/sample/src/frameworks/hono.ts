@@ -2,7 +2,7 @@ import { isProblemError, policyError } from "@alloovium/core";
 import { getRequestListener } from "@hono/node-server";
 import { alloovium, type AllooviumEnv } from "@alloovium/hono";
 import { Hono } from "hono";
-import { HEALTH, type BuildApp, routeOf } from "./types";
+import { HEALTH, type BuildApp, readOnlyRefusal, routeOf } from "./types";
 
 /** The v2 surface on Hono. */
 export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
@@ -11,6 +11,11 @@ export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, 
   // Outside the policy, but screened like every route: a credential in the query, a cookie, a header or the body is 400.
   app.get("/healthz", a.screen, (c) => c.json(HEALTH));
   for (const asset of statics) app.get(asset.path, a.screen, () => new Response(asset.body, { headers: asset.headers }));
+  // Another method on these pages: 405 with Allow, after the same screen.
+  const refusal = readOnlyRefusal(policy);
+  for (const path of ["/healthz", ...statics.map((s) => s.path)]) {
+    app.all(path, a.screen, () => new Response(refusal.body, { status: refusal.status, headers: refusal.headers }));
+  }
   for (const { capability, handle } of routes) {
     app.on(capability.method, capability.routePath, a.route(capability), async (c) => {
       const request = c.get("policyRequest");

@@ -1,7 +1,7 @@
 import { alloovium, type AllooviumState } from "@alloovium/koa";
 import Router from "@koa/router";
 import Koa from "koa";
-import { HEALTH, JSON_TYPE, type BuildApp, routeOf } from "./types";
+import { HEALTH, JSON_TYPE, type BuildApp, readOnlyRefusal, routeOf } from "./types";
 
 /** The v2 surface on Koa. */
 export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, statics, bodyLimitBytes, log }) => {
@@ -20,6 +20,15 @@ export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, statics, b
     router.get(asset.path, a.screen, (ctx) => {
       ctx.set(asset.headers);
       ctx.body = asset.body;
+    });
+  }
+  // Another method on these pages: 405 with Allow, after the same screen.
+  const refusal = readOnlyRefusal(policy);
+  for (const path of ["/healthz", ...statics.map((s) => s.path)]) {
+    router.all(path, a.screen, (ctx) => {
+      ctx.status = refusal.status;
+      ctx.set(refusal.headers);
+      ctx.body = refusal.body;
     });
   }
   for (const { capability, handle } of routes) {

@@ -1,5 +1,5 @@
 import type { RequestListener } from "node:http";
-import type { CapabilitySet, Policy } from "@alloovium/core";
+import { policyError, type CapabilitySet, type Policy, type WireResponse } from "@alloovium/core";
 import type { ConsoleAsset } from "../console";
 import type { Route } from "../handlers";
 
@@ -29,3 +29,11 @@ export function routeOf(template: unknown): string {
 
 /** The Content-Type of every JSON success body (no charset: JSON is UTF-8 by definition). */
 export const JSON_TYPE = "application/json";
+
+/**
+ * 405 `method_not_allowed` with `Allow: GET, HEAD` for another method on a page outside the
+ * policy (/healthz, the console's files), as the API's own routes answer a wrong method.
+ */
+export function readOnlyRefusal(policy: Policy): WireResponse {
+  return policy.reject(policyError("method_not_allowed", "This resource answers GET and HEAD only.", undefined, { allow: "GET, HEAD" })).response;
+}

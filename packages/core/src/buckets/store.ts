@@ -9,7 +9,7 @@ export interface BucketLimits {
 /** Which bucket: the tenant is part of every store key, so tenants never share one. */
 export interface BucketRef {
   readonly tenantId: string;
-  /** The credential's partition: `key:<api_key_id>` or `oauth:<client_id>:<user_id>`. */
+  /** The credential's partition: `key:<api_key_id>` or `oauth:<length of client_id>:<client_id>:<user_id>` (the length keeps it unambiguous). */
   readonly id: string;
 }
 

@@ -38,6 +38,24 @@ const verifier = () => createOAuthVerifier({ jwks: { keys: [publicJwk] }, issuer
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
 
 describe("createOAuthVerifier", () => {
+  it.each([
+    ["a tenant_id with a lone surrogate", { tenant_id: "t\ud800" }],
+    ["a sub with a lone surrogate", { sub: "\udc00" }],
+    ["a client_id with a control character", { client_id: "c\u0000" }],
+    ["an empty tenant_id", { tenant_id: "" }],
+    ["a sub of 256 characters", { sub: "u".repeat(256) }],
+    ["a tenant_id that is a number", { tenant_id: 7 }],
+    ["a scope with a lone surrogate", { scope: "vault:read \ud800" }],
+  ])("answers invalid_token to a signed token with %s (ids name store keys: two must never share one)", async (_name, claims) => {
+    const r = await verifier().verify(await token(claims));
+    expect(isPolicyError(r) && r.code).toBe("invalid_token");
+  });
+
+  it("accepts ids of 255 characters and any well-formed Unicode", async () => {
+    const r = await verifier().verify(await token({ sub: "u".repeat(255), tenant_id: "t\u00e9\ud83d\ude00" }));
+    expect(isPolicyError(r)).toBe(false);
+  });
+
   it("maps a valid RFC 9068 token onto the OAuth principal, scopes sorted", async () => {
     expect(await verifier().verify(await token())).toEqual({
       user_id: "user-1",

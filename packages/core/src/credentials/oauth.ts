@@ -10,7 +10,7 @@ import {
 import { systemClock, type Clock } from "../clock";
 import { policyError, type PolicyError } from "../problems";
 import { normalizeScopes } from "../scopes";
-import type { OAuthPrincipal } from "./principal";
+import { isPrincipalId, isWellFormedText, type OAuthPrincipal } from "./principal";
 import { INVALID_TOKEN_CHALLENGE } from "./transport";
 
 /** Where the verification keys come from. */
@@ -118,10 +118,11 @@ export function createOAuthVerifier(options: OAuthVerifierOptions): OAuthVerifie
         return invalid("The access token could not be verified.");
       }
       const { sub, tenant_id, client_id, scope } = payload;
-      if (typeof sub !== "string" || sub === "") return invalid('The access token has no "sub".');
-      if (typeof tenant_id !== "string" || tenant_id === "") return invalid('The access token has no "tenant_id".');
-      if (typeof client_id !== "string" || client_id === "") return invalid('The access token has no "client_id".');
-      if (scope !== undefined && typeof scope !== "string") return invalid('The access token\'s "scope" must be a string.');
+      // Each id names stores' keys: 1 to 255 characters, well-formed, no control character.
+      if (!isPrincipalId(sub)) return invalid('The access token has no usable "sub".');
+      if (!isPrincipalId(tenant_id)) return invalid('The access token has no usable "tenant_id".');
+      if (!isPrincipalId(client_id)) return invalid('The access token has no usable "client_id".');
+      if (scope !== undefined && (typeof scope !== "string" || !isWellFormedText(scope))) return invalid('The access token\'s "scope" must be a string.');
       return {
         user_id: sub,
         tenant_id,

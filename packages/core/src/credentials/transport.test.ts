@@ -92,6 +92,14 @@ describe("checkCredentialLocation", () => {
     expect(located(req(["Authorization", `Bearer ${KEY}`, "authorization", JWT]))).toBeNull();
   });
 
+  it("finds a percent-encoded key or JWT in any header value (a Referer URL), even beside a broken escape", () => {
+    const encoded = `ak%5Flive%5F${KEY.slice(8)}`;
+    expect(located(req(["Referer", `https://x.example/?k=${encoded}`]))).toMatchObject({ location: "header", parameter: "referer" });
+    expect(located(req(["Referer", `https://x.example/%E0%A4%A?k=${encoded}`]))).toMatchObject({ location: "header", parameter: "referer" });
+    expect(located(req(["X-Origin-Url", `https://x.example/cb#t=${JWT.replace(/\./g, "%2E")}`]))).toMatchObject({ location: "header" });
+    expect(located(req(["Referer", "https://x.example/?q=caf%C3%A9&k=ak%5Ftower"]))).toBeNull();
+  });
+
   it("leaves out the headers a trusted proxy sets, and only those", () => {
     const options = { ignoredHeaders: ["Cf-Access-Jwt-Assertion"] };
     expect(located(req(["cf-access-jwt-assertion", JWT]), options)).toBeNull();

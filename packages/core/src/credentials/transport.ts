@@ -420,6 +420,9 @@ export function checkBodyText(text: string, options: { readonly form?: boolean }
 }
 
 /** True for a credential in `text` as written or with its percent-escapes decoded. */
+const ASCII_ESCAPE = /%([0-7][0-9A-Fa-f])/g;
+const asciiOf = (_: string, hex: string): string => String.fromCharCode(parseInt(hex, 16));
+
 function inEncoded(text: string, plus: boolean): boolean {
   if (findCredential(text)) return true;
   return (text.includes("%") || (plus && text.includes("+"))) && findCredential(decodeComponent(text, plus)) !== null;
@@ -481,8 +484,11 @@ export function checkCredentialLocation(req: PolicyRequest, options?: TransportO
     const value = h[i + 1] as string;
     // The hot path: a few indexOf scans per value and name, no regex, no lower-casing.
     if (findCredential(value) === null && findCredential(raw) === null) {
-      // Cookie values may be percent-encoded (the `cookie` package decodes them): look closer at one with a %.
-      if (!(raw.length === 6 && value.includes("%") && raw.toLowerCase() === "cookie")) continue;
+      // A value may carry a URL (Referer) or percent-encoded cookies: one with a % is also looked
+      // at with its ASCII escapes decoded (a key and a JWT are ASCII), whatever else it holds.
+      if (!value.includes("%")) continue;
+      const isCookie = raw.length === 6 && raw.toLowerCase() === "cookie";
+      if (!isCookie && findCredential(value.replace(ASCII_ESCAPE, asciiOf)) === null) continue;
     }
     const name = raw.toLowerCase();
     if (ignored === null) ignored = ignoredHeaders(options);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../clock";
-import type { ApiKeyRecord, KeyPatch, KeyStore, Principal, RateLimitTier } from "../credentials";
+import { isWellFormedText, type ApiKeyRecord, type KeyPatch, type KeyStore, type Principal, type RateLimitTier } from "../credentials";
 import { apiKeyPrefix, generateApiKey, type Environment, type KeyHasher } from "../keys";
 import { DEFAULT_LIMIT, encodeCursor, type Cursor, type Page } from "../pagination";
 import { ProblemError, policyError, type PolicyError } from "../problems";
@@ -140,13 +140,6 @@ function invalid(errors: FieldError[]): PolicyError {
 }
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
-// A high surrogate not followed by a low one, or a low one not preceded by a high one.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Whether a string is well-formed UTF-16 (no lone surrogate), as `String#isWellFormed`. */
-export function isWellFormedText(v: string): boolean {
-  return !LONE_SURROGATE.test(v);
-}
 
 function readName(v: unknown, errors: FieldError[]): string | undefined {
   // Well-formed UTF-16 only: a lone surrogate has no UTF-8 form, and stores (Redis scripts) refuse it.

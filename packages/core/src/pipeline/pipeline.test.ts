@@ -341,6 +341,22 @@ describe("createPolicy: OAuth", () => {
     const scoped = rejected(await t.call(create, { headers: { authorization: `Bearer ${await mint("client_std")}` }, body: BODY }));
     expect(scoped.problem.detail).toBe("OAuth token is missing required scope: vault:write");
   });
+
+  it("keeps client a:b with user c and client a with user b:c in buckets of their own", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "e1" };
+    const t = createTestPolicy({ oauth: createOAuthVerifier({ jwks: { keys: [jwk] }, issuer: "https://issuer.test" }) });
+    const mint = (client: string, sub: string) =>
+      new SignJWT({ tenant_id: "t1", client_id: client, scope: "vault:read" })
+        .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "e1" })
+        .setIssuer("https://issuer.test").setAudience("https://api.alloovium.com").setSubject(sub)
+        .setIssuedAt().setExpirationTime("5m")
+        .sign(privateKey);
+    const first = await mint("a:b", "c");
+    for (let i = 0; i < 5; i++) await t.call(list, { headers: { authorization: `Bearer ${first}` } });
+    const other = await t.call(list, { headers: { authorization: `Bearer ${await mint("a", "b:c")}` } });
+    expect(other.kind === "continue" && other.headers["ratelimit"]).toMatch(/^"tokens";r=599;/);
+  });
 });
 
 describe("createPolicy: options and failures", () => {

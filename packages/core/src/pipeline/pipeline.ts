@@ -558,7 +558,7 @@ export function createPolicy(options: PolicyOptions): Policy {
   const keyBuckets = new WeakMap<Principal, KeySlot>();
   function bucketOf(p: Principal): { readonly ref: BucketRef; readonly limits: BucketLimits } {
     if (p.auth_method === "api_key") return keySlot(p);
-    return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id}:${p.user_id}` }, limits: tiers[tierOf(p)] };
+    return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id.length}:${p.client_id}:${p.user_id}` }, limits: tiers[tierOf(p)] };
   }
   function tierOf(p: Principal): RateLimitTier {
     if (p.auth_method === "api_key") return p.rate_limit_tier;

@@ -1000,6 +1000,25 @@ export function contractSuite(framework: Framework, variant: StoreVariant): void
       const res = await c.get("/healthz");
       expect(res.status, show(res)).toBe(200);
     });
+
+    it.each([
+      ["POST", "/healthz"],
+      ["DELETE", "/healthz"],
+      ["POST", "/console"],
+      ["PUT", "/console"],
+    ])("answers %s %s (a page outside the policy) with 405 method_not_allowed and Allow: GET, HEAD", async (method, path) => {
+      const res = await c.send({ method, path });
+      expect(res.status, show(res)).toBe(405);
+      expect(res.headers["allow"]).toBe("GET, HEAD");
+      expect(res.headers["content-type"]).toBe("application/problem+json");
+      expect(res.body).toMatchObject({ code: "method_not_allowed" });
+    });
+
+    it("still screens another method on such a page for a credential first", async () => {
+      const res = await c.send({ method: "POST", path: `/healthz?k=${fx.keys.main}` });
+      expect(res.status, show(res)).toBe(400);
+      expect(res.body).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+    });
   });
 
   describe("every answer the suite saw", () => {
