@@ -49,7 +49,26 @@ function ensureInstalled() {
   if (runPnpm(args) !== 0) throw new Error("pnpm install failed");
 }
 
+// The console's browser tests drive Debian's Chromium. A fresh machine of this project's kind
+// has none: install it when this process may (root, or sudo without a password), as a user
+// would; otherwise say how, and let the browser test fail with its own message.
+function ensureChromium() {
+  if (process.env.CHROMIUM_PATH || existsSync("/usr/bin/chromium")) return;
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  const asRoot = root ? ["env"] : has("sudo", ["-n", "true"]) !== null ? ["sudo", "-n", "env"] : null;
+  if (!asRoot || has("apt-get", ["--version"]) === null) {
+    console.error("[setup] /usr/bin/chromium is missing and cannot be installed here: apt-get install chromium, or set CHROMIUM_PATH");
+    return;
+  }
+  console.error("[setup] installing Debian's chromium for the console's browser tests");
+  const apt = (...args) => run(asRoot[0], [...asRoot.slice(1), "DEBIAN_FRONTEND=noninteractive", "apt-get", ...args]);
+  if (apt("update") !== 0 || apt("install", "-y", "chromium") !== 0 || !existsSync("/usr/bin/chromium")) {
+    console.error("[setup] installing chromium failed; the browser tests will say so");
+  }
+}
+
 function test() {
+  ensureChromium();
   const outDir = join(root, ".ci", "out");
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, "vitest.json");
