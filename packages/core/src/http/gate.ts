@@ -170,17 +170,17 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
     return locate({ method, path: "/", query: "", headers: fields });
   }
 
-  /** The credential check of the whole request, with the text of a body that is not JSON. */
-  function misplaced(request: PolicyRequest, read: RequestBody, url: string): PolicyError | null {
-    // The whole target first: its authority, path and fragment never reach `PolicyRequest.query`.
-    return checkRequestTarget(url) ?? locate(request) ?? (read.text === undefined ? null : checkBodyText(read.text, { form: read.form === true }));
+  /** The credential check of the request as parsed, with the text of a body that is not JSON. */
+  function misplaced(request: PolicyRequest, read: RequestBody): PolicyError | null {
+    return locate(request) ?? (read.text === undefined ? null : checkBodyText(read.text, { form: read.form === true }));
   }
 
   async function screen(incoming: IncomingRequest): Promise<ScreenResult> {
     const admitted = await admit(incoming);
     if (isPolicyError(admitted)) return respond(admitted);
     const { request, read } = admitted;
-    const located = misplaced(request, read, incoming.url) ?? admitted.trailers;
+    // The whole target first: its authority, path and fragment never reach `PolicyRequest.query`.
+    const located = checkRequestTarget(incoming.url) ?? misplaced(request, read) ?? admitted.trailers;
     if (located) return respond(located);
     if (read.problem?.code === "payload_too_large") return respond(read.problem);
     return { kind: "continue", request };
@@ -196,10 +196,10 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
       if (target) return respond(target);
       // A path that does not decode names no resource (as `CapabilitySet.match` judges it), even
       // where the framework's router let it through with its parameters undecoded.
-      if (request.path.includes("%") && !decodes(request.path)) return respond(misplaced(request, read, incoming.url) ?? notFoundAt(request.path));
+      if (request.path.includes("%") && !decodes(request.path)) return respond(misplaced(request, read) ?? notFoundAt(request.path));
       if (read.problem !== undefined || read.text !== undefined) {
         // Answered here, before `decide`: the credential location is still checked first.
-        const located = misplaced(request, read, incoming.url);
+        const located = misplaced(request, read);
         if (located) return respond(located);
         if (read.problem) return respond(read.problem);
       }

@@ -103,15 +103,17 @@ export function canonicalJson(value: unknown): string {
   for (;;) {
     if (next !== null && typeof next === "object") {
       if (open.has(next)) throw new TypeError("canonicalJson: a cyclic value has no JSON form");
-      const tagged = Array.isArray(next) || isPlainObject(next) ? null : taggedScalar(next);
+      const array = Array.isArray(next);
+      const plain = !array && isPlainObject(next);
+      const tagged = array || plain ? null : taggedScalar(next);
       if (tagged !== null) {
         out += tagged;
       } else {
         open.add(next);
-        if (Array.isArray(next)) {
+        if (array) {
           out += "[";
           stack.push({ value: next, items: next as unknown[], keys: null, close: "]", next: 0 });
-        } else if (isPlainObject(next)) {
+        } else if (plain) {
           out += "{";
           stack.push({ value: next, items: [], keys: Object.keys(next).sort(), close: "}", next: 0 });
         } else if (next instanceof Map || next instanceof Set) {

@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
+import { isWellFormedText } from "../credentials/principal";
 import { canonicalJson } from "./canonical-json";
-
-const LONE_SURROGATE = /\p{Cs}/u;
 
 /** What the body hash covers: the canonical JSON, the raw text, or nothing; tagged so none meets another. */
 function bodyText(body: unknown, rawBody: string | undefined): string {
   if (body !== undefined) return "j" + canonicalJson(body);
   if (rawBody === undefined) return "";
   // Hashing writes UTF-8, which turns every lone surrogate into U+FFFD: escape such a text instead.
-  return LONE_SURROGATE.test(rawBody) ? "u" + JSON.stringify(rawBody) : "r" + rawBody;
+  return isWellFormedText(rawBody) ? "r" + rawBody : "u" + JSON.stringify(rawBody);
 }
 
 /**

@@ -123,7 +123,7 @@ export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyS
     admit(request) {
       // Without a claim or a charge, hand the bucket's own promise through: no extra async hop.
       if (!request.claim && !(request.charge && credits)) {
-        return request.tenant ? consumeStep(buckets, request) : buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
+        return consumeStep(buckets, request);
       }
       return admit(request);
     },
