@@ -11,6 +11,7 @@ import {
   type JwksSource,
   type KeyStore,
   type PolicyOptions,
+  type PolicyStores,
 } from "@alloovium/core";
 import { capabilities } from "./capabilities";
 import { consoleAssets } from "./console";
@@ -102,10 +103,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Redis (`@alloovium/redis`'s admission charges its credit store), shared by every instance.
   const extra: { -readonly [K in keyof PolicyOptions]?: PolicyOptions[K] } = { creditGrant: grantOf };
   if (options.tenantBucket !== undefined) extra.tenantBucket = options.tenantBucket;
+  let stores: PolicyStores = { keys: keyStore };
   if (options.redisUrl !== undefined) {
     redis = await connectRedis(options.redisUrl, options.redisKeyPrefix ?? "alloovium", log);
     keyStore = redis.keyStore;
-    Object.assign(extra, { buckets: redis.buckets, idempotency: redis.idempotency, admission: redis.admission });
+    stores = { keys: keyStore, buckets: redis.buckets, idempotency: redis.idempotency, admission: redis.admission };
   }
   try {
     // Missing records only: a restart with the same seed never undoes a revocation or a roll.
@@ -117,8 +119,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     const policy = createPolicy({
       environment,
-      keyStore,
       keyHasher,
+      stores,
       ...extra,
       onStoreError: (error, operation) => log(`store error during ${operation}: ${error instanceof Error ? error.message : "unknown"}`),
     });

@@ -24,7 +24,7 @@ const check = await t.policy.decide(request, list);
 if (check.kind !== "continue") throw new Error(`bench setup: expected continue, got ${check.kind}`);
 
 // The same without metering (`credits: false`): what the credits policy and usage counting cost.
-const off = createTestPolicy({ credits: false, tiers: { standard: { capacity: 1_000_000_000, refillPerSecond: 1_000_000 } } });
+const off = createTestPolicy({ metering: false, tiers: { standard: { capacity: 1_000_000_000, refillPerSecond: 1_000_000 } } });
 const offKey = (await off.mintKey({ scopes: ["vault:read", "vault:write"], environment: "live" })).key;
 const offRequest = policyRequest({ method: "GET", path: "/api/v2/vault/projects", key: offKey, headers: { host: "127.0.0.1:8787", "user-agent": "curl/8.5.0", accept: "application/json" } });
 if ((await off.policy.decide(offRequest, list)).kind !== "continue") throw new Error("bench setup: expected continue without metering");

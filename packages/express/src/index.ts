@@ -1,7 +1,6 @@
 import {
   createHttpGate,
   type Capability,
-  type CapabilitySet,
   type ContinueDecision,
   type HttpGate,
   type HttpGateOptions,
@@ -23,11 +22,8 @@ export interface AllooviumLocals {
 /** The response type of a handler behind `route()`: `res.locals.principal` is typed. */
 export type AllooviumResponse = Response<unknown, AllooviumLocals>;
 
-/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405. */
-export interface AllooviumOptions extends HttpGateOptions {
-  /** Used by `notFound` to answer 404 `not_found` or 405 `method_not_allowed` with `Allow`. */
-  readonly capabilities?: CapabilitySet;
-}
+/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405 (`notFound`). */
+export type AllooviumOptions = HttpGateOptions;
 
 /** The Express binding of a policy. */
 export interface AllooviumExpress {
@@ -69,29 +65,30 @@ function incomingOf(req: Request): IncomingRequest {
 }
 
 /**
- * Settles the decision when the handler ends its response, before it is sent: with `capture`,
- * buffers what the handler writes and commits it for replay; otherwise commits the status only
- * (a 5xx refunds the credits before the client can see the answer).
+ * Settles the decision when the handler ends its response, before it is sent: when it owes the
+ * whole response, buffers what the handler writes and commits it for replay; otherwise commits
+ * the status only (a 5xx refunds the credits before the client can see the answer).
  */
 function settle(res: Response, decision: ContinueDecision): void {
+  const whole = decision.owes === "response";
   const chunks: Buffer[] = [];
   const { write: rawWrite, end: rawEnd } = res;
   const add = (chunk: unknown, encoding: unknown) => {
     if (chunk != null && typeof chunk !== "function") chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8"));
   };
-  if (decision.capture) res.write = ((chunk: unknown, encoding?: unknown) => (add(chunk, encoding), true)) as Response["write"];
+  if (whole) res.write = ((chunk: unknown, encoding?: unknown) => (add(chunk, encoding), true)) as Response["write"];
   res.end = ((...args: unknown[]) => {
     res.write = rawWrite;
     res.end = rawEnd;
-    let send: () => void;
-    let body = "";
-    if (decision.capture) {
-      add(args[0], args[1]);
-      const bytes = Buffer.concat(chunks);
-      body = bytes.toString("utf8");
-      send = () => void (rawEnd as (chunk: Buffer) => Response).call(res, bytes);
-    } else send = () => void (rawEnd as (...a: unknown[]) => Response).apply(res, args);
-    decision.commit({ status: res.statusCode, headers: decision.capture ? res.getHeaders() : {}, body }).then(send, send);
+    if (!whole) {
+      const send = () => void (rawEnd as (...a: unknown[]) => Response).apply(res, args);
+      decision.commit({ status: res.statusCode }).then(send, send);
+      return res;
+    }
+    add(args[0], args[1]);
+    const bytes = Buffer.concat(chunks);
+    const send = () => void (rawEnd as (chunk: Buffer) => Response).call(res, bytes);
+    decision.commit({ status: res.statusCode, headers: res.getHeaders(), body: bytes.toString("utf8") }).then(send, send);
     return res;
   }) as Response["end"];
 }
@@ -106,9 +103,8 @@ function settle(res: Response, decision: ContinueDecision): void {
  */
 export function alloovium(options: AllooviumOptions): AllooviumExpress {
   const gate = createHttpGate(options);
-  const { capabilities } = options;
   const notFound: RequestHandler = (req, res, next) => {
-    gate.unmatched(capabilities, req.method, req.path, incomingOf(req)).then((r) => write(res, r), next);
+    gate.unmatched(incomingOf(req)).then((r) => write(res, r), next);
   };
   return {
     gate,
@@ -122,7 +118,7 @@ export function alloovium(options: AllooviumOptions): AllooviumExpress {
         locals[DECISION] = decision;
         req.body = request.body;
         setHeaders(res, decision.headers);
-        if (decision.settle) settle(res, decision);
+        if (decision.owes !== "nothing") settle(res, decision);
         next();
       }, next);
     },
@@ -140,7 +136,8 @@ export function alloovium(options: AllooviumOptions): AllooviumExpress {
       const decision = (res.locals as Locals)[DECISION] as ContinueDecision | undefined;
       // The router could not decode a path parameter (`%E0%A4%A`, status 400): the client's bad path, a 404 as elsewhere.
       if (!decision && error instanceof URIError && (error as { status?: unknown }).status === 400) return notFound(req, res, next);
-      gate.fail(error, decision).then((r) => write(res, r), next);
+      if (!decision) return write(res, gate.fail(error));
+      decision.abort(error).then((r) => write(res, r), next);
     },
   };
 }

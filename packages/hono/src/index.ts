@@ -3,7 +3,6 @@ import {
   createHttpGate,
   flattenHeaders,
   type Capability,
-  type CapabilitySet,
   type HttpGate,
   type HttpGateOptions,
   type IncomingRequest,
@@ -23,11 +22,8 @@ export interface AllooviumEnv {
   };
 }
 
-/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405. */
-export interface AllooviumOptions extends HttpGateOptions {
-  /** Used by `notFound` to answer 404 `not_found` or 405 `method_not_allowed` with `Allow`. */
-  readonly capabilities?: CapabilitySet;
-}
+/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405 (`notFound`). */
+export type AllooviumOptions = HttpGateOptions;
 
 /** The Hono binding of a policy. */
 export interface AllooviumHono {
@@ -90,7 +86,6 @@ function incomingOf(c: Context): IncomingRequest {
  */
 export function alloovium(options: AllooviumOptions): AllooviumHono {
   const gate = createHttpGate(options);
-  const { capabilities } = options;
   return {
     gate,
     route: (capability) => async (c, next) => {
@@ -102,16 +97,16 @@ export function alloovium(options: AllooviumOptions): AllooviumHono {
       try {
         await next();
       } catch (error) {
-        return replace(c, await gate.fail(error, decision)); // not an Error: Hono's compose rethrows it
+        return replace(c, await decision.abort(error)); // not an Error: Hono's compose rethrows it
       }
-      if (c.error) return replace(c, await gate.fail(c.error, decision));
+      if (c.error) return replace(c, await decision.abort(c.error));
       const res = c.res;
-      if (decision.capture) {
+      if (decision.owes === "response") {
         const body = await res.text();
-        await gate.finish(decision, { status: res.status, headers: res.headers, body });
+        await decision.commit({ status: res.status, headers: res.headers, body });
         c.res = undefined; // Hono's setter would merge the old response's headers into the new one
         c.res = new Response(NULL_BODY_STATUSES.has(res.status) ? null : body, { status: res.status, headers: res.headers });
-      } else if (decision.settle) await decision.commit({ status: c.res.status, headers: {}, body: "" }); // keep or refund the credits
+      } else if (decision.owes === "status") await decision.commit({ status: res.status }); // keep or refund the credits
       const outgoing = (c.env as NodeBindings)?.outgoing;
       if (outgoing && typeof outgoing.setHeader === "function") {
         // On Node the RateLimit headers go on the ServerResponse, which merges them into whatever
@@ -138,8 +133,8 @@ export function alloovium(options: AllooviumOptions): AllooviumHono {
       handOn(c, result.request);
       await next();
     },
-    notFound: async (c) => toResponse(await gate.unmatched(capabilities, c.req.method, c.req.path, incomingOf(c))),
-    onError: async (error) => toResponse(await gate.fail(error)),
+    notFound: async (c) => toResponse(await gate.unmatched(incomingOf(c))),
+    onError: (error) => toResponse(gate.fail(error)),
   };
 }
 

@@ -2,7 +2,6 @@ import {
   createHttpGate,
   isProblemError,
   type Capability,
-  type CapabilitySet,
   type ContinueDecision,
   type HttpGate,
   type HttpGateOptions,
@@ -21,11 +20,8 @@ export interface AllooviumState extends DefaultState {
   policyRequest: PolicyRequest;
 }
 
-/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405. */
-export interface AllooviumOptions extends HttpGateOptions {
-  /** Used by `notFound` to answer 404 `not_found` or 405 `method_not_allowed` with `Allow`. */
-  readonly capabilities?: CapabilitySet;
-}
+/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405 (`notFound`). */
+export type AllooviumOptions = HttpGateOptions;
 
 /** The Koa binding of a policy. */
 export interface AllooviumKoa {
@@ -82,11 +78,10 @@ function bodyText(body: unknown): string | undefined {
  */
 export function alloovium(options: AllooviumOptions): AllooviumKoa {
   const gate = createHttpGate(options);
-  const { capabilities } = options;
   // A thrown error as a problem; others than a `ProblemError` also go to `app.on("error")`.
   const fail = async (ctx: Context, error: unknown, decision?: ContinueDecision) => {
     if (!isProblemError(error)) ctx.app.emit("error", error, ctx);
-    write(ctx, await gate.fail(error, decision));
+    write(ctx, decision ? await decision.abort(error) : gate.fail(error));
   };
   return {
     gate,
@@ -103,15 +98,11 @@ export function alloovium(options: AllooviumOptions): AllooviumKoa {
       } catch (error) {
         return fail(ctx, error, decision);
       }
-      if (!decision.capture) {
-        if (decision.settle) await decision.commit({ status: ctx.status, headers: {}, body: "" }); // keep or refund the credits
-        return;
-      }
+      if (decision.owes !== "response") return decision.commit({ status: ctx.status }); // keep or refund the credits
+      // A streamed body (text undefined) is not stored: a retry runs again, but its credits stay.
       const text = bodyText(ctx.body);
-      // A streamed body is not stored (a retry runs again), but it was answered: its credits stay.
-      if (text === undefined) return decision.commit({ status: ctx.status, headers: {}, body: "" }, { store: false });
-      if (ctx.body !== null && typeof ctx.body === "object" && !Buffer.isBuffer(ctx.body)) ctx.body = text; // sent as captured
-      await gate.finish(decision, { status: ctx.status, headers: ctx.response.headers as Record<string, string>, body: text });
+      if (text !== undefined && ctx.body !== null && typeof ctx.body === "object" && !Buffer.isBuffer(ctx.body)) ctx.body = text; // sent as captured
+      await decision.commit({ status: ctx.status, headers: ctx.response.headers as Record<string, string>, ...(text === undefined ? {} : { body: text }) });
     },
     errorHandler: async (ctx, next) => {
       try {
@@ -127,6 +118,6 @@ export function alloovium(options: AllooviumOptions): AllooviumKoa {
       (ctx.request as { body?: unknown }).body = result.request.body;
       await next();
     },
-    notFound: async (ctx) => write(ctx, await gate.unmatched(capabilities, ctx.method, ctx.path, incomingOf(ctx))),
+    notFound: async (ctx) => write(ctx, await gate.unmatched(incomingOf(ctx))),
   };
 }

@@ -213,8 +213,8 @@ describe("createPolicy with `admission: stores.admission`", () => {
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
     const keyCache = createVerifiedKeyCache({ store: s.keyStore, hasher: keyHasher, ttlMs: 60_000 });
     const policy = createPolicy({
-      environment: "test", keyStore: s.keyStore, keyHasher, keyCache, creditGrant: grant,
-      buckets: s.buckets, idempotency: s.idempotency, admission: s.admission,
+      environment: "test", keyHasher, keyCache, creditGrant: grant,
+      stores: { keys: s.keyStore, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission },
     });
     const tenantId = randomUUID();
     const { key, record } = await mintApiKey(s.keyStore, keyHasher, { tenantId });

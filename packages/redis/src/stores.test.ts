@@ -196,7 +196,7 @@ describe("round trips, counted by the server (MONITOR)", () => {
     const s = createRedisStores({ client, keyPrefix, commandTimeoutMs: 5000 });
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
     const keyCache = createVerifiedKeyCache({ store: s.keyStore, hasher: keyHasher, ttlMs: 60_000 });
-    const policy = createPolicy({ environment: "test", keyStore: s.keyStore, keyHasher, keyCache, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission });
+    const policy = createPolicy({ environment: "test", keyHasher, keyCache, stores: { keys: s.keyStore, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission } });
     const capability = defineCapability({ id: "vault.projects.create", method: "POST", path: "/api/v2/vault/projects", cost: 1, idempotent: true, credits: 2 });
     const { key, record } = await mintApiKey(s.keyStore, keyHasher, { tenantId: randomUUID() });
     const post = (k: string) => policy.decide(policyRequest({ method: "POST", path: capability.path, key, body: "{}", idempotencyKey: k }), capability);

@@ -130,7 +130,7 @@ describe("metering on a paused Redis", () => {
     const capability = defineCapability({ id: "vault.projects.create", method: "POST", path: "/api/v2/vault/projects", cost: 1, idempotent: true, credits: 3 });
     const closedStores = createRedisStores({ client, keyPrefix, commandTimeoutMs: 500, credits: { failure: "closed" }, onError: (_e, op) => errors.push(op) });
     const policyOf = (s: RedisStores): Policy =>
-      createPolicy({ environment: "test", keyStore, keyHasher, creditGrant: 10, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission });
+      createPolicy({ environment: "test", keyHasher, creditGrant: 10, stores: { keys: keyStore, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission } });
     const open = policyOf(stores);
     const closed = policyOf(closedStores);
     const post = (policy: Policy) => policy.decide(policyRequest({ method: "POST", path: capability.path, key, body: "{}" }), capability);
@@ -144,7 +144,7 @@ describe("metering on a paused Redis", () => {
       const through = await post(open);
       if (through.kind !== "continue") throw new Error(`expected continue, got ${through.kind}`);
       expect(through.headers.ratelimit).not.toContain("credits");
-      expect(through.settle).toBe(false); // nothing charged, so nothing to refund
+      expect(through.owes).toBe("nothing"); // nothing charged, so nothing to refund
       expect(errors).toContain("charge");
       const refused = await post(closed);
       if (refused.kind !== "reject") throw new Error(`expected reject, got ${refused.kind}`);
@@ -171,7 +171,7 @@ describe("a policy on Redis stores during an outage (503, never 500)", () => {
   function policyOn(s: RedisStores, keyCacheTtlMs: number): Policy {
     const keyCache = createVerifiedKeyCache({ store: s.keyStore, hasher: keyHasher, ttlMs: keyCacheTtlMs, negativeTtlMs: keyCacheTtlMs });
     return createPolicy({
-      environment: "live", keyStore: s.keyStore, keyHasher, keyCache, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission,
+      environment: "live", keyHasher, keyCache, stores: { keys: s.keyStore, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission },
       onStoreError: (_e, op) => errors.push(`policy:${op}`),
     });
   }

@@ -32,3 +32,51 @@ export function retryAfterOf(results: readonly BucketResult[]): number {
 export function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
+
+/** `"credits";q=100000`: the credits policy of the RateLimit-Policy header (no window). */
+export function creditsPolicyMember(grant: number): string {
+  return `"credits";q=${grant}`;
+}
+
+/** `"credits";r=99987`: the balance, as a member of the RateLimit header. */
+export function creditsMember(balance: number): string {
+  return `"credits";r=${balance}`;
+}
+
+/** The id of the tenant-wide bucket in the headers and in the stores (credential buckets are `key:…` or `oauth:…`). */
+export const TENANT_BUCKET_ID = "tenant";
+
+/** The RateLimit pair of a response. */
+export type RateLimitHeaders = Readonly<Record<"ratelimit-policy" | "ratelimit", string>>;
+
+/**
+ * Builds the RateLimit pair: the credential's bucket, the tenant's (when there is one), then,
+ * when the balance is known, the `credits` policy. The policy strings are cached per limits
+ * object (tiers are frozen and few), so the hot path builds only the `RateLimit` value.
+ * @example
+ * const rateHeaders = createRateHeaders();
+ * rateHeaders(tiers.standard, result, 100_000, 99_987);
+ */
+export function createRateHeaders(): (limits: BucketLimits, result: BucketResult, grant: number, balance?: number, tenant?: { readonly limits: BucketLimits; readonly result: BucketResult }) => RateLimitHeaders {
+  // Per limits: its RateLimit-Policy, and the same with the `credits` policy of the last grant seen.
+  const policies = new WeakMap<BucketLimits, { readonly tokens: string; grant: number; withCredits: string }>();
+  const tenantPolicies = new WeakMap<BucketLimits, string>();
+  return (limits, result, grant, balance, tenant) => {
+    let p = policies.get(limits);
+    if (p === undefined) policies.set(limits, (p = { tokens: rateLimitPolicyHeader(limits), grant: -1, withCredits: "" }));
+    if (tenant) {
+      let shared = tenantPolicies.get(tenant.limits);
+      if (shared === undefined) tenantPolicies.set(tenant.limits, (shared = rateLimitPolicyHeader(tenant.limits, TENANT_BUCKET_ID)));
+      const policy = `${p.tokens}, ${shared}`;
+      const rate = `${rateLimitHeader(result)}, ${rateLimitHeader(tenant.result, TENANT_BUCKET_ID)}`;
+      if (balance === undefined) return { "ratelimit-policy": policy, ratelimit: rate };
+      return { "ratelimit-policy": `${policy}, ${creditsPolicyMember(grant)}`, ratelimit: `${rate}, ${creditsMember(balance)}` };
+    }
+    if (balance === undefined) return { "ratelimit-policy": p.tokens, ratelimit: rateLimitHeader(result) };
+    if (p.grant !== grant) {
+      p.grant = grant;
+      p.withCredits = `${p.tokens}, ${creditsPolicyMember(grant)}`;
+    }
+    return { "ratelimit-policy": p.withCredits, ratelimit: `${rateLimitHeader(result)}, ${creditsMember(balance)}` };
+  };
+}

@@ -1,13 +1,10 @@
+export * from "./authenticate";
 export * from "./key-cache";
 export * from "./key-store";
 export * from "./oauth";
 export * from "./principal";
-export * from "./request";
 // Named: the scan's internals (its work counter, redaction helpers, option check) stay out of the API.
 export {
-  INVALID_TOKEN_CHALLENGE,
-  REALM,
-  bearerChallenge,
   checkBodyText,
   checkCredentialLocation,
   checkRequestTarget,

@@ -11,7 +11,7 @@ import { systemClock, type Clock } from "../clock";
 import { policyError, type PolicyError } from "../problems";
 import { normalizeScopes } from "../scopes";
 import { isPrincipalId, isWellFormedText, type OAuthPrincipal } from "./principal";
-import { INVALID_TOKEN_CHALLENGE } from "./transport";
+import { INVALID_TOKEN_CHALLENGE } from "../problems/challenge";
 
 /** Where the verification keys come from. */
 export type JwksSource = JSONWebKeySet | URL | { readonly file: string };

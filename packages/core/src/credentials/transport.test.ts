@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { catalogue, isPolicyError, type PolicyError } from "../problems";
 import { assertTransportOptions, checkBodyText, checkCredentialLocation, checkRequestTarget, credentialScanWork, findCredential, readBearer, scrubCredentials } from "./transport";
-import type { PolicyRequest } from "./request";
+import type { PolicyRequest } from "../pipeline/request";
 
 const KEY = "ak_live_AB7K2LJ9xQpR4sT8uVwY1zC3dE5fG6hJ3tdo4m";
 const req = (headers: string[], extra: Partial<PolicyRequest> = {}): PolicyRequest => ({ method: "GET", path: "/api/v2/me", headers, ...extra });

@@ -1,8 +1,6 @@
-import { policyError, type PolicyError } from "../problems";
-import type { PolicyRequest } from "./request";
-
-/** The realm of every `WWW-Authenticate: Bearer` challenge. */
-export const REALM = "alloovium";
+import { BARE_CHALLENGE, INVALID_REQUEST_CHALLENGE } from "../problems/challenge";
+import { policyError, type PolicyError } from "../problems/problem";
+import type { PolicyRequest } from "../pipeline/request";
 
 /** Where a credential was found outside the Authorization header. */
 export type CredentialLocation = "query" | "cookie" | "body" | "header" | "path";
@@ -27,18 +25,6 @@ export interface BearerCredential {
 
 // RFC 6750 section 2.1: b64token.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-
-/** `WWW-Authenticate` value; no `error` attribute when no credential was sent (RFC 6750 3.1). */
-export function bearerChallenge(error?: "invalid_request" | "invalid_token" | "insufficient_scope", scope?: string): string {
-  let v = `Bearer realm="${REALM}"`;
-  if (error) v += `, error="${error}"`;
-  if (scope !== undefined) v += `, scope="${scope}"`;
-  return v;
-}
-
-function challenge(error?: "invalid_request" | "invalid_token"): Record<string, string> {
-  return { "www-authenticate": bearerChallenge(error) };
-}
 
 // Character classes as tables of char codes: the scan runs on every header of every request.
 const BASE62 = new Uint8Array(128);
@@ -289,7 +275,7 @@ function exposed(location: CredentialLocation, name?: string): PolicyError {
     "credential_location_not_allowed",
     `Credentials are accepted only in the Authorization header as "Bearer <credential>"; one was found in ${where}${named}.${advice}`,
     parameter === undefined ? { location } : { location, parameter },
-    challenge("invalid_request"),
+    INVALID_REQUEST_CHALLENGE,
   );
 }
 
@@ -523,7 +509,7 @@ export function readBearer(req: PolicyRequest): BearerCredential | PolicyError {
     const n = h[i] as string;
     if (n.length !== 13 || n.toLowerCase() !== "authorization") continue;
     if (value !== undefined) {
-      return policyError("duplicate_credentials", "Send exactly one Authorization header.", undefined, challenge("invalid_request"));
+      return policyError("duplicate_credentials", "Send exactly one Authorization header.", undefined, INVALID_REQUEST_CHALLENGE);
     }
     value = h[i + 1] as string;
   }
@@ -532,7 +518,7 @@ export function readBearer(req: PolicyRequest): BearerCredential | PolicyError {
       "missing_credentials",
       "Authenticate with an API key or an OAuth access token: Authorization: Bearer <credential>.",
       undefined,
-      challenge(),
+      BARE_CHALLENGE,
     );
   }
   const sp = value.indexOf(" ");
@@ -543,10 +529,10 @@ export function readBearer(req: PolicyRequest): BearerCredential | PolicyError {
         "unsupported_auth_scheme",
         `The "${scheme.length <= 32 ? scheme : scheme.slice(0, 32)}" authentication scheme is not supported; use Authorization: Bearer <credential>.`,
         undefined,
-        challenge(),
+        BARE_CHALLENGE,
       );
     }
-    return policyError("malformed_authorization", 'The Authorization header must be "Bearer <credential>".', undefined, challenge("invalid_request"));
+    return policyError("malformed_authorization", 'The Authorization header must be "Bearer <credential>".', undefined, INVALID_REQUEST_CHALLENGE);
   }
   const token = sp < 0 ? "" : value.slice(sp + 1);
   if (!B64TOKEN.test(token)) {
@@ -554,7 +540,7 @@ export function readBearer(req: PolicyRequest): BearerCredential | PolicyError {
       "malformed_authorization",
       'The Authorization header must be "Bearer <credential>": one space, then a single token with nothing after it.',
       undefined,
-      challenge("invalid_request"),
+      INVALID_REQUEST_CHALLENGE,
     );
   }
   if (token.startsWith("ak_")) return { kind: "api_key", token };
@@ -563,5 +549,3 @@ export function readBearer(req: PolicyRequest): BearerCredential | PolicyError {
   return { kind: dots === 2 ? "jwt" : "opaque", token };
 }
 
-/** The 401 `invalid_token`/`invalid_api_key`-style challenge headers. */
-export const INVALID_TOKEN_CHALLENGE: Readonly<Record<string, string>> = Object.freeze(challenge("invalid_token"));

@@ -1,3 +1,4 @@
 export * from "./store";
 export * from "./memory";
 export * from "./usage";
+export * from "./problems";

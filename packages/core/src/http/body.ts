@@ -1,4 +1,4 @@
-import { headerValue } from "../credentials";
+import { headerValue } from "./headers";
 import { policyError, type PolicyError } from "../problems";
 
 /** Default cap on a request body: 1 MiB. */

@@ -1,7 +1,8 @@
 import { pathForDetail, type Capability, type CapabilitySet } from "../capabilities";
-import { checkBodyText, checkCredentialLocation, checkRequestTarget, type PolicyRequest } from "../credentials";
-import type { ContinueDecision, Policy, WireResponse } from "../pipeline";
-import { internalError, isPolicyError, isProblemCode, policyError, ProblemError, type PolicyError } from "../problems";
+import { checkBodyText, checkRequestTarget } from "../credentials/transport";
+import type { ContinueDecision, Policy, PolicyRequest, WireResponse } from "../pipeline";
+import { isProblemError } from "../problems/common";
+import { internalError, isPolicyError, policyError, type PolicyError } from "../problems/problem";
 import { NO_BODY, readRequestBody, requestHasBody, type RequestBody } from "./body";
 
 /** What an adapter knows about a request before the policy runs. */
@@ -44,21 +45,19 @@ export interface HttpGateOptions {
   readonly policy: Policy;
   /** Largest request body accepted, in bytes (413 `payload_too_large` above). @default 1048576 */
   readonly bodyLimitBytes?: number;
+  /** What `unmatched` answers from: 405 `method_not_allowed` (with `Allow`) for a known path, 404 `not_found` for others. @default none (404 for every unmatched request) */
+  readonly capabilities?: CapabilitySet;
 }
 
-/** The framework-neutral HTTP edge every adapter shares: it decides nothing the policy does not. */
+/**
+ * The framework-neutral HTTP edge every adapter shares: it decides nothing the policy does not.
+ * An adapter builds the `IncomingRequest`, enters, writes a `respond` result or runs the handler
+ * under the decision, then settles it (`decision.commit` / `decision.abort`).
+ */
 export interface HttpGate {
   readonly policy: Policy;
-  /** Reads the body (413/415), builds the `PolicyRequest` and asks the policy. Never rejects. */
+  /** A capability's route: reads the body (413/415), builds the `PolicyRequest` and asks the policy. Never rejects. */
   enter(incoming: IncomingRequest, capability: Capability): Promise<GateResult>;
-  /**
-   * Renders a thrown error: a `ProblemError` as its problem, anything else as a bare 500
-   * `internal_error`. Settles the idempotency record: a problem below 500 is the handler's
-   * answer and is committed; anything else aborts so that a retry runs.
-   */
-  fail(error: unknown, decision?: ContinueDecision): Promise<WireResponse>;
-  /** Stores the handler's response (below 500) or releases the key; no-op without `capture`. */
-  finish(decision: ContinueDecision, response: { status: number; headers: Iterable<readonly [string, string]> | Readonly<Record<string, string | number | readonly string[] | undefined>>; body: string }): Promise<void>;
   /**
    * For a route outside the policy (a health check, static files): reads the body with the cap,
    * only to scan it, and answers 400 `credential_location_not_allowed` for a credential anywhere
@@ -71,28 +70,23 @@ export interface HttpGate {
    */
   screen(incoming: IncomingRequest): Promise<ScreenResult>;
   /**
-   * The 404 `not_found` or 405 `method_not_allowed` (with `Allow`) for a request no route took
-   * (404 for every request without `capabilities`). Given `request`, it is screened first, body
-   * included, as on every route: a credential in its query, cookies, headers or body answers 400
-   * `credential_location_not_allowed`.
+   * The answer to a request no route took, after the same screen as every route (a credential in
+   * its query, cookies, headers or body answers 400 `credential_location_not_allowed`): 405
+   * `method_not_allowed` with `Allow` where `capabilities` has the path, else 404 `not_found`.
+   * Never rejects.
+   * @example app.use(async (req, res) => send(res, await gate.unmatched(incomingOf(req))));
    */
-  unmatched(capabilities: CapabilitySet | undefined, method: string, path: string, request?: UnmatchedRequest): Promise<WireResponse>;
+  unmatched(incoming: IncomingRequest): Promise<WireResponse>;
+  /**
+   * A thrown error outside a policy route (no decision to settle): a `ProblemError` as its
+   * problem, anything else a bare 500 `internal_error` (no message, no stack).
+   * Inside a policy route, `decision.abort(error)` answers and settles instead.
+   */
+  fail(error: unknown): WireResponse;
 }
-
-/** What `unmatched` screens for a misplaced credential: the target (for its query), headers, cookies and body. */
-export type UnmatchedRequest = Omit<IncomingRequest, "method">;
 
 /** Statuses whose responses never carry a body (Fetch refuses one). */
 export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
-
-/**
- * True for a `ProblemError`, also one from another copy of this package (an ESM and a CJS copy
- * loaded side by side), where `instanceof` would fail and turn a handler's 404 into a 500.
- */
-export function isProblemError(error: unknown): error is ProblemError {
-  if (error instanceof ProblemError) return true;
-  return error instanceof Error && error.name === "ProblemError" && isPolicyError(error) && isProblemCode(error.code);
-}
 
 /** Splits a request target or absolute URL into path and raw query (no `?`). */
 export function splitTarget(url: string): { readonly path: string; readonly query: string } {
@@ -132,14 +126,14 @@ function notFoundAt(path: string): PolicyError {
  * const result = await gate.enter({ method, url, headers: req.rawHeaders, body: req }, capability);
  */
 export function createHttpGate(options: HttpGateOptions): HttpGate {
-  const { policy } = options;
+  const { policy, capabilities } = options;
   if (!policy || typeof policy.decide !== "function") throw new TypeError("createHttpGate: `policy` must come from createPolicy");
   const limit = options.bodyLimitBytes;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
     throw new TypeError("createHttpGate: `bodyLimitBytes` must be an integer >= 0");
   }
   const readOptions = limit === undefined ? {} : { limitBytes: limit };
-  const locate = policy.checkCredentialLocation?.bind(policy) ?? ((req: PolicyRequest) => checkCredentialLocation(req));
+  const locate = (req: PolicyRequest) => policy.checkCredentialLocation(req);
   const respond = (error: PolicyError) => ({ kind: "respond", response: policy.reject(error).response }) as const;
 
   /** The request as the policy sees it, with the body read once (413/415/400 in `problem`). */
@@ -207,26 +201,13 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
       if (decision.kind !== "continue") return { kind: "respond", response: decision.response };
       return { kind: "continue", decision, request };
     },
-    async fail(error, decision) {
-      const problem = isProblemError(error);
-      const response = policy.reject(problem ? error : internalError()).response;
-      const answered = problem && response.status < 500;
-      if (decision) {
-        if (answered) await decision.commit(response);
-        else await decision.abort();
-      }
-      return decision ? { ...response, headers: { ...decision.headers, ...response.headers } } : response;
-    },
-    async finish(decision, response) {
-      if (decision.capture) await decision.commit(response);
-    },
+    fail: (error) => policy.reject(isProblemError(error) ? error : internalError()).response,
     screen,
-    async unmatched(capabilities, method, path, incoming) {
-      if (incoming) {
-        const screened = await screen({ ...incoming, method });
-        if (screened.kind === "respond") return screened.response;
-      }
-      const match = capabilities?.match(method.toUpperCase(), path);
+    async unmatched(incoming) {
+      const screened = await screen(incoming);
+      if (screened.kind === "respond") return screened.response;
+      const { method, path } = screened.request;
+      const match = capabilities?.match(method, path);
       return policy.reject(match && "error" in match ? match.error : notFoundAt(path)).response;
     },
   };

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { defineCapabilities, defineCapability } from "../capabilities";
 import { isPolicyError } from "../problems";
 import { createTestPolicy } from "../testing";
-import { createHttpGate, isFormMediaType, isJsonMediaType, isProblemError, readJsonBody, readRequestBody, splitTarget } from "./index";
+import { createHttpGate, isFormMediaType, isJsonMediaType, readJsonBody, readRequestBody, splitTarget } from "./index";
+import { isProblemError } from "../problems";
 
 async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
   for (const p of parts) yield Buffer.from(p);
@@ -176,10 +177,10 @@ describe("createHttpGate", () => {
     const t = createTestPolicy();
     const gate = createHttpGate({ policy: t.policy, bodyLimitBytes: 100 });
     const { ProblemError } = await import("../problems");
-    const problem = await gate.fail(new ProblemError("validation_failed", "bad", { errors: [] }));
+    const problem = gate.fail(new ProblemError("validation_failed", "bad", { errors: [] }));
     expect(problem.status).toBe(422);
     expect(problem.headers["content-type"]).toBe("application/problem+json");
-    const crash = await gate.fail(new Error("db password is hunter2"));
+    const crash = gate.fail(new Error("db password is hunter2"));
     expect(crash.status).toBe(500);
     expect(crash.body).not.toContain("hunter2");
     expect(JSON.parse(crash.body).code).toBe("internal_error");
@@ -215,7 +216,7 @@ describe("createHttpGate", () => {
     const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
     const t = createTestPolicy({ transport: { ignoredHeaders: ["x-proxy-jwt"] } });
     const gate = createHttpGate({ policy: t.policy });
-    const missing = await gate.unmatched(set, "GET", "/nope", { url: "/nope", headers: ["X-Proxy-Jwt", jwt] });
+    const missing = await createHttpGate({ policy: t.policy, capabilities: set }).unmatched({ method: "GET", url: "/nope", headers: ["X-Proxy-Jwt", jwt] });
     expect(missing.status).toBe(404);
     const screened = await gate.screen({ method: "GET", url: "/healthz", headers: ["X-Proxy-Jwt", jwt, "X-Other", jwt] });
     expect(screened.kind === "respond" && JSON.parse(screened.response.body)).toMatchObject({ code: "credential_location_not_allowed", parameter: "x-other" });
@@ -273,25 +274,27 @@ describe("createHttpGate", () => {
 
   it("screens the query, cookies, headers and body of an unmatched request before its 404 or 405", async () => {
     const t = createTestPolicy();
-    const gate = createHttpGate({ policy: t.policy });
+    const gate = createHttpGate({ policy: t.policy, capabilities: set });
+    const bare = createHttpGate({ policy: t.policy });
     const { key } = await t.mintKey();
     const problem = async (r: Promise<{ body: string }>) => JSON.parse((await r).body) as Record<string, unknown>;
-    expect(await problem(gate.unmatched(set, "GET", "/nope", { url: `/nope?api_key=${key}`, headers: [] }))).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
-    expect(await problem(gate.unmatched(set, "PUT", "/api/v2/me", { url: "/api/v2/me", headers: ["Cookie", `a=${key}`] }))).toMatchObject({ location: "cookie" });
-    expect(await problem(gate.unmatched(set, "GET", "/nope", { url: "/nope", headers: [], cookies: { api_key: key } }))).toMatchObject({ location: "cookie" });
-    expect(await problem(gate.unmatched(set, "DELETE", "/things", { url: "/things", headers: ["X-API-Key", key] }))).toMatchObject({ location: "header" });
+    expect(await problem(gate.unmatched({ method: "GET", url: `/nope?api_key=${key}`, headers: [] }))).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+    expect(await problem(gate.unmatched({ method: "PUT", url: "/api/v2/me", headers: ["Cookie", `a=${key}`] }))).toMatchObject({ location: "cookie" });
+    expect(await problem(gate.unmatched({ method: "GET", url: "/nope", headers: [], cookies: { api_key: key } }))).toMatchObject({ location: "cookie" });
+    expect(await problem(gate.unmatched({ method: "DELETE", url: "/things", headers: ["X-API-Key", key] }))).toMatchObject({ location: "header" });
     const json = ["Content-Type", "application/json", "Content-Length", String(key.length + 2)];
-    expect(await problem(gate.unmatched(set, "POST", "/nope", { url: "/nope", headers: json, body: chunks(JSON.stringify(key)) }))).toMatchObject({ location: "body", parameter: "" });
-    expect(await problem(gate.unmatched(undefined, "POST", "/nope", { url: "/nope", headers: ["Content-Length", "46"], body: chunks(key) }))).toMatchObject({ location: "body" });
-    const clean = await gate.unmatched(set, "DELETE", "/things", { url: "/things?token=page2", headers: ["Authorization", `Bearer ${key}`, "Cookie", "auth=1"] });
+    expect(await problem(gate.unmatched({ method: "POST", url: "/nope", headers: json, body: chunks(JSON.stringify(key)) }))).toMatchObject({ location: "body", parameter: "" });
+    expect(await problem(bare.unmatched({ method: "POST", url: "/nope", headers: ["Content-Length", "46"], body: chunks(key) }))).toMatchObject({ location: "body" });
+    const clean = await gate.unmatched({ method: "DELETE", url: "/things?token=page2", headers: ["Authorization", `Bearer ${key}`, "Cookie", "auth=1"] });
     expect(clean.status).toBe(405);
   });
 
   it("answers unmatched requests with 404, or 405 and Allow", async () => {
-    const gate = createHttpGate({ policy: createTestPolicy().policy });
-    expect((await gate.unmatched(set, "GET", "/nope")).status).toBe(404);
-    expect((await gate.unmatched(undefined, "GET", "/things")).status).toBe(404);
-    const wrong = await gate.unmatched(set, "delete", "/things");
+    const policy = createTestPolicy().policy;
+    const gate = createHttpGate({ policy, capabilities: set });
+    expect((await gate.unmatched({ method: "GET", url: "/nope", headers: [] })).status).toBe(404);
+    expect((await createHttpGate({ policy }).unmatched({ method: "GET", url: "/things", headers: [] })).status).toBe(404);
+    const wrong = await gate.unmatched({ method: "delete", url: "/things", headers: [] });
     expect(wrong.status).toBe(405);
     expect(wrong.headers["allow"]).toBe("POST");
   });

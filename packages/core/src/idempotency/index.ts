@@ -4,3 +4,4 @@ export * from "./key";
 export * from "./memory";
 export * from "./replay";
 export * from "./store";
+export * from "./problems";

@@ -1,4 +1,10 @@
-import { policyError, type PolicyError } from "../problems";
+import type { Capability } from "../capabilities";
+import { headerValues } from "../http/headers";
+import type { PolicyRequest } from "../pipeline/request";
+import { isPolicyError, policyError, type PolicyError } from "../problems/problem";
+import { requestFingerprint } from "./fingerprint";
+import { idempotencyKeyRequired } from "./problems";
+import type { IdempotencyRef } from "./store";
 
 /** Longest accepted key, in characters. */
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
@@ -52,4 +58,28 @@ export function parseIdempotencyKey(values: readonly string[]): { readonly key: 
   if (key.length === 0) return invalid("is empty");
   if (key.length > IDEMPOTENCY_KEY_MAX_LENGTH) return invalid("is too long");
   return { key };
+}
+
+/** The Idempotency-Key of one request: a problem, or the record it claims and its fingerprint. */
+export type IdempotencyDemand = { readonly error: PolicyError } | { readonly ref: IdempotencyRef; readonly fingerprint: string };
+
+/**
+ * Reads a request's Idempotency-Key (judged only after the bucket, as the order of checks says):
+ * none (`undefined`; 400 `idempotency_key_required` where the capability requires one), a
+ * malformed or repeated header (400), or the record it claims, under `owner` (the caller's tenant
+ * and `user:environment` scope), with the request's fingerprint (method, path and body).
+ */
+export function idempotencyDemand(
+  request: PolicyRequest,
+  capability: Pick<Capability, "id" | "requireIdempotencyKey">,
+  owner: Omit<IdempotencyRef, "key">,
+): IdempotencyDemand | undefined {
+  const values = headerValues(request.headers, "idempotency-key");
+  if (values.length === 0) return capability.requireIdempotencyKey ? { error: idempotencyKeyRequired(capability.id) } : undefined;
+  const parsed = parseIdempotencyKey(values);
+  if (isPolicyError(parsed)) return { error: parsed };
+  return {
+    ref: { tenantId: owner.tenantId, scope: owner.scope, key: parsed.key },
+    fingerprint: requestFingerprint(request.method, request.path, request.body, request.rawBody),
+  };
 }

@@ -6,7 +6,7 @@ import { MemoryIdempotencyStore, type IdempotencyStore } from "../idempotency";
 import { createKeyHasher } from "../keys";
 import { FakeClock, createTestPolicy, mintApiKey, policyRequest, TEST_PEPPER } from "../testing";
 import { composeAdmission } from "./admission";
-import { createPolicy, omitMembers, type ContinueDecision, type Decision, type RejectDecision } from "./pipeline";
+import { createPolicy, omitMembers, type ContinueDecision, type Decision, type RejectDecision } from "./index";
 import { MemoryBucketStore } from "../buckets";
 
 const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", scopes: [], cost: 1, idempotent: true });
@@ -61,19 +61,18 @@ describe("createPolicy: credits", () => {
   it("refunds on a 5xx and on a throw, exactly once and never more than the reservation", async () => {
     const { t, key, tenant, credits } = await setup(10);
     const a = continued(await t.call(create, { key, body: {} }));
-    expect(a.settle).toBe(true);
-    expect(a.capture).toBe(false);
+    expect(a.owes).toBe("status");
     await a.commit({ status: 503, headers: {}, body: "" });
     await a.commit({ status: 503, headers: {}, body: "" });
-    await a.abort();
+    await a.abort(new Error("boom"));
     expect(await credits.balance(tenant, 10)).toBe(10);
     const b = continued(await t.call(create, { key, body: {} }));
-    await b.abort();
-    await b.abort();
+    await b.abort(new Error("boom"));
+    await b.abort(new Error("boom"));
     expect(await credits.balance(tenant, 10)).toBe(10);
     const c = continued(await t.call(create, { key, body: {} }));
     await c.commit({ status: 201, headers: {}, body: "{}" });
-    await c.abort(); // after a commit: nothing
+    await c.abort(new Error("boom")); // after a commit: nothing
     expect(await credits.balance(tenant, 10)).toBe(8);
     expect(await t.policy.usage(tenant)).toEqual(await readUsage(credits, tenant, { clock: t.clock, grant: 10 }));
     const usage = await readUsage(credits, tenant, { clock: t.clock, grant: 10 });
@@ -84,7 +83,7 @@ describe("createPolicy: credits", () => {
   it("never charges a replay again, and answers it even on an empty balance", async () => {
     const { t, key, tenant, credits } = await setup(2);
     const first = continued(await t.call(create, { key, idempotencyKey: "k-1", body: { a: 1 } }));
-    expect(first.capture).toBe(true);
+    expect(first.owes).toBe("response");
     await first.commit({ status: 201, headers: { "content-type": "application/json" }, body: '{"id":"p1"}' });
     expect(await credits.balance(tenant, 2)).toBe(0);
     const again = await t.call(create, { key, idempotencyKey: "k-1", body: { a: 1 } });
@@ -137,7 +136,7 @@ describe("createPolicy: credits", () => {
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
     const broken: IdempotencyStore = { ...new MemoryIdempotencyStore(), claim: async () => Promise.reject(new Error("down")), complete: async () => false, release: async () => false, read: async () => null };
     const credits = new MemoryCreditStore({ clock });
-    const policy = createPolicy({ environment: "live", keyStore, keyHasher, clock, idempotency: broken, credits });
+    const policy = createPolicy({ environment: "live", stores: { keys: keyStore, idempotency: broken, credits: credits }, keyHasher, clock });
     const { key, record } = await mintApiKey(keyStore, keyHasher, {}, clock);
     const d = rejected(await policy.decide(policyRequest({ method: "POST", path: create.path, key, idempotencyKey: "k", body: {} }), create));
     expect(d.problem.code).toBe("idempotency_unavailable");
@@ -152,17 +151,17 @@ describe("createPolicy: credits", () => {
     expect(await credits.balance(tenant, 25)).toBe(1);
   });
 
-  it("takes a grant per tenant, and turns metering off with credits: false", async () => {
+  it("takes a grant per tenant, and turns metering off with metering: false", async () => {
     const t = createTestPolicy({ creditGrant: (tenantId) => (tenantId === "rich" ? 1_000_000 : 5) });
     const rich = await t.mintKey({ tenantId: "rich" });
     const poor = await t.mintKey({ tenantId: "poor" });
     expect(continued(await t.call(list, { key: rich.key })).headers["ratelimit-policy"]).toContain('"credits";q=1000000');
     expect(balanceIn(continued(await t.call(list, { key: poor.key })).headers)).toBe(4);
-    const off = createTestPolicy({ credits: false });
+    const off = createTestPolicy({ metering: false });
     const k = await off.mintKey();
     const d = continued(await off.call(create, { key: k.key, body: {} }));
     expect(d.headers["ratelimit"]).not.toContain("credits");
-    expect(d.settle).toBe(false);
+    expect(d.owes).toBe("nothing");
     await expect(off.policy.usage("t")).rejects.toThrow(/metering is off/);
     expect(() => createTestPolicy({ creditGrant: -1 })).toThrow(/creditGrant/);
   });
@@ -171,11 +170,11 @@ describe("createPolicy: credits", () => {
     const keyStore = new MemoryKeyStore();
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
     const admission = composeAdmission(new MemoryBucketStore(), new MemoryIdempotencyStore(), new MemoryCreditStore());
-    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, admission, credits: new MemoryCreditStore() })).toThrow(/admission\.credits/);
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, admission, credits: new MemoryCreditStore() }, keyHasher })).toThrow(/admission\.credits/);
     const plain = composeAdmission(new MemoryBucketStore(), new MemoryIdempotencyStore());
-    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, admission: plain, credits: new MemoryCreditStore() })).toThrow(/charges no credit store/);
-    expect(createPolicy({ environment: "live", keyStore, keyHasher, admission }).credits).toBe(admission.credits);
-    expect(createPolicy({ environment: "live", keyStore, keyHasher, admission, credits: false }).credits).toBeUndefined();
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, admission: plain, credits: new MemoryCreditStore() }, keyHasher })).toThrow(/charges no credit store/);
+    expect(createPolicy({ environment: "live", stores: { keys: keyStore, admission }, keyHasher }).credits).toBe(admission.credits);
+    expect(createPolicy({ environment: "live", stores: { keys: keyStore, admission }, keyHasher, metering: false }).credits).toBeUndefined();
   });
 
   it("lets a call through uncharged, without the credits member, when the credit store fails", async () => {
@@ -184,7 +183,7 @@ describe("createPolicy: credits", () => {
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
     const failing: CreditStore = { charge: () => Promise.reject(new Error("down")), refund: () => Promise.reject(new Error("down")), balance: () => Promise.reject(new Error("down")), add: () => Promise.reject(new Error("down")), usage: () => Promise.reject(new Error("down")) };
     const errors: string[] = [];
-    const policy = createPolicy({ environment: "live", keyStore, keyHasher, clock, credits: failing, onStoreError: (_e, op) => errors.push(op) });
+    const policy = createPolicy({ environment: "live", stores: { keys: keyStore, credits: failing }, keyHasher, clock, onStoreError: (_e, op) => errors.push(op) });
     const { key } = await mintApiKey(keyStore, keyHasher, {}, clock);
     const d = continued(await policy.decide(policyRequest({ path: list.path, key }), list));
     expect(d.headers["ratelimit"]).not.toContain("credits");
@@ -229,7 +228,7 @@ describe("createPolicy: last_used_at", () => {
       },
     };
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
-    const policy = createPolicy({ environment: "live", keyStore, keyHasher, clock });
+    const policy = createPolicy({ environment: "live", stores: { keys: keyStore }, keyHasher, clock });
     const { key } = await mintApiKey(inner, keyHasher, {}, clock);
     const call = () => policy.decide(policyRequest({ path: whoami.path, key }), whoami);
     continued(await call());
@@ -268,7 +267,7 @@ describe("policy.usage during a credit store outage", () => {
       usage: (t, s) => (down ? Promise.reject(new Error("ECONNREFUSED")) : store.usage(t, s)),
     };
     const operations: string[] = [];
-    const policy = createPolicy({ environment: "live", keyStore: new MemoryKeyStore(), keyHasher: createKeyHasher({ peppers: [TEST_PEPPER] }), credits: failing, onStoreError: (_e, op) => operations.push(op) });
+    const policy = createPolicy({ environment: "live", stores: { keys: new MemoryKeyStore(), credits: failing }, keyHasher: createKeyHasher({ peppers: [TEST_PEPPER] }), onStoreError: (_e, op) => operations.push(op) });
     const error = await policy.usage("t1").then(() => undefined, (e: unknown) => e);
     expect(error).toMatchObject({ name: "ProblemError", code: "service_unavailable", headers: { "retry-after": "1" } });
     expect(operations).toEqual(["usage"]);

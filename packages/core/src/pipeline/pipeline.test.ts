@@ -7,7 +7,7 @@ import { MemoryIdempotencyStore, type IdempotencyStore } from "../idempotency";
 import { createKeyHasher } from "../keys";
 import { createTestPolicy, mintApiKey, policyRequest, TEST_PEPPER, type TestPolicy } from "../testing";
 import { composeAdmission } from "./admission";
-import { createPolicy, type Decision, type RejectDecision } from "./pipeline";
+import { createPolicy, type Decision, type RejectDecision } from "./index";
 
 const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", scopes: [], cost: 1, idempotent: true });
 const list = defineCapability({ id: "vault.projects.list", method: "GET", path: "/api/v2/vault/projects", scopes: ["vault:read"], cost: 1, idempotent: true });
@@ -53,7 +53,7 @@ describe("createPolicy: authentication, in the contract's order", () => {
     let lookups = 0;
     const store = new MemoryKeyStore();
     const counting: KeyStore = { ...store, findByDigest: async (d) => (lookups++, store.findByDigest(d)), put: (r) => store.put(r), get: (a, b) => store.get(a, b), list: (a) => store.list(a) };
-    const policy = createPolicy({ environment: "live", keyStore: counting, keyHasher: createKeyHasher({ peppers: [TEST_PEPPER] }) });
+    const policy = createPolicy({ environment: "live", stores: { keys: counting }, keyHasher: createKeyHasher({ peppers: [TEST_PEPPER] }) });
     const d = rejected(await policy.decide(policyRequest({ path: "/api/v2/me", key: "ak_live_AB7K2LJ9xQpR4sT8uVwY1zC3dE5fG6hJ3tdo40" }), whoami));
     expect(d.problem.code).toBe("invalid_api_key");
     expect(d.response.headers["www-authenticate"]).toBe('Bearer realm="alloovium", error="invalid_token"');
@@ -199,7 +199,7 @@ describe("createPolicy: idempotency", () => {
     const { t, key } = await setup();
     const first = await t.call(create, { key, body: BODY, idempotencyKey: "create-tower-2026-04-08" });
     if (first.kind !== "continue") throw new Error("expected continue");
-    expect(first.capture).toBe(true);
+    expect(first.owes).toBe("response");
     await first.commit(created);
     const again = await t.call(create, { key, body: { project_type: "commercial", name: "Downtown Tower" }, idempotencyKey: '"create-tower-2026-04-08"' });
     if (again.kind !== "replay") throw new Error(`expected replay, got ${again.kind}`);
@@ -236,7 +236,7 @@ describe("createPolicy: idempotency", () => {
     await a.commit({ status: 503, headers: {}, body: "" });
     const b = await t.call(create, { key, body: BODY, idempotencyKey: "k" });
     if (b.kind !== "continue") throw new Error("expected a fresh run after a 5xx");
-    await b.abort();
+    await b.abort(new Error("boom"));
     await b.commit(created); // settled already: ignored
     const c = await t.call(create, { key, body: BODY, idempotencyKey: "k" });
     expect(c.kind).toBe("continue");
@@ -268,7 +268,7 @@ describe("createPolicy: idempotency", () => {
   it("ignores the header on GET", async () => {
     const { t, key } = await setup();
     const d = await t.call(whoami, { key, idempotencyKey: "bad key" });
-    expect(d.kind === "continue" && d.capture).toBe(false);
+    expect(d.kind === "continue" && d.owes).toBe("nothing");
   });
 
   it("scopes keys to tenant, user and environment", async () => {
@@ -309,14 +309,14 @@ describe("createPolicy: idempotency", () => {
     const { mintApiKey } = await import("../testing");
     const { key } = await mintApiKey(keyStore, keyHasher, { scopes: ["vault:write"] });
     const errors: string[] = [];
-    const closed = createPolicy({ environment: "live", keyStore, keyHasher, idempotency: broken, onStoreError: (_e, op) => errors.push(op) });
+    const closed = createPolicy({ environment: "live", stores: { keys: keyStore, idempotency: broken }, keyHasher, onStoreError: (_e, op) => errors.push(op) });
     const d = rejected(await closed.decide(policyRequest({ method: "POST", path: create.path, key, body: BODY, idempotencyKey: "k" }), create));
     expect(d.response.status).toBe(503);
     expect(d.problem.code).toBe("idempotency_unavailable");
     expect(errors).toContain("admit");
-    const open = createPolicy({ environment: "live", keyStore, keyHasher, idempotency: broken, idempotencyFailure: "open" });
+    const open = createPolicy({ environment: "live", stores: { keys: keyStore, idempotency: broken }, keyHasher, idempotencyFailure: "open" });
     const o = await open.decide(policyRequest({ method: "POST", path: create.path, key, body: BODY, idempotencyKey: "k" }), create);
-    expect(o.kind === "continue" && o.capture).toBe(false);
+    expect(o.kind === "continue" && o.owes).toBe("nothing");
   });
 });
 
@@ -364,16 +364,16 @@ describe("createPolicy: options and failures", () => {
   const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
 
   it("validates options when called, naming them", () => {
-    expect(() => createPolicy({ environment: "prod" as never, keyStore, keyHasher })).toThrow(/`environment`/);
-    expect(() => createPolicy({ environment: "live", keyStore: {} as never, keyHasher })).toThrow(/`keyStore`/);
-    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, idempotencyMethods: ["GET"] })).toThrow(/`idempotencyMethods`/);
-    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, oauthTier: "gold" as never })).toThrow(/`oauthTier`/);
-    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, idempotencyLeaseMs: 0 })).toThrow(/`idempotencyLeaseMs`/);
-    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, tiers: { free: { capacity: 0, refillPerSecond: 1 } } })).toThrow(/tiers\.free\.capacity/);
+    expect(() => createPolicy({ environment: "prod" as never, stores: { keys: keyStore }, keyHasher })).toThrow(/`environment`/);
+    expect(() => createPolicy({ environment: "live", stores: { keys: {} as never }, keyHasher })).toThrow(/`stores\.keys`/);
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore }, keyHasher, idempotencyMethods: ["GET"] })).toThrow(/`idempotencyMethods`/);
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore }, keyHasher, oauthTier: "gold" as never })).toThrow(/`oauthTier`/);
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore }, keyHasher, idempotencyLeaseMs: 0 })).toThrow(/`idempotencyLeaseMs`/);
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore }, keyHasher, tiers: { free: { capacity: 0, refillPerSecond: 1 } } })).toThrow(/tiers\.free\.capacity/);
   });
 
   it("uses the configured problem type base", async () => {
-    const policy = createPolicy({ environment: "live", keyStore, keyHasher, problemTypeBase: "https://errors.example.com/" });
+    const policy = createPolicy({ environment: "live", stores: { keys: keyStore }, keyHasher, problemTypeBase: "https://errors.example.com/" });
     const d = rejected(await policy.decide(policyRequest({ path: "/api/v2/me" }), whoami));
     expect(d.problem.type).toBe("https://errors.example.com/missing_credentials");
   });
@@ -391,7 +391,7 @@ describe("createPolicy: options and failures", () => {
       list: (a) => store.list(a),
     };
     const errors: string[] = [];
-    const policy = createPolicy({ environment: "live", keyStore: failing, keyHasher, onStoreError: (_e, op) => errors.push(op) });
+    const policy = createPolicy({ environment: "live", stores: { keys: failing }, keyHasher, onStoreError: (_e, op) => errors.push(op) });
     const { key } = await mintApiKey(store, keyHasher, {});
     const d = rejected(await policy.decide(policyRequest({ path: "/api/v2/me", key }), whoami));
     expect(d.response.status).toBe(503);
@@ -410,7 +410,7 @@ describe("createPolicy: options and failures", () => {
     let down = true;
     const failing: BucketStore = { consume: (r, c, l) => (down ? Promise.reject(new Error("bucket store down")) : buckets.consume(r, c, l)) };
     const errors: string[] = [];
-    const policy = createPolicy({ environment: "live", keyStore: store, keyHasher, buckets: failing, credits: false, onStoreError: (_e, op) => errors.push(op) });
+    const policy = createPolicy({ environment: "live", stores: { keys: store, buckets: failing }, keyHasher, metering: false, onStoreError: (_e, op) => errors.push(op) });
     const { key } = await mintApiKey(store, keyHasher, { tier: "free" });
     const d = rejected(await policy.decide(policyRequest({ path: "/api/v2/me", key }), whoami));
     expect([d.response.status, d.problem.code, d.response.headers["retry-after"]]).toEqual([503, "service_unavailable", "1"]);
@@ -424,7 +424,7 @@ describe("createPolicy: options and failures", () => {
 
   it("keeps 500 internal_error for a bug: a creditGrant function that throws is not an outage", async () => {
     const store = new MemoryKeyStore();
-    const policy = createPolicy({ environment: "live", keyStore: store, keyHasher, creditGrant: () => { throw new Error("bug"); } });
+    const policy = createPolicy({ environment: "live", stores: { keys: store }, keyHasher, creditGrant: () => { throw new Error("bug"); } });
     const { key } = await mintApiKey(store, keyHasher, {});
     const d = rejected(await policy.decide(policyRequest({ path: "/api/v2/me", key }), whoami));
     expect([d.response.status, d.problem.code]).toEqual([500, "internal_error"]);
@@ -461,7 +461,7 @@ describe("createPolicy: the tenant-wide bucket (section 4)", () => {
   });
 
   it("takes nothing from the key's bucket when the tenant's refuses, and answers the key's own refusal as before", async () => {
-    const t = createTestPolicy({ tenantBucket: { capacity: 3, refillPerSecond: 0.001 }, credits: false });
+    const t = createTestPolicy({ tenantBucket: { capacity: 3, refillPerSecond: 0.001 }, metering: false });
     const a = await t.mintKey({ tenantId: TENANT, tier: "free", scopes: ["vault:write"] });
     expect((await t.call(create, { key: a.key, body: { i: 1 } })).kind).toBe("continue"); // tenant 1 left
     const d = rejected(await t.call(create, { key: a.key, body: { i: 2 } }));
@@ -470,7 +470,7 @@ describe("createPolicy: the tenant-wide bucket (section 4)", () => {
     expect(d.response.headers["retry-after"]).toBe("1000");
     expect(d.response.headers.ratelimit).toBe('"tokens";r=58;t=1, "tenant";r=1;t=1000');
     // Another tenant-wide limit per tier: the free key's own bucket refuses first.
-    const u = createTestPolicy({ tenantBucket: { pro: { capacity: 1000, refillPerSecond: 1 } }, credits: false });
+    const u = createTestPolicy({ tenantBucket: { pro: { capacity: 1000, refillPerSecond: 1 } }, metering: false });
     const free = await u.mintKey({ tenantId: TENANT, tier: "free" });
     for (let i = 0; i < 60; i++) await u.call(whoami, { key: free.key });
     const own = rejected(await u.call(whoami, { key: free.key }));
@@ -483,7 +483,7 @@ describe("createPolicy: the tenant-wide bucket (section 4)", () => {
   });
 
   it("takes a function of the tenant, refuses a cost the tenant bucket can never hold, and checks the option at createPolicy", async () => {
-    const t = createTestPolicy({ tenantBucket: (tenantId) => (tenantId === TENANT ? { capacity: 60, refillPerSecond: 1 } : undefined), credits: false });
+    const t = createTestPolicy({ tenantBucket: (tenantId) => (tenantId === TENANT ? { capacity: 60, refillPerSecond: 1 } : undefined), metering: false });
     const a = await t.mintKey({ tenantId: TENANT, tier: "pro" });
     const b = await t.mintKey({ tenantId: "tenant-b", tier: "pro" });
     const d = rejected(await t.call(huge, { key: a.key }));
@@ -496,9 +496,9 @@ describe("createPolicy: the tenant-wide bucket (section 4)", () => {
     expect(() => createTestPolicy({ tenantBucket: 5 as never })).toThrow(/`tenantBucket`/);
     const keyStore = new MemoryKeyStore();
     const single: BucketStore = { consume: (r, c, l) => new MemoryBucketStore().consume(r, c, l) };
-    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, buckets: single, tenantBucket: small })).toThrow(/`tenantBucket` needs `buckets` with consumeAll/);
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, buckets: single }, keyHasher, tenantBucket: small })).toThrow(/`tenantBucket` needs `stores\.buckets` with consumeAll/);
     const admission = composeAdmission(single, new MemoryIdempotencyStore());
-    expect(() => createPolicy({ environment: "live", keyStore, keyHasher, admission, credits: false, tenantBucket: small })).toThrow(/`tenantBucket` needs an `admission`/);
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, admission }, keyHasher, metering: false, tenantBucket: small })).toThrow(/`tenantBucket` needs a `stores\.admission`/);
     // A function's bad answer is a bug in the caller's code: 500, not 429 or 503.
     const bad = createTestPolicy({ tenantBucket: () => ({ capacity: -1, refillPerSecond: 1 }) });
     expect(code(await bad.call(whoami, { key: (await bad.mintKey()).key }))).toBe("internal_error");

@@ -1,2 +1,4 @@
 export * from "./catalogue";
+export * from "./challenge";
+export * from "./common";
 export * from "./problem";

@@ -1,4 +1,4 @@
-import { bearerChallenge } from "../credentials/transport";
+import { bearerChallenge } from "../problems/challenge";
 import { policyError, type PolicyError } from "../problems";
 
 /** `resource:action`, lower-case: `vault:read`. */
@@ -45,4 +45,14 @@ export function insufficientScope(
     { missing_scopes: sorted },
     { "www-authenticate": bearerChallenge("insufficient_scope", [...required].sort().join(" ")) },
   );
+}
+
+/**
+ * The scope check: null when `held` has every scope `required` names, else 403 `insufficient_scope`.
+ * @example checkScopes("api_key", ["vault:read"], ["vault:read", "vault:write"]) // insufficient_scope, missing vault:write
+ */
+export function checkScopes(authMethod: "api_key" | "oauth", held: readonly string[], required: readonly string[]): PolicyError | null {
+  if (required.length === 0) return null;
+  const missing = missingScopes(held, required);
+  return missing.length === 0 ? null : insufficientScope(authMethod, required, missing);
 }

@@ -6,20 +6,12 @@ import { randomUUID } from "node:crypto";
 import { MemoryBucketStore } from "../buckets";
 import type { Capability } from "../capabilities";
 import type { Clock } from "../clock";
-import {
-  MemoryKeyStore,
-  flattenHeaders,
-  type ApiKeyPrincipal,
-  type ApiKeyRecord,
-  type KeyStore,
-  type OAuthPrincipal,
-  type PolicyRequest,
-  type RateLimitTier,
-} from "../credentials";
+import { MemoryKeyStore, type ApiKeyPrincipal, type ApiKeyRecord, type KeyStore, type OAuthPrincipal, type RateLimitTier } from "../credentials";
+import { flattenHeaders } from "../http/headers";
 import { MemoryCreditStore } from "../credits";
 import { MemoryIdempotencyStore } from "../idempotency";
 import { apiKeyPrefix, createKeyHasher, generateApiKey, type Environment, type KeyHasher } from "../keys";
-import { createPolicy, type Decision, type Policy, type PolicyOptions } from "../pipeline";
+import { createPolicy, type Decision, type Policy, type PolicyOptions, type PolicyRequest } from "../pipeline";
 import { normalizeScopes } from "../scopes";
 
 /** A clock that moves only when told. */
@@ -158,7 +150,7 @@ export interface TestPolicy {
   readonly keyHasher: KeyHasher;
   readonly buckets: MemoryBucketStore;
   readonly idempotency: MemoryIdempotencyStore;
-  /** The tenants' balances and usage, on the fake clock (absent with `credits: false`). */
+  /** The tenants' balances and usage, on the fake clock (absent with `metering: false`). */
   readonly credits: MemoryCreditStore | undefined;
   mintKey(options?: MintKeyOptions): Promise<{ readonly key: string; readonly record: ApiKeyRecord }>;
   /** `decide` for `capability` with a request built by `policyRequest` (path defaults to the capability's). */
@@ -171,16 +163,15 @@ export interface TestPolicy {
  * const { key } = await t.mintKey({ tier: "free" });
  * const decision = await t.call(whoami, { key });
  */
-export function createTestPolicy(
-  options: Partial<Omit<PolicyOptions, "keyStore" | "keyHasher" | "clock" | "buckets" | "idempotency" | "credits">> & { readonly credits?: false } = {},
-): TestPolicy {
+export function createTestPolicy(options: Partial<Omit<PolicyOptions, "keyHasher" | "clock" | "stores">> = {}): TestPolicy {
   const clock = new FakeClock();
   const keyStore = new MemoryKeyStore();
   const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
   const buckets = new MemoryBucketStore({ clock });
   const idempotency = new MemoryIdempotencyStore({ clock });
-  const credits = options.credits === false || options.admission ? undefined : new MemoryCreditStore({ clock });
-  const policy = createPolicy({ environment: "live", ...options, keyStore, keyHasher, clock, buckets, idempotency, ...(credits ? { credits } : {}) });
+  const credits = options.metering === false ? undefined : new MemoryCreditStore({ clock });
+  const stores = { keys: keyStore, buckets, idempotency, ...(credits ? { credits } : {}) };
+  const policy = createPolicy({ environment: "live", ...options, keyHasher, clock, stores });
   return {
     policy,
     clock,

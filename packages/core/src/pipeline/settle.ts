@@ -1,0 +1,161 @@
+import type { Capability } from "../capabilities";
+import type { CreditStore } from "../credits";
+import type { Principal } from "../credentials/principal";
+import { idempotencyKeyInUse, idempotencyKeyReused, idempotencyUnavailable } from "../idempotency/problems";
+import { toStoredResponse } from "../idempotency/replay";
+import type { IdempotencyRef, IdempotencyStore } from "../idempotency/store";
+import { isProblemError } from "../problems/common";
+import { internalError, type PolicyError } from "../problems/problem";
+import type { AdmissionClaim } from "./admission";
+import type { ContinueDecision, Decision, HandlerResponse, RejectDecision, WireResponse } from "./decision";
+import type { StoreOperation } from "./options";
+
+/** What a continuing request was charged, for its refund. */
+export interface Reservation {
+  readonly credits: number;
+  readonly hour: number;
+  readonly grant: number;
+}
+
+/** What settling needs from the policy. */
+export interface SettleOptions {
+  readonly idempotency: IdempotencyStore;
+  readonly credits: CreditStore | undefined;
+  readonly idempotencyFailure: "closed" | "open";
+  readonly ttlMs: number;
+  readonly replayHeaders: readonly string[];
+  readonly onStoreError: (error: unknown, operation: StoreOperation) => void;
+  /** Renders a problem with the policy's `type` base. */
+  readonly reject: (error: PolicyError, headers?: Readonly<Record<string, string>>) => RejectDecision;
+}
+
+/** One admitted request, as settling sees it. */
+export interface Admitted {
+  readonly principal: Principal;
+  readonly capability: Capability;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly reservation: Reservation | null;
+}
+
+/**
+ * A JSON body without the named top-level members (a raw key left out of a stored replay). A
+ * body that is not a JSON object is stored as an empty object rather than risk keeping a secret.
+ */
+export function omitMembers(body: string, members: readonly string[]): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return "{}";
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) return "{}";
+  const kept: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const m of members) delete kept[m];
+  try {
+    return JSON.stringify(kept);
+  } catch {
+    return "{}"; // nested deeper than JSON.stringify can write (it recurses): kept out, like a non-object
+  }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The pipeline's last steps: what an idempotency claim's outcome answers (run, replay, 409, 422,
+ * 503), and the `commit`/`abort` pair of a request that runs — which keeps or refunds the credits
+ * and stores or releases the idempotency record, once.
+ */
+export function createSettlement(options: SettleOptions): {
+  settleClaim(claim: AdmissionClaim | undefined, admitted: Admitted, ref: IdempotencyRef): Promise<Decision>;
+  proceed(admitted: Admitted, claimed?: { readonly ref: IdempotencyRef; readonly token: string }): ContinueDecision;
+} {
+  const { idempotency, credits, onStoreError, reject, replayHeaders, ttlMs } = options;
+
+  async function refund(a: Admitted): Promise<void> {
+    const r = a.reservation!;
+    try {
+      await credits!.refund({ tenantId: a.principal.tenant_id, capability: a.capability.id, credits: r.credits, hour: r.hour, grant: r.grant });
+    } catch (e) {
+      onStoreError(e, "refund");
+    }
+  }
+
+  /** The problem a thrown error answers, with the decision's headers. */
+  function problemOf(error: unknown, headers: Readonly<Record<string, string>>): WireResponse {
+    const response = reject(isProblemError(error) ? error : internalError()).response;
+    return { ...response, headers: { ...headers, ...response.headers } };
+  }
+
+  async function settleClaim(claim: AdmissionClaim | undefined, a: Admitted, ref: IdempotencyRef): Promise<Decision> {
+    if (!claim || claim.outcome === "unavailable") {
+      if (claim) onStoreError(claim.error, "admit");
+      if (options.idempotencyFailure === "open") return proceed(a);
+      if (a.reservation) await refund(a);
+      return reject(idempotencyUnavailable(), a.headers);
+    }
+    switch (claim.outcome) {
+      case "claimed":
+        return proceed(a, { ref, token: claim.token });
+      case "in_flight":
+        return reject(idempotencyKeyInUse(), a.headers);
+      case "mismatch":
+        return reject(idempotencyKeyReused(), a.headers);
+      case "completed": {
+        const r = claim.response;
+        return { kind: "replay", response: { status: r.status, headers: { ...r.headers, ...a.headers, "idempotent-replayed": "true" }, body: r.body } };
+      }
+    }
+  }
+
+  function proceed(a: Admitted, claimed?: { readonly ref: IdempotencyRef; readonly token: string }): ContinueDecision {
+    const { principal, capability, headers } = a;
+    let settled = false;
+    const release = async (): Promise<void> => {
+      try {
+        await idempotency.release(claimed!.ref, claimed!.token);
+      } catch (e) {
+        onStoreError(e, "release"); // the lease will expire and free the key
+      }
+    };
+    // A failure gives the key back (so that a retry runs) and the credits (never more than charged).
+    const fail = (): Promise<void> => {
+      if (!claimed) return a.reservation ? refund(a) : RESOLVED;
+      return Promise.all([release(), a.reservation ? refund(a) : undefined]).then(() => {});
+    };
+    const store = async (response: HandlerResponse): Promise<void> => {
+      if (response.body === undefined) return release(); // not captured (a stream): the credits stay, a retry runs
+      try {
+        const body = capability.omitFromReplay.length ? omitMembers(response.body, capability.omitFromReplay) : response.body;
+        await idempotency.complete(claimed!.ref, claimed!.token, toStoredResponse(response.status, response.headers ?? {}, body, replayHeaders), { ttlMs });
+      } catch (e) {
+        onStoreError(e, "complete");
+        await release();
+      }
+    };
+    const commit = (response: HandlerResponse): Promise<void> => {
+      if (settled) return RESOLVED;
+      settled = true;
+      if (response.status >= 500) return fail();
+      return claimed ? store(response) : RESOLVED;
+    };
+    return {
+      kind: "continue",
+      principal,
+      capability,
+      headers,
+      owes: claimed ? "response" : a.reservation ? "status" : "nothing",
+      commit,
+      async abort(error) {
+        const response = problemOf(error, headers);
+        if (response.status < 500 && isProblemError(error)) await commit(response);
+        else if (!settled) {
+          settled = true;
+          await fail();
+        }
+        return response;
+      },
+    };
+  }
+
+  return { settleClaim, proceed };
+}
