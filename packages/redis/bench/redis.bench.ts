@@ -9,7 +9,7 @@
  * Bounded: about 35 s. Run: `pnpm --filter @alloovium/redis bench` (builds dist first).
  */
 import { randomBytes } from "node:crypto";
-import { requestFingerprint } from "@alloovium/core";
+import { createHash } from "node:crypto";
 import { Idempotency } from "@node-idempotency/core";
 import { RedisStorageAdapter } from "@node-idempotency/storage-adapter-redis";
 import { Redis } from "ioredis";
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     const response = { status: 201, headers: { "content-type": "application/json", location: "/api/v2/vault/projects/1" }, body: '{"id":"1","name":"Downtown Tower"}' };
     const postLimits = { capacity: 1e12, refillPerSecond: 1e9 };
     const ourPost = async (key: string, complete: boolean) => {
-      const fingerprint = requestFingerprint("POST", "/api/v2/vault/projects", body);
+      const fingerprint = createHash("sha256").update(`POST\n/api/v2/vault/projects\n${JSON.stringify(body)}`).digest("hex"); // what a claim carries: a fingerprint of the request
       const ref = { tenantId: "bench", scope: "user-1:live", key };
       const a = await stores.admission.admit({ bucket: { tenantId: "bench", id: "key:post" }, cost: 1, limits: postLimits, claim: { ref, fingerprint, leaseMs: 60_000 } });
       if (complete && a.claim?.outcome === "claimed") await stores.idempotency.complete(ref, a.claim.token, response, { ttlMs: 86_400_000 });

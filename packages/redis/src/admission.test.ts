@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import {
-  composeAdmission,
   createKeyHasher,
   createPolicy,
   createVerifiedKeyCache,
@@ -10,11 +9,14 @@ import {
   MemoryIdempotencyStore,
   readUsage,
   type Admission,
+  type IdempotencyStore,
+} from "@alloovium/core";
+import {
+  composeAdmission,
   type AdmissionRequest,
   type AdmissionResult,
-  type IdempotencyStore,
   type UsageRow,
-} from "@alloovium/core";
+} from "@alloovium/core/store-kit";
 import { mintApiKey, policyRequest, TEST_PEPPER } from "@alloovium/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { deleteKeys } from "../test/redis-server";

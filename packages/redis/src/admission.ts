@@ -1,13 +1,13 @@
+import { type Admission } from "@alloovium/core";
 import {
   checkCredits,
   composeAdmission,
-  type Admission,
   type AdmissionClaim,
   type AdmissionCredits,
   type AdmissionRequest,
   type AdmissionResult,
   type BucketResult,
-} from "@alloovium/core";
+} from "@alloovium/core/store-kit";
 import { resultOf, resultsOf, type RedisBucketStore } from "./buckets";
 import type { RedisCreditStore } from "./credits";
 import { claimOf, type RedisIdempotencyStore } from "./idempotency";

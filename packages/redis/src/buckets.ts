@@ -1,4 +1,11 @@
-import { MemoryBucketStore, bucketResult, decide, type BucketDemand, type BucketLimits, type BucketRef, type BucketResult, type BucketStore } from "@alloovium/core";
+import { MemoryBucketStore, type BucketLimits, type BucketStore } from "@alloovium/core";
+import {
+  bucketResult,
+  takeTokens,
+  type BucketDemand,
+  type BucketRef,
+  type BucketResult,
+} from "@alloovium/core/store-kit";
 import { Connection } from "./connection";
 import { kFallback, kFallbackAll, kInternals } from "./internal";
 import { KeyLayout } from "./keys";
@@ -133,7 +140,7 @@ export function resultsOf(allowed: boolean, millionths: readonly unknown[], cost
 /** The script's reply -> a result, with core's own arithmetic on the tokens the script saw. */
 export function resultOf(reply: unknown[], cost: number, limits: BucketLimits): BucketResult {
   const tokens = Number(reply[1]) / 1_000_000; // the script answers millionths of a token
-  const d = decide(tokens, cost, limits).result;
+  const d = takeTokens(tokens, cost, limits).result;
   const allowed = reply[0] === 1;
   return d.allowed === allowed ? d : { ...d, allowed };
 }

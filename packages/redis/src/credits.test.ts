@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { HOUR_MS, USAGE_RETENTION_MS, hourStart, type ApiKeyRecord } from "@alloovium/core";
+import { type ApiKeyRecord } from "@alloovium/core";
+import { HOUR_MS, USAGE_RETENTION_MS, hourStart } from "@alloovium/core/store-kit";
 import { afterAll, describe, expect, it } from "vitest";
 import { deleteKeys } from "../test/redis-server";
 import { testClient, testPrefix } from "../test/helpers";

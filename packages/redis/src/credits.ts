@@ -1,3 +1,4 @@
+import { type CreditStore } from "@alloovium/core";
 import {
   HOUR_MS,
   USAGE_RETENTION_MS,
@@ -8,9 +9,8 @@ import {
   type ChargeResult,
   type CreditCharge,
   type CreditRefund,
-  type CreditStore,
   type UsageRow,
-} from "@alloovium/core";
+} from "@alloovium/core/store-kit";
 import { Connection } from "./connection";
 import { kFallback, kInternals } from "./internal";
 import { KeyLayout } from "./keys";

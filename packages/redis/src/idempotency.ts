@@ -1,11 +1,10 @@
+import { MemoryIdempotencyStore, type IdempotencyStore } from "@alloovium/core";
 import {
-  MemoryIdempotencyStore,
   type ClaimResult,
   type IdempotencyRecord,
   type IdempotencyRef,
-  type IdempotencyStore,
   type StoredResponse,
-} from "@alloovium/core";
+} from "@alloovium/core/store-kit";
 import { Connection } from "./connection";
 import { kFallback, kInternals } from "./internal";
 import { KeyLayout } from "./keys";

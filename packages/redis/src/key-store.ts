@@ -1,14 +1,12 @@
+import { isWellFormedText, type ApiKeyRecord, type KeyStore } from "@alloovium/core";
 import {
-  isWellFormedText,
   laterTime,
-  type ApiKeyRecord,
   type KeyInsertOptions,
   type KeyInsertOutcome,
   type KeyListOptions,
   type KeyPatch,
   type KeyPatchResult,
-  type KeyStore,
-} from "@alloovium/core";
+} from "@alloovium/core/store-kit";
 import { Connection } from "./connection";
 import { KeyLayout } from "./keys";
 import { checkBase, type RedisStoreBaseOptions } from "./options";

@@ -1,5 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { createKeyHasher, createPolicy, createVerifiedKeyCache, defineCapability, MemoryKeyStore, type Decision, type Policy } from "@alloovium/core";
+import {
+  createKeyHasher,
+  createPolicy,
+  createVerifiedKeyCache,
+  defineCapability,
+  MemoryKeyStore,
+  type Decision,
+  type Policy,
+} from "@alloovium/core";
 import { mintApiKey, policyRequest, TEST_PEPPER } from "@alloovium/core/testing";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { FakeClock } from "../testing";
 import { rateLimitHeader, rateLimitPolicyHeader, retryAfterSeconds, windowSeconds } from "./headers";
 import { MemoryBucketStore } from "./memory";
-import { decide, refill } from "./store";
+import { refillTokens, takeTokens } from "./store";
 import { DEFAULT_TIER_LIMITS, tierLimits } from "./tiers";
 
 const limitsArb = fc.record({ capacity: fc.integer({ min: 1, max: 20_000 }), refillPerSecond: fc.double({ min: 0.001, max: 500, noNaN: true }) });
@@ -14,8 +14,8 @@ describe("bucket arithmetic", () => {
       fc.property(limitsArb, fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 5_000 })), { maxLength: 60 }), (limits, steps) => {
         let tokens = limits.capacity;
         for (const [cost, elapsed] of steps) {
-          tokens = refill(tokens, elapsed, limits);
-          const d = decide(tokens, cost, limits);
+          tokens = refillTokens(tokens, elapsed, limits);
+          const d = takeTokens(tokens, cost, limits);
           expect(d.after).toBeGreaterThanOrEqual(0);
           expect(d.after).toBeLessThanOrEqual(limits.capacity);
           if (!d.allowed) {
@@ -51,7 +51,7 @@ describe("bucket arithmetic", () => {
   });
 
   it("answers how long until a cost fits", () => {
-    const d = decide(2, 5, { capacity: 10, refillPerSecond: 2 });
+    const d = takeTokens(2, 5, { capacity: 10, refillPerSecond: 2 });
     expect(d.allowed).toBe(false);
     expect(d.result.retryAfterMs).toBe(1500);
     expect(retryAfterSeconds(d.result.retryAfterMs)).toBe(2);
@@ -97,16 +97,16 @@ describe("RateLimit headers (IETF draft, structured fields)", () => {
       fc.property(limitsArb, fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 5_000 })), { maxLength: 40 }), (limits, steps) => {
         let tokens = limits.capacity;
         for (const [cost, elapsed] of steps) {
-          tokens = refill(tokens, elapsed, limits);
-          const d = decide(tokens, cost, limits);
+          tokens = refillTokens(tokens, elapsed, limits);
+          const d = takeTokens(tokens, cost, limits);
           const t = Math.ceil(d.result.nextTokenMs / 1000);
           expect(d.result.nextTokenMs === 0).toBe(d.result.remaining >= limits.capacity);
           expect(d.result.nextTokenMs).toBeLessThanOrEqual(Math.ceil(1000 / limits.refillPerSecond));
           if (!d.allowed) expect(retryAfterSeconds(d.result.retryAfterMs)).toBeGreaterThanOrEqual(t);
           // After nextTokenMs one more whole token is there; after retryAfterMs the cost fits.
-          const later = refill(d.after, d.result.nextTokenMs, limits);
+          const later = refillTokens(d.after, d.result.nextTokenMs, limits);
           if (d.result.nextTokenMs > 0) expect(Math.floor(later + 1e-9)).toBe(d.result.remaining + 1);
-          if (!d.allowed && cost <= limits.capacity) expect(decide(refill(d.after, d.result.retryAfterMs, limits), cost, limits).allowed).toBe(true);
+          if (!d.allowed && cost <= limits.capacity) expect(takeTokens(refillTokens(d.after, d.result.retryAfterMs, limits), cost, limits).allowed).toBe(true);
           tokens = d.after;
         }
       }),

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "../clock";
-import { bucketResult, decide, holds, refill, type BucketDemand, type BucketLimits, type BucketRef, type BucketResult, type BucketStore } from "./store";
+import { bucketResult, holdsCost, refillTokens, takeTokens, type BucketDemand, type BucketLimits, type BucketRef, type BucketResult, type BucketStore } from "./store";
 
 /** Options of `MemoryBucketStore`. */
 export interface MemoryBucketStoreOptions {
@@ -34,7 +34,7 @@ export class MemoryBucketStore implements BucketStore {
   /** Synchronous form of `consume`, for callers on the hot path. */
   consumeNow(ref: BucketRef, cost: number, limits: BucketLimits): BucketResult {
     const s = this.#state(ref, limits, this.#clock.now());
-    const d = decide(s.tokens, cost, limits);
+    const d = takeTokens(s.tokens, cost, limits);
     s.tokens = d.after;
     return d.result;
   }
@@ -47,7 +47,7 @@ export class MemoryBucketStore implements BucketStore {
   consumeAllNow(buckets: readonly BucketDemand[], cost: number): BucketResult[] {
     const now = this.#clock.now();
     const states = buckets.map((b) => this.#state(b.ref, b.limits, now));
-    const allowed = states.every((s) => holds(s.tokens, cost));
+    const allowed = states.every((s) => holdsCost(s.tokens, cost));
     return states.map((s, i) => {
       if (allowed) s.tokens = Math.max(0, s.tokens - cost);
       return bucketResult(allowed, s.tokens, cost, buckets[i]!.limits);
@@ -72,7 +72,7 @@ export class MemoryBucketStore implements BucketStore {
       tenant.set(ref.id, s);
       this.#size++;
     } else {
-      s.tokens = refill(s.tokens, now - s.at, limits);
+      s.tokens = refillTokens(s.tokens, now - s.at, limits);
       if (now > s.at) s.at = now;
       s.limits = limits;
     }
@@ -87,7 +87,7 @@ export class MemoryBucketStore implements BucketStore {
   #sweep(now: number): void {
     for (const [tenantId, tenant] of this.#tenants) {
       for (const [id, s] of tenant) {
-        if (refill(s.tokens, now - s.at, s.limits) >= s.limits.capacity) {
+        if (refillTokens(s.tokens, now - s.at, s.limits) >= s.limits.capacity) {
           tenant.delete(id);
           this.#size--;
         }

@@ -62,7 +62,7 @@ export interface BucketStore {
 const EPSILON = 1e-9;
 
 /** Refill arithmetic shared by the in-memory stores: tokens after `elapsedMs`. */
-export function refill(tokens: number, elapsedMs: number, limits: BucketLimits): number {
+export function refillTokens(tokens: number, elapsedMs: number, limits: BucketLimits): number {
   if (elapsedMs <= 0) return Math.min(tokens, limits.capacity);
   return Math.min(limits.capacity, tokens + (elapsedMs * limits.refillPerSecond) / 1000);
 }
@@ -90,13 +90,13 @@ export function bucketResult(allowed: boolean, after: number, cost: number, limi
 }
 
 /** True when a bucket holding `tokens` holds `cost`. */
-export function holds(tokens: number, cost: number): boolean {
+export function holdsCost(tokens: number, cost: number): boolean {
   return tokens + EPSILON >= cost;
 }
 
-/** The decision on a bucket holding `tokens` (already refilled). Pure: the stores share it. */
-export function decide(tokens: number, cost: number, limits: BucketLimits): { allowed: boolean; after: number; result: BucketResult } {
-  const allowed = holds(tokens, cost);
+/** Takes `cost` from a bucket holding `tokens` (already refilled) if it holds it: whether it did, the tokens after, and the result. Pure: the stores share it. */
+export function takeTokens(tokens: number, cost: number, limits: BucketLimits): { allowed: boolean; after: number; result: BucketResult } {
+  const allowed = holdsCost(tokens, cost);
   const after = allowed ? Math.max(0, tokens - cost) : tokens;
   return { allowed, after, result: bucketResult(allowed, after, cost, limits) };
 }

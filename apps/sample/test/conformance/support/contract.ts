@@ -3,7 +3,8 @@
  * and run per framework and per store variant (`contract.test.ts`, `redis.test.ts`).
  */
 import { randomUUID } from "node:crypto";
-import { catalogue, compareCursorOrder, generateApiKey, type ProblemCode } from "@alloovium/core";
+import { catalogue, generateApiKey, type ProblemCode } from "@alloovium/core";
+import { compareCursorOrder } from "@alloovium/core/store-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Framework } from "../../../src/server";
 import { startApp, type App, type StoreVariant } from "./app";
