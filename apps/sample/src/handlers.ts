@@ -1,15 +1,14 @@
 import {
   ProblemError,
-  isPolicyError,
   paginate,
   parsePageQuery,
+  readJsonObject,
+  valueOrThrow,
   type Capability,
   type KeyManager,
-  type PolicyError,
   type Principal,
   type UsageReport,
 } from "@alloovium/core";
-import { readJsonObject, refuseUnknownFields } from "./body";
 import {
   capabilities,
   createKey,
@@ -60,27 +59,21 @@ function notFound(): never {
   throw new ProblemError("not_found", "Project not found.");
 }
 
-/** A core result, or its problem thrown as a `ProblemError` (headers such as the scope challenge kept). */
-function orThrow<T>(result: T | PolicyError): T {
-  if (isPolicyError(result)) throw new ProblemError(result.code, result.detail, result.extensions, result.headers);
-  return result;
-}
-
 /** `limit` and `cursor` of a list request, or its 400 thrown. */
 function pageQuery(query: string) {
-  return orThrow(parsePageQuery(query));
+  return valueOrThrow(parsePageQuery(query));
 }
 
 /** What the handlers work on. */
 export interface RouteDeps {
   readonly projects: ProjectStore;
-  /** Key lifecycle (contract section 9), over the policy's key store. */
+  /** Key lifecycle (create, list, get, update, revoke, roll), over the policy's key store. */
   readonly keys: KeyManager;
   /** The tenant's balance and last 24 hours of usage (`policy.usage`). */
   readonly usage: (tenantId: string) => Promise<UsageReport>;
 }
 
-/** The fields a key create takes; the tier is the creator's (contract section 9). */
+/** The fields a key create takes; no tier: a key takes its creator's. */
 const KEY_CREATE_FIELDS = ["name", "environment", "scopes", "expires_at"] as const;
 
 /** The v2 surface's handlers. Errors are thrown as `ProblemError`. */
@@ -135,33 +128,31 @@ export function createRoutes({ projects, keys, usage }: RouteDeps): Route[] {
     {
       capability: createKey,
       handle: async ({ principal, body, rawBody }) => {
-        const input = readJsonObject(body, rawBody, true);
-        refuseUnknownFields(input, KEY_CREATE_FIELDS, "a key");
-        const created = orThrow(await keys.create(principal, input));
+        const input = readJsonObject({ body, rawBody }, { allowedFields: KEY_CREATE_FIELDS, name: "a key" });
+        const created = valueOrThrow(await keys.create(principal, input));
         return { status: 201, headers: { location: `/api/v2/keys/${created.id}` }, body: created };
       },
     },
-    { capability: getKey, handle: async (input) => ({ status: 200, body: orThrow(await keys.get(input.principal, keyId(input))) }) },
+    { capability: getKey, handle: async (input) => ({ status: 200, body: valueOrThrow(await keys.get(input.principal, keyId(input))) }) },
     {
       capability: updateKey,
       handle: async (input) => {
-        const patch = readJsonObject(input.body, input.rawBody, true);
-        return { status: 200, body: orThrow(await keys.update(input.principal, keyId(input), patch)) };
+        const patch = readJsonObject(input); // the manager names each field it cannot change
+        return { status: 200, body: valueOrThrow(await keys.update(input.principal, keyId(input), patch)) };
       },
     },
     {
       capability: revokeKey,
       handle: async (input) => {
-        refuseUnknownFields(readJsonObject(input.body, input.rawBody, false), [], "a revocation");
-        return { status: 200, body: orThrow(await keys.revoke(input.principal, keyId(input))) };
+        readJsonObject(input, { required: false, allowedFields: [], name: "a revocation" });
+        return { status: 200, body: valueOrThrow(await keys.revoke(input.principal, keyId(input))) };
       },
     },
     {
       capability: rollKey,
       handle: async (input) => {
-        const options = readJsonObject(input.body, input.rawBody, false);
-        refuseUnknownFields(options, ["grace_period_seconds"], "a roll");
-        const created = orThrow(await keys.roll(input.principal, keyId(input), options));
+        const options = readJsonObject(input, { required: false, allowedFields: ["grace_period_seconds"], name: "a roll" });
+        const created = valueOrThrow(await keys.roll(input.principal, keyId(input), options));
         return { status: 201, headers: { location: `/api/v2/keys/${created.id}` }, body: created };
       },
     },

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { ProblemError } from "@alloovium/core";
-import { readJsonObject } from "./body";
+import { ProblemError, readJsonObject } from "@alloovium/core";
 
 export const PROJECT_TYPES = ["commercial", "residential", "industrial", "infrastructure", "mixed_use"] as const;
 export type ProjectType = (typeof PROJECT_TYPES)[number];
@@ -109,7 +108,7 @@ const FIELDS = new Set(["name", "description", "project_type", "status"]);
  * `invalid_body` when it is not JSON, 422 `validation_failed` with every field error otherwise.
  */
 export function parseProjectInput(body: unknown, rawBody: string | undefined, partial: boolean): ProjectInput {
-  const b = readJsonObject(body, rawBody, true);
+  const b = readJsonObject({ body, rawBody });
   const errors: { field: string; message: string }[] = [];
   const out: ProjectInput = {};
   for (const k of Object.keys(b)) if (!FIELDS.has(k)) errors.push({ field: k, message: "is not a writable field of a project" });

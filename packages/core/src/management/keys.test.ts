@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { defineCapability } from "../capabilities";
-import type { KeyStore, MemoryKeyStore } from "../credentials";
+import { createVerifiedKeyCache, MemoryKeyStore, type KeyStore } from "../credentials";
+import { createKeyHasher, type Environment } from "../keys";
 import { decodeCursor } from "../pagination";
 import { ProblemError, isPolicyError, type PolicyError } from "../problems";
-import { createTestPolicy, mintPrincipal } from "../testing";
-import { createKeyManager, MAX_GRACE_PERIOD_SECONDS, type CreatedKey, type KeyView } from "./keys";
+import { createTestPolicy, FakeClock, mintPrincipal, TEST_PEPPER } from "../testing";
+import { createKeyManager, MAX_GRACE_PERIOD_SECONDS, type CreatedKey, type KeyManagerPolicy, type KeyView } from "./keys";
 
 const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", scopes: [], cost: 1, idempotent: true });
 
@@ -551,5 +552,89 @@ describe("createKeyManager when the key store is down", () => {
     const keyStore = { ...t.keyStore, get: () => Promise.reject(new TypeError("bad record")), list: t.keyStore.list.bind(t.keyStore), insert: t.keyStore.insert!.bind(t.keyStore), patch: t.keyStore.patch!.bind(t.keyStore), put: t.keyStore.put.bind(t.keyStore), findByDigest: t.keyStore.findByDigest.bind(t.keyStore) };
     const keys = createKeyManager({ keyStore, keyHasher: t.keyHasher, clock: t.clock });
     await expect(keys.get(admin, "some-id")).rejects.toBeInstanceOf(TypeError);
+  });
+});
+
+describe("createKeyManager({ policy })", () => {
+  // What `Policy` holds once it takes `stores`, built by hand: a store, a hasher, an environment
+  // and the verified-key cache in front of the store. The clock never moves, so only an
+  // invalidation can empty the cache.
+  function withPolicy(environment: Environment = "live") {
+    const clock = new FakeClock();
+    const store = new MemoryKeyStore();
+    const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
+    const keyCache = createVerifiedKeyCache({ store, hasher: keyHasher, clock });
+    const policy: KeyManagerPolicy = { stores: { keys: store }, keyHasher, environment, keyCache };
+    const keys = createKeyManager({ policy, clock });
+    const admin = mintPrincipal({ scopes: ["keys:write", "vault:read", "vault:write"], environment: "live" });
+    return { clock, store, keyHasher, keyCache, policy, keys, admin };
+  }
+
+  it.each([
+    ["a revoke", (k: ReturnType<typeof withPolicy>, id: string) => k.keys.revoke(k.admin, id)],
+    ["a roll", (k: ReturnType<typeof withPolicy>, id: string) => k.keys.roll(k.admin, id, { grace_period_seconds: 60 })],
+    ["a scope change", (k: ReturnType<typeof withPolicy>, id: string) => k.keys.update(k.admin, id, { scopes: ["vault:read"] })],
+    ["a rename", (k: ReturnType<typeof withPolicy>, id: string) => k.keys.update(k.admin, id, { name: "renamed" })],
+  ])("drops the policy's cached verification at once on %s", async (_name, change) => {
+    const k = withPolicy();
+    const created = ok(await k.keys.create(k.admin, { name: "A", environment: "live", scopes: ["vault:read", "vault:write"] }));
+    const before = await k.keyCache.lookup(created.key);
+    expect(before?.id).toBe(created.id);
+    expect(k.keyCache.peek(created.key)).toEqual(before); // cached, and fresh for the unmoved clock
+    ok(await change(k, created.id));
+    expect(k.keyCache.peek(created.key)).toBeUndefined();
+    expect(await k.keyCache.lookup(created.key)).toEqual(await k.store.get(k.admin.tenant_id, created.id));
+  });
+
+  it("leaves the cache alone for a change that changes nothing, and a manager without invalidate keeps the stale entry", async () => {
+    const k = withPolicy();
+    const created = ok(await k.keys.create(k.admin, { name: "A", environment: "live", scopes: ["vault:read"] }));
+    await k.keyCache.lookup(created.key);
+    ok(await k.keys.update(k.admin, created.id, { name: "A" }));
+    expect(k.keyCache.peek(created.key)).toBeDefined();
+    // The explicit form without `invalidate`: the same revoke leaves the cache answering the old record.
+    const untold = createKeyManager({ keyStore: k.store, keyHasher: k.keyHasher, clock: k.clock });
+    ok(await untold.revoke(k.admin, created.id));
+    expect(k.keyCache.peek(created.key)?.revoked_at).toBeNull();
+  });
+
+  it("uses the policy's store, hasher and environment", async () => {
+    const k = withPolicy("test");
+    expect(err(await k.keys.create(k.admin, { name: "L", environment: "live", scopes: [] })).code).toBe("environment_mismatch");
+    const created = ok(await k.keys.create(k.admin, { name: "T", environment: "test", scopes: [] }));
+    expect((await k.store.get(k.admin.tenant_id, created.id))?.digest).toBe(k.keyHasher.digest(created.key));
+    expect((await k.keyCache.lookup(created.key))?.id).toBe(created.id);
+  });
+
+  it.each(["keyStore", "keyHasher", "environment", "invalidate"] as const)("throws a TypeError naming `%s` when it is given with `policy`", (name) => {
+    const { policy, store, keyHasher } = withPolicy();
+    const given = { keyStore: store, keyHasher, environment: "live", invalidate: () => {} }[name];
+    const options = { policy, [name]: given } as unknown as Parameters<typeof createKeyManager>[0];
+    expect(() => createKeyManager(options)).toThrow(TypeError);
+    expect(() => createKeyManager(options)).toThrow(new RegExp(`\`${name}\` cannot be given with \`policy\``));
+  });
+
+  it("throws a TypeError naming the member of a policy that lacks it", () => {
+    const { policy } = withPolicy();
+    const without = (member: keyof KeyManagerPolicy) => {
+      const { [member]: _dropped, ...rest } = policy;
+      return rest as unknown as KeyManagerPolicy;
+    };
+    expect(() => createKeyManager({ policy: without("stores") })).toThrow(/`policy\.stores\.keys` must be a KeyStore/);
+    expect(() => createKeyManager({ policy: without("keyHasher") })).toThrow(/`policy\.keyHasher`/);
+    expect(() => createKeyManager({ policy: without("keyCache") })).toThrow(/`policy\.keyCache`/);
+    expect(() => createKeyManager({ policy: { ...policy, environment: "prod" as Environment } })).toThrow(/`policy\.environment`/);
+    expect(() => createKeyManager({ policy: null as unknown as KeyManagerPolicy })).toThrow(/`policy`/);
+  });
+
+  it("refuses the two forms mixed, in its types and when called", () => {
+    const { policy, store, keyHasher } = withPolicy();
+    // @ts-expect-error `keyStore` is the other form's
+    expect(() => createKeyManager({ policy, keyStore: store })).toThrow(TypeError);
+    // @ts-expect-error `invalidate` is the other form's
+    expect(() => createKeyManager({ policy, invalidate: () => {} })).toThrow(TypeError);
+    // @ts-expect-error the explicit form needs `keyHasher`
+    expect(() => createKeyManager({ keyStore: store })).toThrow(/`keyHasher`/);
+    expect(createKeyManager({ keyStore: store, keyHasher })).toBeDefined();
   });
 });

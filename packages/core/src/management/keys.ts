@@ -1,15 +1,23 @@
 import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../clock";
-import { isWellFormedText, type ApiKeyRecord, type KeyPatch, type KeyStore, type Principal, type RateLimitTier } from "../credentials";
+import {
+  isWellFormedText,
+  type ApiKeyRecord,
+  type KeyPatch,
+  type KeyStore,
+  type Principal,
+  type RateLimitTier,
+  type VerifiedKeyCache,
+} from "../credentials";
 import { apiKeyPrefix, generateApiKey, type Environment, type KeyHasher } from "../keys";
 import { DEFAULT_LIMIT, encodeCursor, type Cursor, type Page } from "../pagination";
-import { ProblemError, policyError, type PolicyError } from "../problems";
+import { ProblemError, policyError, validationFailed, type FieldError, type PolicyError } from "../problems";
 import { insufficientScope, isScope } from "../scopes";
 
 /** A key's state as the Developer Console shows it. */
 export type KeyStatus = "active" | "expired" | "revoked";
 
-/** A key record as it goes on the wire (contract section 9): never the digest, never the raw key. */
+/** A key record as it goes on the wire: never the digest, never the raw key. */
 export interface KeyView {
   readonly id: string;
   readonly name: string;
@@ -33,27 +41,24 @@ export interface CreatedKey extends KeyView {
 export const MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 60 * 60;
 /** Longest key name, in characters. */
 export const MAX_KEY_NAME_LENGTH = 200;
-/** Default cap of a tenant's active keys (contract section 4). */
+/** Default cap of a tenant's active keys: per-key buckets cannot be multiplied past it by minting keys. */
 export const DEFAULT_MAX_ACTIVE_KEYS = 100;
 
-/** Options of `createKeyManager`. */
-export interface KeyManagerOptions {
-  readonly keyStore: KeyStore;
+/**
+ * What `createKeyManager` takes from a policy: its key store, hasher, environment and
+ * verified-key cache. A `Policy` built with `stores` is one; so is any object of this shape.
+ */
+export interface KeyManagerPolicy {
+  readonly stores: { readonly keys: KeyStore };
   readonly keyHasher: KeyHasher;
+  readonly environment: Environment;
+  readonly keyCache: VerifiedKeyCache;
+}
+
+/** Options of `createKeyManager` with either form. */
+interface KeyManagerSettings {
   /** @default systemClock */
   readonly clock?: Clock;
-  /**
-   * Told the digest of every key whose verification changed (revoke, roll, update), so that every
-   * instance drops its cached verification at once: a `VerifiedKeyCache.invalidate`, or a
-   * publisher that reaches the other instances. Without it the policy's cache TTL (1 s) bounds it.
-   */
-  readonly invalidate?: (digest: string) => void;
-  /**
-   * The deployment's environment: a `test` deployment creates test keys only (a live key could not
-   * be used there). Test keys themselves can create and manage test keys only, whatever this is.
-   * @default "live"
-   */
-  readonly environment?: Environment;
   /**
    * The most active keys (neither revoked nor expired) a tenant may hold, so that per-key buckets
    * cannot be multiplied by minting keys: one more `create` is 409 `key_limit_reached`. Decided
@@ -70,10 +75,51 @@ export interface KeyManagerOptions {
   readonly onStoreError?: (error: unknown, operation: KeyStoreOperation) => void;
 }
 
+/** A manager beside a policy: its store, hasher and environment, and its cache invalidated. */
+interface KeyManagerWithPolicy extends KeyManagerSettings {
+  /**
+   * The policy whose keys this manages: the manager uses its `stores.keys`, `keyHasher` and
+   * `environment`, and drops the policy's cached verification of every key whose verification
+   * changed (revoke, roll, update) at once. Other instances learn it from the key store's own
+   * invalidation feed (the Redis store publishes it), or within the cache TTL (1 s).
+   */
+  readonly policy: KeyManagerPolicy;
+  readonly keyStore?: never;
+  readonly keyHasher?: never;
+  readonly environment?: never;
+  readonly invalidate?: never;
+}
+
+/** A manager in a process without a policy (an admin tool): the store and hasher given. */
+interface KeyManagerWithStore extends KeyManagerSettings {
+  readonly policy?: never;
+  readonly keyStore: KeyStore;
+  readonly keyHasher: KeyHasher;
+  /**
+   * Told the digest of every key whose verification changed (revoke, roll, update), so that every
+   * instance drops its cached verification at once: a `VerifiedKeyCache.invalidate`, or a
+   * publisher that reaches the other instances. Without it the policy's cache TTL (1 s) bounds it.
+   * @default none
+   */
+  readonly invalidate?: (digest: string) => void;
+  /**
+   * The deployment's environment: a `test` deployment creates test keys only (a live key could not
+   * be used there). Test keys themselves can create and manage test keys only, whatever this is.
+   * @default "live"
+   */
+  readonly environment?: Environment;
+}
+
+/**
+ * Options of `createKeyManager`: `policy` (beside a policy in the same process), or `keyStore`
+ * and `keyHasher` with optional `environment` and `invalidate` (no policy); never both.
+ */
+export type KeyManagerOptions = KeyManagerWithPolicy | KeyManagerWithStore;
+
 /** The key-store calls whose failures `onStoreError` is told of. */
 export type KeyStoreOperation = "get" | "list" | "insert" | "patch";
 
-/** A page request of `KeyManager.list` (contract section 7). */
+/** A page request of `KeyManager.list`: newest first, `limit` records after the cursor's position. */
 export interface KeyPageRequest {
   /** 1..100. @default 10 */
   readonly limit?: number;
@@ -81,7 +127,7 @@ export interface KeyPageRequest {
   readonly cursor?: Cursor | null;
 }
 
-/** Key lifecycle over a `KeyStore` (contract section 9). Every call is scoped to the caller's tenant. */
+/** Key lifecycle over a `KeyStore`. Every call is scoped to the caller's tenant. */
 export interface KeyManager {
   /**
    * A new key with the caller's tier; the caller must hold every scope it asks for, and the
@@ -133,12 +179,6 @@ export function toKeyView(record: ApiKeyRecord, now: number): KeyView {
   };
 }
 
-type FieldError = { field: string; message: string };
-
-function invalid(errors: FieldError[]): PolicyError {
-  return policyError("validation_failed", `The request has ${errors.length} invalid field${errors.length === 1 ? "" : "s"}.`, { errors });
-}
-
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function readName(v: unknown, errors: FieldError[]): string | undefined {
@@ -186,21 +226,62 @@ const RETRY = Symbol("retry");
 
 const TIER_RANK: Readonly<Record<RateLimitTier, number>> = { free: 0, standard: 1, pro: 2, enterprise: 3 };
 
+/** The store, hasher, environment and invalidation of either form, checked. */
+function resolveKeyManagerOptions(options: KeyManagerOptions): {
+  keyStore: KeyStore;
+  keyHasher: KeyHasher;
+  environment: Environment;
+  invalidate: (digest: string) => void;
+} {
+  if (options === null || typeof options !== "object") throw new TypeError("createKeyManager: pass an options object with `policy` or `keyStore`");
+  let keyStore: KeyStore, keyHasher: KeyHasher, environment: Environment | undefined, invalidate: ((digest: string) => void) | undefined;
+  let where: { store: string; hasher: string; environment: string };
+  if (options.policy !== undefined) {
+    // One source of truth: a store or hasher beside the policy's could silently disagree with it.
+    for (const name of ["keyStore", "keyHasher", "environment", "invalidate"] as const) {
+      if (options[name] !== undefined) {
+        throw new TypeError(`createKeyManager: \`${name}\` cannot be given with \`policy\` (the policy's own is used); pass one or the other`);
+      }
+    }
+    const { policy } = options;
+    if (policy === null || typeof policy !== "object") throw new TypeError("createKeyManager: `policy` must be a policy (with stores.keys, keyHasher, environment and keyCache)");
+    if (!policy.keyCache || typeof policy.keyCache.invalidate !== "function") throw new TypeError("createKeyManager: `policy.keyCache` must be a VerifiedKeyCache");
+    const cache = policy.keyCache;
+    ({ keyHasher, environment } = policy);
+    keyStore = policy.stores?.keys;
+    invalidate = (digest) => cache.invalidate(digest);
+    where = { store: "policy.stores.keys", hasher: "policy.keyHasher", environment: "policy.environment" };
+  } else {
+    ({ keyStore, keyHasher, environment, invalidate } = options);
+    if (invalidate !== undefined && typeof invalidate !== "function") throw new TypeError("createKeyManager: `invalidate` must be a function");
+    where = { store: "keyStore", hasher: "keyHasher", environment: "environment" };
+  }
+  if (!keyStore || typeof keyStore.put !== "function") throw new TypeError(`createKeyManager: \`${where.store}\` must be a KeyStore`);
+  if (typeof keyStore.patch !== "function") throw new TypeError(`createKeyManager: \`${where.store}\` must implement \`patch\` (atomic field changes)`);
+  if (typeof keyStore.insert !== "function") {
+    throw new TypeError(`createKeyManager: \`${where.store}\` must implement \`insert\` (never overwrites, with the active-key cap)`);
+  }
+  if (!keyHasher || typeof keyHasher.digest !== "function") throw new TypeError(`createKeyManager: \`${where.hasher}\` must come from createKeyHasher`);
+  environment ??= "live";
+  if (environment !== "live" && environment !== "test") throw new TypeError(`createKeyManager: \`${where.environment}\` must be "live" or "test"`);
+  return { keyStore, keyHasher, environment, invalidate: invalidate ?? (() => {}) };
+}
+
 /**
+ * Key lifecycle for a tenant's callers: create, list, get, update, revoke, roll. Beside a
+ * policy, pass it: the manager uses its key store, hasher and environment and drops its cached
+ * verification on every change. Without one (an admin tool), pass the store and hasher.
  * @example
- * const keys = createKeyManager({ keyStore, keyHasher, invalidate: (d) => policy.keyCache.invalidate(d) });
+ * const keys = createKeyManager({ policy, maxActiveKeys: 50 });
  * const created = await keys.create(principal, { name: "CI", environment: "test", scopes: ["vault:read"] });
+ * @example
+ * // An admin tool with no policy: the store and hasher the API's policy uses.
+ * const keys = createKeyManager({ keyStore, keyHasher, environment: "live" });
  */
 export function createKeyManager(options: KeyManagerOptions): KeyManager {
-  if (!options?.keyStore || typeof options.keyStore.put !== "function") throw new TypeError("createKeyManager: `keyStore` must be a KeyStore");
-  if (typeof options.keyStore.patch !== "function") throw new TypeError("createKeyManager: `keyStore` must implement `patch` (atomic field changes)");
-  if (!options.keyHasher || typeof options.keyHasher.digest !== "function") throw new TypeError("createKeyManager: `keyHasher` must come from createKeyHasher");
-  const deployment = options.environment ?? "live";
-  if (deployment !== "live" && deployment !== "test") throw new TypeError('createKeyManager: `environment` must be "live" or "test"');
-  if (typeof options.keyStore.insert !== "function") throw new TypeError("createKeyManager: `keyStore` must implement `insert` (never overwrites, with the active-key cap)");
+  const { keyStore, keyHasher, environment: deployment, invalidate } = resolveKeyManagerOptions(options);
   const maxActiveKeys = options.maxActiveKeys ?? DEFAULT_MAX_ACTIVE_KEYS;
   if (!Number.isSafeInteger(maxActiveKeys) || maxActiveKeys < 1) throw new TypeError("createKeyManager: `maxActiveKeys` must be an integer >= 1");
-  const { keyStore, keyHasher } = options;
   if (options.onStoreError !== undefined && typeof options.onStoreError !== "function") throw new TypeError("createKeyManager: `onStoreError` must be a function");
   const onStoreError = options.onStoreError ?? (() => {});
   /**
@@ -222,7 +303,6 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
   const patch = guarded("patch", keyStore.patch!.bind(keyStore));
   const insert = guarded("insert", keyStore.insert!.bind(keyStore));
   const clock = options.clock ?? systemClock;
-  const invalidate = options.invalidate ?? (() => {});
   const iso = (ms: number) => new Date(ms).toISOString();
 
   // No escalation, in either direction: a key can never carry a scope its creator does not
@@ -324,7 +404,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
     if ((r.successor_id ?? null) !== null) return alreadyRolled();
     const now = clock.now();
     const view = toKeyView(r, now);
-    if (view.status !== "active") return invalid([{ field: "id", message: `the key is ${view.status}; only an active key can be rolled` }]);
+    if (view.status !== "active") return validationFailed([{ field: "id", message: `the key is ${view.status}; only an active key can be rolled` }]);
     const wrongEnvironment = environmentDenied(caller, r.environment);
     if (wrongEnvironment) return wrongEnvironment;
     const denied = escalation(caller, r.scopes);
@@ -361,7 +441,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       const widened = escalation(caller, current.scopes);
       if (widened) return widened;
       if (current.revoked_at !== r.revoked_at || current.expires_at !== r.expires_at) {
-        return invalid([{ field: "id", message: "the key was revoked or ended by another request meanwhile; only an active key can be rolled" }]);
+        return validationFailed([{ field: "id", message: "the key was revoked or ended by another request meanwhile; only an active key can be rolled" }]);
       }
       return RETRY;
     }
@@ -394,7 +474,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
         if (!Number.isFinite(ms) || ms <= clock.now()) errors.push({ field: "expires_at", message: "must be an RFC 3339 date-time in the future, like 2027-01-31T00:00:00Z" });
         else expiresAt = iso(ms);
       }
-      if (errors.length || name === undefined || scopes === undefined) return invalid(errors);
+      if (errors.length || name === undefined || scopes === undefined) return validationFailed(errors);
       const wrongEnvironment = environmentDenied(caller, environment as Environment);
       if (wrongEnvironment) return wrongEnvironment;
       const denied = escalation(caller, scopes);
@@ -427,7 +507,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
       for (const field of Object.keys(input)) {
         if (field !== "name" && field !== "scopes") errors.push({ field, message: "cannot be changed" });
       }
-      if (errors.length) return invalid(errors);
+      if (errors.length) return validationFailed(errors);
       const r = await owned(caller, id);
       if ("code" in r) return r;
       const wrongEnvironment = environmentDenied(caller, r.environment);
@@ -454,7 +534,7 @@ export function createKeyManager(options: KeyManagerOptions): KeyManager {
     async roll(caller, id, input) {
       const grace = input["grace_period_seconds"] === undefined ? 0 : input["grace_period_seconds"];
       if (typeof grace !== "number" || !Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_PERIOD_SECONDS) {
-        return invalid([{ field: "grace_period_seconds", message: `must be an integer from 0 to ${MAX_GRACE_PERIOD_SECONDS}` }]);
+        return validationFailed([{ field: "grace_period_seconds", message: `must be an integer from 0 to ${MAX_GRACE_PERIOD_SECONDS}` }]);
       }
       // A rename or a scope change that lands between the read and the roll's own step makes the
       // step fail (the successor must carry what the key holds when the roll takes effect): the

@@ -137,3 +137,40 @@ export function isPolicyError(v: unknown): v is PolicyError {
 export function internalError(): PolicyError {
   return policyError("internal_error", "The server failed to complete the request.");
 }
+
+// Helpers for handlers: what a handler does with a step's result or a bad field.
+
+/** One member of the `errors` of a 422 `validation_failed`: the field and what is wrong with it. */
+export interface FieldError {
+  /** The member of the body (or the parameter) that is wrong, e.g. `"name"`. */
+  readonly field: string;
+  /** What is wrong, for humans, e.g. `"is required"`. */
+  readonly message: string;
+}
+
+/**
+ * 422 `validation_failed` listing every field error in `errors: [{ field, message }]`, in the
+ * order given. Pass at least one error.
+ * @example
+ * if (typeof body["name"] !== "string") return validationFailed([{ field: "name", message: "is required" }]);
+ */
+export function validationFailed(errors: readonly FieldError[]): PolicyError {
+  const n = errors.length;
+  const list = errors.map(({ field, message }) => ({ field, message }));
+  return policyError("validation_failed", `The request has ${n} invalid field${n === 1 ? "" : "s"}.`, { errors: list });
+}
+
+/**
+ * The value of a result that is either a value or a `PolicyError` (what `KeyManager`,
+ * `parsePageQuery` and other policy steps return), or its problem thrown as a `ProblemError`
+ * with the same code, detail, extension members and headers (the scope challenge, `Retry-After`),
+ * for the adapter to render. A `ProblemError` is thrown as it is.
+ * @example
+ * const created = valueOrThrow(await keys.create(principal, body)); // a CreatedKey, or a 4xx/503 thrown
+ * return { status: 201, body: created };
+ */
+export function valueOrThrow<T>(result: T | PolicyError): T {
+  if (result instanceof ProblemError) throw result;
+  if (isPolicyError(result)) throw new ProblemError(result.code, result.detail, result.extensions, result.headers);
+  return result;
+}
