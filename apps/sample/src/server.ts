@@ -125,13 +125,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       onStoreError: (error, operation) => log(`store error during ${operation}: ${error instanceof Error ? error.message : "unknown"}`),
     });
     await redis?.watch(policy.keyCache);
-    // A revoke, roll or scope change drops this process's cached verification at once; with
-    // Redis, the key store's put also publishes the digest to every other instance.
+    // The policy's stores, hasher and environment: a revoke, roll or scope change drops this
+    // process's cached verification at once; with Redis, the key store's put also publishes the
+    // digest to every other instance.
     const keys = createKeyManager({
-      keyStore,
-      keyHasher,
-      environment,
-      invalidate: (digest) => policy.keyCache.invalidate(digest),
+      policy,
       onStoreError: (error, operation) => log(`key store error during ${operation}: ${error instanceof Error ? error.message : "unknown"}`),
       ...(options.maxActiveKeys === undefined ? {} : { maxActiveKeys: options.maxActiveKeys }),
     });

@@ -37,11 +37,11 @@ export { MemoryCreditStore } from "./credits/memory";
 export { readUsage, type ReadUsageOptions, type UsageReport } from "./credits/usage";
 
 // Key lifecycle and pagination
-export { createKeyManager, type CreatedKey, type KeyManager, type KeyManagerOptions, type KeyView } from "./management/keys";
+export { createKeyManager, type CreatedKey, type KeyManager, type KeyManagerOptions, type KeyManagerPolicy, type KeyView } from "./management/keys";
 export { paginate, parsePageQuery, type Page } from "./pagination";
 
 // Problems
-export { ProblemError, isPolicyError, policyError, type PolicyError, type Problem } from "./problems/problem";
+export { ProblemError, isPolicyError, policyError, validationFailed, valueOrThrow, type FieldError, type PolicyError, type Problem } from "./problems/problem";
 export { isProblemError } from "./problems/common";
 export { catalogue, type ProblemCode } from "./problems/catalogue";
 
@@ -49,5 +49,6 @@ export { catalogue, type ProblemCode } from "./problems/catalogue";
 export { createHttpGate, NULL_BODY_STATUSES, type GateResult, type HttpGate, type HttpGateOptions, type IncomingRequest, type ScreenResult } from "./http/gate";
 export { answerClientErrors, type ClientErrorOptions } from "./http/client-errors";
 export { flattenHeaders } from "./http/headers";
+export { readJsonObject, type ReadJsonObjectOptions } from "./http/json-body";
 
 export type { Clock } from "./clock";

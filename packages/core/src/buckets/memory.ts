@@ -18,6 +18,7 @@ interface State {
 /**
  * A process-local `BucketStore`. Exact within one process; for several processes use
  * `@alloovium/redis`.
+ * @example createPolicy({ ...options, stores: { keys, buckets: new MemoryBucketStore({ clock }) } })
  */
 export class MemoryBucketStore implements BucketStore {
   readonly #clock: Clock;

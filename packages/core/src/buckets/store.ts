@@ -61,7 +61,10 @@ export interface BucketStore {
 // a whole one; the same tolerance decides, floors `remaining` and times the next token.
 const EPSILON = 1e-9;
 
-/** Refill arithmetic shared by the in-memory stores: tokens after `elapsedMs`. */
+/**
+ * Refill arithmetic shared by the in-memory stores: tokens after `elapsedMs`.
+ * @example refillTokens(10, 2_000, { capacity: 60, refillPerSecond: 1 }) // 12
+ */
 export function refillTokens(tokens: number, elapsedMs: number, limits: BucketLimits): number {
   if (elapsedMs <= 0) return Math.min(tokens, limits.capacity);
   return Math.min(limits.capacity, tokens + (elapsedMs * limits.refillPerSecond) / 1000);
@@ -76,6 +79,7 @@ function msUntil(tokens: number, target: number, perMs: number): number {
 /**
  * The result of a bucket holding `after` tokens once a step is decided (`allowed`: whether the
  * step took `cost`). Pure: the stores share it.
+ * @example bucketResult(false, 0.5, 1, { capacity: 60, refillPerSecond: 1 }) // { allowed: false, remaining: 0, retryAfterMs: 500, … }
  */
 export function bucketResult(allowed: boolean, after: number, cost: number, limits: BucketLimits): BucketResult {
   const perMs = limits.refillPerSecond / 1000;
@@ -89,12 +93,18 @@ export function bucketResult(allowed: boolean, after: number, cost: number, limi
   };
 }
 
-/** True when a bucket holding `tokens` holds `cost`. */
+/**
+ * True when a bucket holding `tokens` holds `cost`.
+ * @example holdsCost(0.9999999999, 1) // true: float drift never costs a whole token
+ */
 export function holdsCost(tokens: number, cost: number): boolean {
   return tokens + EPSILON >= cost;
 }
 
-/** Takes `cost` from a bucket holding `tokens` (already refilled) if it holds it: whether it did, the tokens after, and the result. Pure: the stores share it. */
+/**
+ * Takes `cost` from a bucket holding `tokens` (already refilled) if it holds it: whether it did, the tokens after, and the result. Pure: the stores share it.
+ * @example const { allowed, after, result } = takeTokens(refillTokens(state.tokens, now - state.at, limits), cost, limits);
+ */
 export function takeTokens(tokens: number, cost: number, limits: BucketLimits): { allowed: boolean; after: number; result: BucketResult } {
   const allowed = holdsCost(tokens, cost);
   const after = allowed ? Math.max(0, tokens - cost) : tokens;

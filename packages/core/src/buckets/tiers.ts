@@ -12,7 +12,10 @@ export const DEFAULT_TIER_LIMITS: TierLimits = Object.freeze({
   enterprise: Object.freeze({ capacity: 12000, refillPerSecond: 200 }),
 });
 
-/** Checks bucket limits; a bad value throws naming the option. */
+/**
+ * Checks bucket limits; a bad value throws naming the option.
+ * @example const limits = checkLimits("createMyStore: `limits`", options.limits); // throws naming the option
+ */
 export function checkLimits(where: string, limits: BucketLimits): BucketLimits {
   if (!limits || !Number.isInteger(limits.capacity) || limits.capacity <= 0) {
     throw new TypeError(`${where}.capacity must be a positive integer`);

@@ -58,6 +58,7 @@ function positive(name: string, v: number | undefined, dflt: number): number {
 }
 
 /**
+ * The verified-key cache in front of a `KeyStore`: raw keys are held only as their SHA-256, verified records for `ttlMs`, misses for `negativeTtlMs`; `invalidate(digest)` drops a changed key at once.
  * @example
  * const cache = createVerifiedKeyCache({ store, hasher, ttlMs: 1000 });
  * const record = await cache.lookup(rawKey);

@@ -169,6 +169,7 @@ export interface KeyPatchResult {
  * The record after `patch` (pure; the stores share it, and the Redis script mirrors it).
  * `applied` is false when a condition fails (`ifUnchanged`, `ifScopesWithin`, a successor already recorded) or
  * when the patch would change nothing.
+ * @example const { record, applied } = applyKeyPatch(current, { revoked_at: now, ifUnchanged: { name, scopes } });
  */
 export function applyKeyPatch(record: ApiKeyRecord, patch: KeyPatch): KeyPatchResult {
   const guard = patch.ifUnchanged;
@@ -213,24 +214,36 @@ function sameScopes(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((s, i) => s === b[i]);
 }
 
-/** Whether a key counts against its tenant's active-key cap at `nowMs`: not revoked, not expired. */
+/**
+ * Whether a key counts against its tenant's active-key cap at `nowMs`: not revoked, not expired.
+ * @example isActiveKey(record, Date.now()) // not revoked, not expired
+ */
 export function isActiveKey(record: Pick<ApiKeyRecord, "revoked_at" | "expires_at">, nowMs: number): boolean {
   return record.revoked_at === null && (record.expires_at === null || !(Date.parse(record.expires_at) <= nowMs));
 }
 
-/** Whether `KeyStore.removeUnused` may delete this record: that digest, never used, rolled or revoked. */
+/**
+ * Whether `KeyStore.removeUnused` may delete this record: that digest, never used, rolled or revoked.
+ * @example if (isUnused(record, digest)) await store.removeUnused(tenantId, record.id);
+ */
 export function isUnused(record: ApiKeyRecord, digest: string): boolean {
   return record.digest === digest && !record.last_used_at && (record.successor_id ?? null) === null && record.revoked_at === null;
 }
 
-/** The later of two optional ISO 8601 times (null when neither). */
+/**
+ * The later of two optional ISO 8601 times (null when neither).
+ * @example laterTime("2026-01-01T00:00:00.000Z", null) // "2026-01-01T00:00:00.000Z"
+ */
 export function laterTime(a: string | null | undefined, b: string | null | undefined): string | null {
   if (!a) return b ?? null;
   if (!b) return a;
   return Date.parse(b) > Date.parse(a) ? b : a;
 }
 
-/** Newest first: created_at descending, then id descending. */
+/**
+ * Newest first: created_at descending, then id descending.
+ * @example records.sort(compareNewestFirst) // created_at descending, then id
+ */
 export function compareNewestFirst(a: { created_at: string; id: string }, b: { created_at: string; id: string }): number {
   const ta = Date.parse(a.created_at);
   const tb = Date.parse(b.created_at);
@@ -238,7 +251,10 @@ export function compareNewestFirst(a: { created_at: string; id: string }, b: { c
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
-/** A process-local `KeyStore` for tests, development and single-instance deployments. */
+/**
+ * A process-local `KeyStore` for tests, development and single-instance deployments.
+ * @example createPolicy({ environment: "live", keyHasher, stores: { keys: new MemoryKeyStore() } })
+ */
 export class MemoryKeyStore implements KeyStore {
   readonly #byId = new Map<string, ApiKeyRecord>();
   readonly #byDigest = new Map<string, ApiKeyRecord>();

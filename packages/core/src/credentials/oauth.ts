@@ -49,6 +49,7 @@ function invalid(detail: string): PolicyError {
 }
 
 /**
+ * Verifies OAuth 2 access tokens (JWTs) against a JWKS: the algorithms pinned to the keys' own, `iss`, `aud`, `exp`/`nbf` with a small leeway, and the ids a principal needs.
  * @example
  * const oauth = createOAuthVerifier({ jwks: { file: "jwks.json" }, issuer: "https://auth.example.com" });
  * const result = await oauth.verify(token);

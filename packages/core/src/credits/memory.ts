@@ -16,7 +16,13 @@ interface Tenant {
   readonly hours: Map<number, Map<string, [number, number]>>;
 }
 
-/** A process-local `CreditStore` for tests, development and single-instance deployments. */
+/**
+ * A process-local `CreditStore` for tests, development and single-instance deployments.
+ * @example
+ * const credits = new MemoryCreditStore();
+ * const policy = createPolicy({ ...options, stores: { keys, credits } });
+ * await credits.add("tenant-1", 5_000, 100_000); // a top-up
+ */
 export class MemoryCreditStore implements CreditStore {
   readonly #tenants = new Map<string, Tenant>();
   readonly #clock: Clock;
@@ -91,7 +97,10 @@ export class MemoryCreditStore implements CreditStore {
   }
 }
 
-/** Oldest hour first, then capability id. */
+/**
+ * Oldest hour first, then capability id.
+ * @example rows.sort(compareUsageRows) // by hour, then capability
+ */
 export function compareUsageRows(a: UsageRow, b: UsageRow): number {
   return a.hour - b.hour || (a.capability < b.capability ? -1 : a.capability > b.capability ? 1 : 0);
 }

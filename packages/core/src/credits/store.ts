@@ -7,7 +7,10 @@ export const USAGE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** One hour in milliseconds: the unit of usage. */
 export const HOUR_MS = 60 * 60 * 1000;
 
-/** The start of the hour holding `ms` (UTC, milliseconds since the epoch). */
+/**
+ * The start of the hour holding `ms` (UTC, milliseconds since the epoch).
+ * @example hourStart(Date.parse("2026-04-02T10:42:00Z")) // Date.parse("2026-04-02T10:00:00Z")
+ */
 export function hourStart(ms: number): number {
   return ms - (((ms % HOUR_MS) + HOUR_MS) % HOUR_MS);
 }
@@ -82,7 +85,10 @@ export interface CreditStore {
   usage(tenantId: string, sinceMs: number): Promise<UsageRow[]>;
 }
 
-/** Throws a TypeError unless `v` is an integer >= `min` (store argument checks). */
+/**
+ * Throws a TypeError unless `v` is an integer >= `min` (store argument checks).
+ * @example const credits = checkCredits("charge", "credits", charge.credits, 0); // throws a TypeError naming it
+ */
 export function checkCredits(where: string, name: string, v: unknown, min: number): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw new TypeError(`${where}: \`${name}\` must be an integer >= ${min}`);
   return v;

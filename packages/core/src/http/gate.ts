@@ -121,6 +121,7 @@ function notFoundAt(path: string): PolicyError {
 }
 
 /**
+ * The HTTP edge every adapter shares: reads the body once with the cap, builds the `PolicyRequest`, asks the policy, and answers unmatched routes and thrown errors as problems.
  * @example
  * const gate = createHttpGate({ policy, bodyLimitBytes: 1_048_576 });
  * const result = await gate.enter({ method, url, headers: req.rawHeaders, body: req }, capability);

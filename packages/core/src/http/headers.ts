@@ -17,7 +17,11 @@ export function headerValue(headers: readonly string[], name: string): string | 
   return undefined;
 }
 
-/** Builds the flat header list from `[name, value]` pairs or a record (for tests and Fetch adapters). */
+/**
+ * Builds the flat header list (`[name, value, name, value, …]`) from `[name, value]` pairs or a
+ * record: for tests and for adapters over Fetch `Headers`.
+ * @example flattenHeaders(request.headers) // ["content-type", "application/json", …]
+ */
 export function flattenHeaders(
   input: Iterable<readonly [string, string]> | Readonly<Record<string, string | readonly string[] | undefined>>,
 ): string[] {

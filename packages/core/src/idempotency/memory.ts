@@ -11,7 +11,10 @@ type Rec =
   | { state: "in_flight"; fingerprint: string; token: string; until: number }
   | { state: "completed"; fingerprint: string; response: StoredResponse; until: number };
 
-/** A process-local `IdempotencyStore`; expired records are dropped on access and by a sweep. */
+/**
+ * A process-local `IdempotencyStore`; expired records are dropped on access and by a sweep.
+ * @example createPolicy({ ...options, stores: { keys, idempotency: new MemoryIdempotencyStore() } })
+ */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #clock: Clock;
   readonly #records = new Map<string, Rec>();

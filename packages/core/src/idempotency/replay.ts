@@ -5,7 +5,10 @@ export const DEFAULT_REPLAY_HEADERS: readonly string[] = [
   "content-type", "content-language", "content-location", "location", "etag", "last-modified", "link",
 ];
 
-/** Keeps only the allow-listed headers of a handler's response, names lower-cased. */
+/**
+ * Keeps only the allow-listed headers of a handler's response, names lower-cased.
+ * @example const stored = toStoredResponse(201, res.headers, body, DEFAULT_REPLAY_HEADERS);
+ */
 export function toStoredResponse(
   status: number,
   headers: Iterable<readonly [string, string]> | Readonly<Record<string, string | number | readonly string[] | undefined>>,

@@ -80,7 +80,10 @@ export function parseApiKey(
   };
 }
 
-/** The display prefix of a raw key: its first 12 characters. */
+/**
+ * The display prefix of a raw key: its first 12 characters (what lists and logs may show).
+ * @example apiKeyPrefix(generateApiKey("live")) // "ak_live_AB7K"
+ */
 export function apiKeyPrefix(raw: string): string {
   return raw.slice(0, API_KEY_PREFIX_LENGTH);
 }

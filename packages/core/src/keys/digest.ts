@@ -29,6 +29,7 @@ export interface KeyHasher {
 const PEPPER_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 /**
+ * Digests raw keys for storage and lookup: HMAC-SHA-256 with a versioned pepper; older peppers stay as lookup candidates while keys are rotated.
  * @example
  * const hasher = createKeyHasher({ peppers: [{ id: "p2", secret: process.env.PEPPER! }] });
  * hasher.digest(rawKey) // "p2:…"

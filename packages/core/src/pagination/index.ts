@@ -33,7 +33,10 @@ function isDateTime(v: string): boolean {
 }
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
-/** base64url, no padding, of `{"created_at": …, "id": …}` (the quickstart's format). */
+/**
+ * base64url, no padding, of `{"created_at": …, "id": …}` (the quickstart's format).
+ * @example encodeCursor({ created_at: last.created_at, id: last.id }) // the next_cursor of a page
+ */
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify({ created_at: cursor.created_at, id: cursor.id }), "utf8").toString("base64url");
 }
@@ -45,6 +48,7 @@ function invalidCursor(): PolicyError {
 /**
  * Decodes a cursor strictly: canonical base64url with no padding, a JSON object with exactly
  * `created_at` (ISO 8601 with offset) and `id` (1-200 characters), nothing else.
+ * @example const cursor = decodeCursor(raw); if (isPolicyError(cursor)) return cursor; // 400 invalid_cursor
  */
 export function decodeCursor(raw: string): Cursor | PolicyError {
   if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_CURSOR_LENGTH || !BASE64URL.test(raw) || raw.length % 4 === 1) {
@@ -79,7 +83,14 @@ export function parseLimit(values: readonly string[]): number | PolicyError {
   return n >= 1 && n <= MAX_LIMIT ? n : bad();
 }
 
-/** Reads `limit` and `cursor` from a raw query string. */
+/**
+ * Reads `limit` and `cursor` from a raw query string: the page, or 400 `invalid_parameter` /
+ * `invalid_cursor`.
+ * @example
+ * const page = parsePageQuery(request.query);
+ * if (isPolicyError(page)) throw new ProblemError(page.code, page.detail, page.extensions);
+ * return paginate(projects, page);
+ */
 export function parsePageQuery(query: string | undefined): { readonly limit: number; readonly cursor: Cursor | null } | PolicyError {
   const params = new URLSearchParams(query ?? "");
   const limit = parseLimit(params.getAll("limit"));
@@ -91,7 +102,10 @@ export function parsePageQuery(query: string | undefined): { readonly limit: num
   return isPolicyError(cursor) ? cursor : { limit, cursor };
 }
 
-/** Newest first: created_at (as an instant), then id, descending. Negative when `a` comes first. */
+/**
+ * Newest first: created_at (as an instant), then id, descending. Negative when `a` comes first.
+ * @example items.sort(compareCursorOrder) // newest first: created_at, then id, descending
+ */
 export function compareCursorOrder(a: Cursor, b: Cursor): number {
   const ta = Date.parse(a.created_at);
   const tb = Date.parse(b.created_at);

@@ -80,7 +80,12 @@ async function balanceOf(credits: CreditStore, tenantId: string, grant: number):
   }
 }
 
-/** An `Admission` over separate stores: each step is atomic, the sequence is not. */
+/**
+ * An `Admission` over separate stores: each step is atomic, the sequence is not.
+ * @example
+ * const admission = composeAdmission(buckets, idempotency, credits);
+ * const { bucket, claim, credits: charged } = await admission.admit(request);
+ */
 export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyStore, credits?: CreditStore): Admission {
   const admit = async (request: AdmissionRequest): Promise<AdmissionResult> => {
     const step = await consumeStep(buckets, request);

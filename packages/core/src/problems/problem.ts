@@ -115,7 +115,11 @@ export class ProblemError extends Error implements PolicyError {
   }
 }
 
-/** Shorthand for a `PolicyError` value. */
+/**
+ * A `PolicyError` value: a problem code from the catalogue, its detail, extension members and
+ * headers.
+ * @example return policyError("not_found", "Project not found.");
+ */
 export function policyError(
   code: ProblemCode,
   detail: string,
@@ -128,7 +132,12 @@ export function policyError(
   return e;
 }
 
-/** True for a `PolicyError` value (what policy steps return instead of a result). */
+/**
+ * True for a `PolicyError` value (what policy steps return instead of a result).
+ * @example
+ * const result = await keys.revoke(principal, id);
+ * if (isPolicyError(result)) return reply(policy.reject(result).response);
+ */
 export function isPolicyError(v: unknown): v is PolicyError {
   return v !== null && typeof v === "object" && typeof (v as PolicyError).code === "string" && typeof (v as PolicyError).detail === "string";
 }

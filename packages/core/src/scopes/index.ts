@@ -4,12 +4,18 @@ import { policyError, type PolicyError } from "../problems";
 /** `resource:action`, lower-case: `vault:read`. */
 export const SCOPE_PATTERN = /^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$/;
 
-/** True when `s` is a well-formed scope. */
+/**
+ * True when `s` is a well-formed scope (`resource:action`, lower-case).
+ * @example isScope("vault:read") // true; isScope("Vault:Read") // false
+ */
 export function isScope(s: unknown): s is string {
   return typeof s === "string" && SCOPE_PATTERN.test(s);
 }
 
-/** Sorted, without duplicates or malformed entries. */
+/**
+ * Scopes sorted, without duplicates or malformed entries.
+ * @example normalizeScopes(["vault:write", "vault:read", "vault:read", "bad"]) // ["vault:read", "vault:write"]
+ */
 export function normalizeScopes(scopes: Iterable<string>): string[] {
   const set = new Set<string>();
   for (const s of scopes) if (isScope(s)) set.add(s);
