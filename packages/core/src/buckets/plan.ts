@@ -26,18 +26,19 @@ export interface BucketPlannerOptions {
  */
 export function createBucketPlanner(options: BucketPlannerOptions): (principal: Principal) => BucketPlan {
   const { tiers, oauthTier, tenantLimits } = options;
-  const keyBuckets = new WeakMap<ApiKeyPrincipal, { readonly ref: BucketRef; readonly limits: BucketLimits }>();
+  const keyBuckets = new WeakMap<ApiKeyPrincipal, BucketPlan>();
   const tierOf = (p: Principal): RateLimitTier =>
     p.auth_method === "api_key" ? p.rate_limit_tier : typeof oauthTier === "string" ? oauthTier : (oauthTier[p.client_id] ?? "standard");
-  const own = (p: Principal): { readonly ref: BucketRef; readonly limits: BucketLimits } => {
-    if (p.auth_method !== "api_key") return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id.length}:${p.client_id}:${p.user_id}` }, limits: tiers[tierOf(p)] };
+  const own = (p: Principal): BucketPlan => {
+    if (p.auth_method !== "api_key") return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id.length}:${p.client_id}:${p.user_id}` }, limits: tiers[tierOf(p)], tenant: undefined };
     let b = keyBuckets.get(p);
-    if (!b) keyBuckets.set(p, (b = { ref: { tenantId: p.tenant_id, id: `key:${p.api_key_id}` }, limits: tiers[p.rate_limit_tier] }));
+    if (!b) keyBuckets.set(p, (b = { ref: { tenantId: p.tenant_id, id: `key:${p.api_key_id}` }, limits: tiers[p.rate_limit_tier], tenant: undefined }));
     return b;
   };
+  if (!tenantLimits) return (p) => own(p); // no tenant bucket: a key's plan is one object per principal
   return (p) => {
     const { ref, limits } = own(p);
-    const shared = tenantLimits?.(p.tenant_id, tierOf(p));
+    const shared = tenantLimits(p.tenant_id, tierOf(p));
     return { ref, limits, tenant: shared ? { ref: { tenantId: p.tenant_id, id: TENANT_BUCKET_ID }, limits: shared } : undefined };
   };
 }

@@ -32,6 +32,8 @@ const EXPIRED_KEY = policyError("api_key_expired", "The API key has expired.", u
 const NO_OAUTH = policyError("invalid_token", "OAuth access tokens are not accepted here.", undefined, INVALID_TOKEN_CHALLENGE);
 const UNKNOWN_CREDENTIAL = policyError("invalid_token", "The credential is neither an API key nor an OAuth access token.", undefined, INVALID_TOKEN_CHALLENGE);
 
+const LIVE_PREFIX = "ak_live_";
+
 /** A verified key's principal, and when its `last_used_at` may be written again. */
 interface KeyEntry {
   readonly principal: ApiKeyPrincipal;
@@ -115,10 +117,13 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
     if (isPolicyError(bearer)) return bearer;
     if (bearer.kind === "api_key") {
       const raw = bearer.token;
+      // A verified record in the cache was looked up with this very key (by its SHA-256) after
+      // its format and checksum passed: only a miss, or a cached "no such key", checks them now.
+      const cached = keyCache.peek(raw);
+      if (cached) return keyPrincipal(cached, raw.startsWith(LIVE_PREFIX) ? "live" : "test");
       const env = checkApiKey(raw);
       if (env !== "live" && env !== "test") return MALFORMED_KEY;
-      const cached = keyCache.peek(raw);
-      if (cached !== undefined) return keyPrincipal(cached, env);
+      if (cached === null) return UNKNOWN_KEY;
       return keyCache.lookup(raw).then((record) => keyPrincipal(record, env), unavailable);
     }
     if (bearer.kind === "jwt") return oauth ? oauth.verify(bearer.token) : NO_OAUTH;

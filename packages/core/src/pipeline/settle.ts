@@ -59,6 +59,7 @@ export function omitMembers(body: string, members: readonly string[]): string {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const settledAlready = (): Promise<void> => RESOLVED;
 
 /**
  * The pipeline's last steps: what an idempotency claim's outcome answers (run, replay, 409, 422,
@@ -108,46 +109,67 @@ export function createSettlement(options: SettleOptions): {
   }
 
   function proceed(a: Admitted, claimed?: { readonly ref: IdempotencyRef; readonly token: string }): ContinueDecision {
-    const { principal, capability, headers } = a;
+    const { principal, capability, headers, reservation } = a;
+    if (!claimed && !reservation) {
+      // Nothing to settle (the hot path of an unmetered call): no state, one closure.
+      return { kind: "continue", principal, capability, headers, owes: "nothing", commit: settledAlready, abort: (error) => Promise.resolve(problemOf(error, headers)) };
+    }
     let settled = false;
+    if (!claimed) {
+      // Credits only (the metered hot path): below 500 keeps them; a 5xx or a throw refunds them. Once.
+      const refundOnce = (): Promise<void> => {
+        if (settled) return RESOLVED;
+        settled = true;
+        return refund(a);
+      };
+      return {
+        kind: "continue",
+        principal,
+        capability,
+        headers,
+        owes: "status",
+        commit: (response) => (response.status >= 500 ? refundOnce() : ((settled = true), RESOLVED)),
+        async abort(error) {
+          const response = problemOf(error, headers);
+          if (response.status >= 500 || !isProblemError(error)) await refundOnce();
+          else settled = true; // the handler's own answer: the credits stay
+          return response;
+        },
+      };
+    }
+    const { ref, token } = claimed;
     const release = async (): Promise<void> => {
       try {
-        await idempotency.release(claimed!.ref, claimed!.token);
+        await idempotency.release(ref, token);
       } catch (e) {
         onStoreError(e, "release"); // the lease will expire and free the key
       }
     };
     // A failure gives the key back (so that a retry runs) and the credits (never more than charged).
-    const fail = (): Promise<void> => {
-      if (!claimed) return a.reservation ? refund(a) : RESOLVED;
-      return Promise.all([release(), a.reservation ? refund(a) : undefined]).then(() => {});
-    };
-    const store = async (response: HandlerResponse): Promise<void> => {
+    const fail = (): Promise<void> => Promise.all([release(), reservation ? refund(a) : undefined]).then(() => {});
+    const commit = async (response: HandlerResponse): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      if (response.status >= 500) return fail();
       if (response.body === undefined) return release(); // not captured (a stream): the credits stay, a retry runs
       try {
         const body = capability.omitFromReplay.length ? omitMembers(response.body, capability.omitFromReplay) : response.body;
-        await idempotency.complete(claimed!.ref, claimed!.token, toStoredResponse(response.status, response.headers ?? {}, body, replayHeaders), { ttlMs });
+        await idempotency.complete(ref, token, toStoredResponse(response.status, response.headers ?? {}, body, replayHeaders), { ttlMs });
       } catch (e) {
         onStoreError(e, "complete");
         await release();
       }
-    };
-    const commit = (response: HandlerResponse): Promise<void> => {
-      if (settled) return RESOLVED;
-      settled = true;
-      if (response.status >= 500) return fail();
-      return claimed ? store(response) : RESOLVED;
     };
     return {
       kind: "continue",
       principal,
       capability,
       headers,
-      owes: claimed ? "response" : a.reservation ? "status" : "nothing",
+      owes: "response",
       commit,
       async abort(error) {
         const response = problemOf(error, headers);
-        if (response.status < 500 && isProblemError(error)) await commit(response);
+        if (response.status < 500 && isProblemError(error)) await commit(response); // the handler's answer, kept for replay
         else if (!settled) {
           settled = true;
           await fail();
