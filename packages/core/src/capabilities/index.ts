@@ -118,13 +118,8 @@ export function defineCapability(input: CapabilityInput): Capability {
 }
 
 /** A capability as `GET /api/v2/capabilities` lists it. */
-export interface CapabilityListing {
-  readonly id: string;
-  readonly method: HttpMethod;
-  readonly path: string;
-  readonly scopes: readonly string[];
-  readonly cost: number;
-  readonly idempotent: boolean;
+export interface CapabilityListing extends Pick<Capability, "id" | "method" | "path" | "scopes" | "cost" | "idempotent"> {
+  /** Whether the caller's scopes allow it. */
   readonly allowed: boolean;
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { eachTest } from "./harness";
 import { retryAfterOf, retryAfterSeconds, type BucketDemand, type BucketLimits, type BucketRef, type BucketResult, type BucketStore } from "../buckets";
 
 /** What a bucket store implementation gives the suite. */
@@ -42,14 +43,10 @@ function expectCoherent(r: BucketResult, limits: BucketLimits, cost: number): vo
  */
 export function bucketStoreConformance(name: string, setup: () => Promise<BucketStoreHarness> | BucketStoreHarness): void {
   describe(`BucketStore conformance: ${name}`, () => {
-    let h: BucketStoreHarness;
-    let ref: BucketRef;
-    beforeEach(async () => {
-      h = await setup();
-      ref = { tenantId: randomUUID(), id: `key:${randomUUID()}` };
-    });
-    afterEach(async () => {
-      await h.cleanup?.();
+    let h: BucketStoreHarness, ref: BucketRef;
+    eachTest(setup, (harness, tenantId) => {
+      h = harness;
+      ref = { tenantId, id: `key:${randomUUID()}` };
     });
 
     it("starts full and takes the cost", async () => {
@@ -83,11 +80,8 @@ export function bucketStoreConformance(name: string, setup: () => Promise<Bucket
     it("reads without taking at cost 0", async () => {
       const limits = { capacity: 4, refillPerSecond: SLOW };
       await h.store.consume(ref, 1, limits);
-      const a = await h.store.consume(ref, 0, limits);
-      const b = await h.store.consume(ref, 0, limits);
-      expect(a.allowed).toBe(true);
-      expect(a.remaining).toBe(3);
-      expect(b.remaining).toBe(3);
+      const reads = [await h.store.consume(ref, 0, limits), await h.store.consume(ref, 0, limits)];
+      expect(reads.map((r) => [r.allowed, r.remaining])).toEqual([[true, 3], [true, 3]]);
     });
 
     it("says how long until the cost is available", async () => {

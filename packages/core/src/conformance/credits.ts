@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { eachTest } from "./harness";
 import { HOUR_MS, hourStart, type CreditStore, type UsageRow } from "../credits";
 
 /** What a credit store implementation gives the suite. */
@@ -24,15 +25,8 @@ function totals(rows: readonly UsageRow[]): Record<string, { calls: number; cred
 /** The `CreditStore` contract; `setup` runs before each test. */
 export function creditStoreConformance(name: string, setup: () => Promise<CreditStoreHarness> | CreditStoreHarness): void {
   describe(`CreditStore conformance: ${name}`, () => {
-    let h: CreditStoreHarness;
-    let tenant: string;
-    beforeEach(async () => {
-      h = await setup();
-      tenant = randomUUID();
-    });
-    afterEach(async () => {
-      await h.cleanup?.();
-    });
+    let h: CreditStoreHarness, tenant: string;
+    eachTest(setup, (harness, tenantId) => ((h = harness), (tenant = tenantId)));
 
     it("starts a new tenant at the grant and takes the price", async () => {
       expect(await h.store.balance(tenant, 100)).toBe(100);

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { eachTest } from "./harness";
 import type { IdempotencyRef, IdempotencyStore, StoredResponse } from "../idempotency";
 
 /** What an idempotency store implementation gives the suite. */
@@ -21,14 +22,10 @@ const RESPONSE: StoredResponse = {
 /** The `IdempotencyStore` contract; `setup` runs before each test. */
 export function idempotencyStoreConformance(name: string, setup: () => Promise<IdempotencyStoreHarness> | IdempotencyStoreHarness): void {
   describe(`IdempotencyStore conformance: ${name}`, () => {
-    let h: IdempotencyStoreHarness;
-    let ref: IdempotencyRef;
-    beforeEach(async () => {
-      h = await setup();
-      ref = { tenantId: randomUUID(), scope: `${randomUUID()}:live`, key: `key-${randomUUID()}` };
-    });
-    afterEach(async () => {
-      await h.cleanup?.();
+    let h: IdempotencyStoreHarness, ref: IdempotencyRef;
+    eachTest(setup, (harness, tenantId) => {
+      h = harness;
+      ref = { tenantId, scope: `${randomUUID()}:live`, key: `key-${randomUUID()}` };
     });
 
     it("claims an unused key and shows it in flight", async () => {

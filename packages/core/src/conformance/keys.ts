@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { eachTest } from "./harness";
 import type { ApiKeyRecord, KeyStore } from "../credentials";
 
 /** What a key store implementation gives the suite. */
@@ -31,15 +32,8 @@ function record(tenant: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRe
 /** The `KeyStore` contract; `setup` runs before each test. */
 export function keyStoreConformance(name: string, setup: () => Promise<KeyStoreHarness> | KeyStoreHarness): void {
   describe(`KeyStore conformance: ${name}`, () => {
-    let h: KeyStoreHarness;
-    let tenant: string;
-    beforeEach(async () => {
-      h = await setup();
-      tenant = randomUUID();
-    });
-    afterEach(async () => {
-      await h.cleanup?.();
-    });
+    let h: KeyStoreHarness, tenant: string;
+    eachTest(setup, (harness, tenantId) => ((h = harness), (tenant = tenantId)));
 
     it("finds a record by its exact digest only", async () => {
       const r = record(tenant, { email: "alex@example.com" });
