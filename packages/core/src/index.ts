@@ -46,7 +46,18 @@ export { isProblemError } from "./problems/common";
 export { catalogue, type ProblemCode } from "./problems/catalogue";
 
 // The HTTP edge, for adapters
-export { createHttpGate, NULL_BODY_STATUSES, type GateResult, type HttpGate, type HttpGateOptions, type IncomingRequest, type ScreenResult } from "./http/gate";
+export {
+  createHttpGate,
+  incomingFromNode,
+  NULL_BODY_STATUSES,
+  type GateResult,
+  type HttpGate,
+  type HttpGateOptions,
+  type IncomingRequest,
+  type NodeRequestLike,
+  type PolicyContext,
+  type ScreenResult,
+} from "./http/gate";
 export { answerClientErrors, type ClientErrorOptions } from "./http/client-errors";
 export { flattenHeaders } from "./http/headers";
 export { readJsonObject, type ReadJsonObjectOptions } from "./http/json-body";

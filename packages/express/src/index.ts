@@ -1,28 +1,13 @@
-import {
-  createHttpGate,
-  type Capability,
-  type ContinueDecision,
-  type HttpGate,
-  type HttpGateOptions,
-  type IncomingRequest,
-  type PolicyRequest,
-  type Principal,
-  type WireResponse,
-} from "@alloovium/core";
+import { createHttpGate, incomingFromNode, type Capability, type ContinueDecision, type HttpGate, type HttpGateOptions, type PolicyContext, type WireResponse } from "@alloovium/core";
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 
-/** What a policy route puts in `res.locals`. */
-export interface AllooviumLocals {
-  /** Who is calling. */
-  principal: Principal;
-  /** The request as the policy saw it: `body` (parsed JSON, also on `req.body`) or `rawBody` (text that did not parse). */
-  policyRequest: PolicyRequest;
-}
+/** What a policy route puts in `res.locals` (`body` also on `req.body`). */
+export type AllooviumLocals = PolicyContext;
 
 /** The response type of a handler behind `route()`: `res.locals.principal` is typed. */
 export type AllooviumResponse = Response<unknown, AllooviumLocals>;
 
-/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405 (`notFound`). */
+/** Options of `alloovium`: the gate's (policy, body cap, capabilities for 404/405). */
 export type AllooviumOptions = HttpGateOptions;
 
 /** The Express binding of a policy. */
@@ -57,12 +42,7 @@ function write(res: Response, r: WireResponse): void {
 }
 
 /** The request as the gate reads it: the body from the stream, or as `express.json()` parsed it. */
-function incomingOf(req: Request): IncomingRequest {
-  const trailers = () => req.rawTrailers; // filled once the body is read
-  return req.body === undefined
-    ? { method: req.method, url: req.originalUrl, headers: req.rawHeaders, body: req, trailers }
-    : { method: req.method, url: req.originalUrl, headers: req.rawHeaders, parsedBody: { value: req.body as unknown }, trailers };
-}
+const incomingOf = (req: Request) => incomingFromNode(req, { method: req.method, url: req.originalUrl, parsedBody: req.body });
 
 /**
  * Settles the decision when the handler ends its response, before it is sent: when it owes the

@@ -1,28 +1,12 @@
-import {
-  NULL_BODY_STATUSES,
-  createHttpGate,
-  flattenHeaders,
-  type Capability,
-  type HttpGate,
-  type HttpGateOptions,
-  type IncomingRequest,
-  type PolicyRequest,
-  type Principal,
-  type WireResponse,
-} from "@alloovium/core";
+import { NULL_BODY_STATUSES, createHttpGate, flattenHeaders, incomingFromNode, type Capability, type HttpGate, type HttpGateOptions, type IncomingRequest, type NodeRequestLike, type PolicyContext, type PolicyRequest, type WireResponse } from "@alloovium/core";
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
 
 /** The Hono env of policy routes: `c.get("principal")`, `c.get("policyRequest")`. */
 export interface AllooviumEnv {
-  Variables: {
-    /** Who is calling. */
-    principal: Principal;
-    /** The request as the policy saw it: `body` (parsed JSON) or `rawBody` (text that did not parse). */
-    policyRequest: PolicyRequest;
-  };
+  Variables: PolicyContext;
 }
 
-/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405 (`notFound`). */
+/** Options of `alloovium`: the gate's (policy, body cap, capabilities for 404/405). */
 export type AllooviumOptions = HttpGateOptions;
 
 /** The Hono binding of a policy. */
@@ -49,11 +33,8 @@ function toResponse(r: WireResponse): Response {
 }
 
 /** The Node request @hono/node-server puts in `c.env.incoming` (an `IncomingMessage`). */
-interface NodeIncoming extends AsyncIterable<Uint8Array> {
-  readonly method?: string;
+interface NodeIncoming extends NodeRequestLike {
   readonly url?: string;
-  readonly rawHeaders: string[];
-  readonly rawTrailers?: string[];
 }
 
 /** The Node response in `c.env.outgoing` (a `ServerResponse`). */
@@ -72,7 +53,7 @@ type NodeBindings = { incoming?: NodeIncoming; outgoing?: NodeOutgoing } | undef
 function incomingOf(c: Context): IncomingRequest {
   const incoming = (c.env as NodeBindings)?.incoming;
   if (incoming && Array.isArray(incoming.rawHeaders)) {
-    return { method: c.req.method, url: incoming.url ?? c.req.path, headers: incoming.rawHeaders, body: incoming, trailers: () => incoming.rawTrailers };
+    return incomingFromNode(incoming, { method: c.req.method, url: incoming.url ?? c.req.path });
   }
   return { method: c.req.method, url: c.req.url, headers: flattenHeaders(c.req.raw.headers), body: c.req.raw.body };
 }

@@ -1,26 +1,10 @@
-import {
-  createHttpGate,
-  isProblemError,
-  type Capability,
-  type ContinueDecision,
-  type HttpGate,
-  type HttpGateOptions,
-  type IncomingRequest,
-  type PolicyRequest,
-  type Principal,
-  type WireResponse,
-} from "@alloovium/core";
+import { createHttpGate, incomingFromNode, isProblemError, type Capability, type ContinueDecision, type HttpGate, type HttpGateOptions, type PolicyContext, type WireResponse } from "@alloovium/core";
 import type { Context, DefaultState, Middleware } from "koa";
 
-/** What a policy route puts in `ctx.state`. */
-export interface AllooviumState extends DefaultState {
-  /** Who is calling. */
-  principal: Principal;
-  /** The request as the policy saw it: `body` (parsed JSON, also on `ctx.request.body`) or `rawBody` (text that did not parse). */
-  policyRequest: PolicyRequest;
-}
+/** What a policy route puts in `ctx.state` (`body` also on `ctx.request.body`). */
+export interface AllooviumState extends DefaultState, PolicyContext {}
 
-/** Options of `alloovium`: the policy, the body cap, and the capability set for 404/405 (`notFound`). */
+/** Options of `alloovium`: the gate's (policy, body cap, capabilities for 404/405). */
 export type AllooviumOptions = HttpGateOptions;
 
 /** The Koa binding of a policy. */
@@ -49,13 +33,7 @@ function write(ctx: Context, r: WireResponse): void {
 }
 
 /** The request as the gate reads it: the body from the stream, or as a body parser that ran first left it. */
-function incomingOf(ctx: Context): IncomingRequest {
-  const prior = (ctx.request as { body?: unknown }).body;
-  const trailers = () => ctx.req.rawTrailers; // filled once the body is read
-  return prior === undefined
-    ? { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, body: ctx.req, trailers }
-    : { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.rawHeaders, parsedBody: { value: prior }, trailers };
-}
+const incomingOf = (ctx: Context) => incomingFromNode(ctx.req, { method: ctx.method, url: ctx.originalUrl, parsedBody: (ctx.request as { body?: unknown }).body });
 
 /** The text Koa will send for `ctx.body`, or undefined for a stream (not captured). */
 function bodyText(body: unknown): string | undefined {

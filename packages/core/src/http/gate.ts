@@ -1,5 +1,6 @@
 import { pathForDetail, type Capability, type CapabilitySet } from "../capabilities";
 import { checkBodyText, checkRequestTarget } from "../credentials/transport";
+import type { Principal } from "../credentials/principal";
 import type { ContinueDecision, Policy, PolicyRequest, WireResponse } from "../pipeline";
 import { isProblemError } from "../problems/common";
 import { internalError, isPolicyError, policyError, type PolicyError } from "../problems/problem";
@@ -26,18 +27,47 @@ export interface IncomingRequest {
   readonly trailers?: () => readonly string[] | undefined;
 }
 
+/** What a policy route hands its handler, on every framework. */
+export interface PolicyContext {
+  /** Who is calling. */
+  principal: Principal;
+  /** The request as the policy saw it: `body` (parsed JSON, also where the framework keeps bodies) or `rawBody` (text that did not parse). */
+  policyRequest: PolicyRequest;
+}
+
+/** A Node `IncomingMessage` as the gate reads it (the body stream, the raw headers and trailers). */
+export interface NodeRequestLike extends AsyncIterable<Uint8Array> {
+  readonly rawHeaders: string[];
+  readonly rawTrailers?: string[];
+}
+
+/**
+ * The `IncomingRequest` of a Node request: the raw header list (duplicates kept), the trailers once
+ * the body is read, and the body from the stream — or `parsedBody`, when a body parser ran first.
+ * @example gate.enter(incomingFromNode(req, { method: req.method, url: req.originalUrl, parsedBody: req.body }), capability)
+ */
+export function incomingFromNode(req: NodeRequestLike, at: { readonly method: string; readonly url: string; readonly parsedBody?: unknown }): IncomingRequest {
+  const { method, url } = at;
+  const trailers = () => req.rawTrailers; // filled once the body is read
+  return at.parsedBody === undefined
+    ? { method, url, headers: req.rawHeaders, body: req, trailers }
+    : { method, url, headers: req.rawHeaders, parsedBody: { value: at.parsedBody }, trailers };
+}
+
 /** The gate's answer: write `response`, or run the handler under `decision`. */
-export type GateResult =
-  | { readonly kind: "respond"; readonly response: WireResponse }
-  | { readonly kind: "continue"; readonly decision: ContinueDecision; readonly request: PolicyRequest };
+export type GateResult = Respond | { readonly kind: "continue"; readonly decision: ContinueDecision; readonly request: PolicyRequest };
+
+/** Write `response` as is: a refusal, a replay, or an answer the gate gave itself. */
+interface Respond {
+  readonly kind: "respond";
+  readonly response: WireResponse;
+}
 
 /**
  * `screen`'s answer: write `response`, or run the route with `request` (its `body`/`rawBody` as
  * read: the body stream is spent).
  */
-export type ScreenResult =
-  | { readonly kind: "respond"; readonly response: WireResponse }
-  | { readonly kind: "continue"; readonly request: PolicyRequest };
+export type ScreenResult = Respond | { readonly kind: "continue"; readonly request: PolicyRequest };
 
 /** Options of `createHttpGate`. */
 export interface HttpGateOptions {
