@@ -20,12 +20,12 @@ export interface CapabilityInput {
   readonly idempotent: boolean;
   /** Refuse the call without an `Idempotency-Key` (400 `idempotency_key_required`). @default false */
   readonly requireIdempotencyKey?: boolean;
-  /** Credits charged per call (contract section 9): an integer >= 0. @default 0 */
+  /** Credits charged per call from the tenant's prepaid balance (402 `insufficient_credits` when short): an integer >= 0. @default 0 */
   readonly credits?: number;
   /**
    * Top-level members of a JSON response body left out of the stored idempotency record, so a
-   * replay answers without them: `["key"]` on a call that returns a raw API key (contract
-   * section 9: the raw key is never stored, the idempotency store included). @default []
+   * replay answers without them: `["key"]` on a call that returns a raw API key (a raw key is
+   * never stored, the idempotency store included). @default []
    */
   readonly omitFromReplay?: readonly string[];
   /** One line for humans; listed by `GET /api/v2/capabilities` when present. */

@@ -36,7 +36,7 @@ export interface ApiKeyRecord {
   readonly predecessor_id?: string | null;
 }
 
-/** A position in a newest-first list: the last record of the previous page (contract section 7). */
+/** A position in a newest-first list (`created_at` then `id`, descending): the last record of the previous page. */
 export interface KeyListPosition {
   readonly created_at: string;
   readonly id: string;

@@ -37,7 +37,7 @@ BASE64URL[0x2d] = BASE64URL[0x5f] = 1; // - _
 const isBase62 = (c: number): boolean => c < 128 && BASE62[c] === 1;
 const isBase64url = (c: number): boolean => c < 128 && BASE64URL[c] === 1;
 
-/** `ak_live_`/`ak_test_` and 38 base62 characters (contract section 1; the checksum is not required). */
+/** `ak_live_`/`ak_test_` and 38 base62 characters: the shape of an API key (the checksum is not required to recognise one). */
 const KEY_BODY = 38;
 const KEY_LENGTH = 8 + KEY_BODY;
 // The shortest base64url of a JSON object with an `alg` member (`{"alg":0}`, 9 bytes).
@@ -447,7 +447,7 @@ export function checkRequestTarget(url: string): PolicyError | null {
 /**
  * The first credential found outside the Authorization header, or null. Checked before
  * anything else, so a key in the body with no Authorization header is still this problem.
- * A credential is recognised by its shape, not its name (contract section 1): an
+ * A credential is recognised by its shape, not its name (whatever a field is called): an
  * `ak_live_`/`ak_test_` key or a JWT, in any query parameter (name or value), any cookie, any
  * header but Authorization, any string or member name at any depth of the parsed body, or the
  * text of a body that did not parse (`rawBody`). The problem names the place (`parameter`: the

@@ -1,4 +1,4 @@
-/** A new tenant's balance: 100,000 credits ($100 at $0.001 a credit; contract section 9). */
+/** A new tenant's balance: 100,000 credits ($100 at $0.001 a credit). */
 export const DEFAULT_CREDIT_GRANT = 100_000;
 
 /** How long hourly usage is kept: 7 days. */
@@ -61,7 +61,7 @@ export interface UsageRow {
 }
 
 /**
- * A tenant's credit balance and hourly usage (contract section 9), kept together so that a
+ * A tenant's prepaid credit balance and hourly usage per capability, kept together so that a
  * charge and its usage are one atomic step. Tenants are isolated: every method takes the tenant.
  *
  * - `charge` is atomic per tenant: concurrent charges never take the balance below zero, and a

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from "../clock";
 import { DEFAULT_CREDIT_GRANT, HOUR_MS, hourStart, type CreditStore } from "./store";
 
-/** What `GET /api/v2/usage` answers (contract section 9). */
+/** What `GET /api/v2/usage` answers: the balance and the calls and credits per capability per hour. */
 export interface UsageReport {
   readonly balance: number;
   /** Oldest hour first; `hour` is the start of the hour, `2026-04-02T10:00:00+00:00`

@@ -141,8 +141,8 @@ function answerOnSocket(socket: Duplex, bytes: string): void {
 }
 
 /**
- * Makes the refusals Node's HTTP server writes by itself problems of the catalogue (contract
- * section 6), for any server (the frameworks all sit on `node:http`):
+ * Makes the refusals Node's HTTP server writes by itself problems of the catalogue (problem+json
+ * with a code, never a bare status), for any server (the frameworks all sit on `node:http`):
  * - headers over `maxHeaderSize`: 431 `headers_too_large` (Node: a bare 431);
  * - a request the parser cannot read (a NUL or control character in a header, a bad or
  *   duplicate Content-Length, bad chunked framing, an unknown method, a bad request line):

@@ -8,7 +8,7 @@ export interface AdmissionRequest {
   readonly cost: number;
   readonly limits: BucketLimits;
   /**
-   * The tenant-wide bucket (contract section 4), when the policy has one: `cost` is taken from it
+   * The tenant-wide bucket shared by all of a tenant's credentials, when the policy has one: `cost` is taken from it
    * and from `bucket` together or from neither, in the same atomic step.
    */
   readonly tenant?: BucketDemand;

@@ -1,5 +1,5 @@
 /**
- * The one catalogue of problem codes (contract section 6): code -> HTTP status and fixed title.
+ * The one catalogue of problem codes: code -> HTTP status and fixed title (RFC 9457 problem details).
  * `ProblemCode` is derived from it, so an unknown code does not compile.
  */
 export const catalogue = {
