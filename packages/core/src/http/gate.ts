@@ -168,21 +168,27 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
   const respond = (error: PolicyError) => ({ kind: "respond", response: policy.reject(error).response }) as const;
 
   /** The request as the policy sees it, with the body read once (413/415/400 in `problem`). */
-  async function admit(incoming: IncomingRequest): Promise<{ readonly request: MutableRequest; readonly read: RequestBody; readonly trailers: PolicyError | null } | PolicyError> {
+  type Admitted = { readonly request: MutableRequest; readonly read: RequestBody; readonly trailers: PolicyError | null } | PolicyError;
+
+  /** The request as the policy sees it; a promise only when a body must be read from the stream. */
+  function admit(incoming: IncomingRequest): Admitted | Promise<Admitted> {
     const method = incoming.method.toUpperCase();
     const { path, query } = splitTarget(incoming.url);
     const request: MutableRequest = { method, path, query, headers: incoming.headers };
     if (incoming.cookies) request.cookies = incoming.cookies;
-    let read: RequestBody = NO_BODY; // the hot path (no body) does not wait for a read
-    try {
-      if (incoming.parsedBody) read = { body: incoming.parsedBody.value };
-      else if (incoming.body && requestHasBody(incoming.headers)) read = await readRequestBody(method, incoming.headers, incoming.body, readOptions);
-    } catch {
-      return policyError("invalid_body", "The request body could not be read."); // the client went away mid-body
-    }
+    if (incoming.parsedBody) return withBody(incoming, request, { body: incoming.parsedBody.value });
+    // The hot path (no body) does not wait for a read.
+    if (!incoming.body || !requestHasBody(incoming.headers)) return { request, read: NO_BODY, trailers: trailersOf(incoming, method) };
+    return readRequestBody(method, incoming.headers, incoming.body, readOptions).then(
+      (read) => withBody(incoming, request, read),
+      () => policyError("invalid_body", "The request body could not be read."), // the client went away mid-body
+    );
+  }
+
+  function withBody(incoming: IncomingRequest, request: MutableRequest, read: RequestBody): Admitted {
     if (read.body !== undefined) request.body = read.body;
     if (read.rawBody !== undefined) request.rawBody = read.rawBody;
-    return { request, read, trailers: trailersOf(incoming, method) };
+    return { request, read, trailers: trailersOf(incoming, request.method) };
   }
 
   /** A credential in the trailer fields (there only once the body is read), judged as in a header. */
@@ -200,6 +206,25 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
     return locate(request) ?? (read.text === undefined ? null : checkBodyText(read.text, { form: read.form === true }));
   }
 
+  /** The gate's own checks of an admitted request, then the policy's decision. */
+  async function decideAdmitted(admitted: Admitted, incoming: IncomingRequest, capability: Capability): Promise<GateResult> {
+    if (isPolicyError(admitted)) return respond(admitted);
+    const { request, read } = admitted;
+    const target = checkRequestTarget(incoming.url) ?? admitted.trailers;
+    if (target) return respond(target);
+    // A path that does not decode names no resource (as `CapabilitySet.match` judges it), even
+    // where the framework's router let it through with its parameters undecoded.
+    if (request.path.includes("%") && !decodes(request.path)) return respond(misplaced(request, read) ?? notFoundAt(request.path));
+    if (read.problem !== undefined || read.text !== undefined) {
+      // Answered here, before `decide`: the credential location is still checked first.
+      const located = misplaced(request, read);
+      if (located) return respond(located);
+      if (read.problem) return respond(read.problem);
+    }
+    const decision = await policy.decide(request, capability);
+    return decision.kind === "continue" ? { kind: "continue", decision, request } : { kind: "respond", response: decision.response };
+  }
+
   async function screen(incoming: IncomingRequest): Promise<ScreenResult> {
     const admitted = await admit(incoming);
     if (isPolicyError(admitted)) return respond(admitted);
@@ -213,24 +238,9 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
 
   return {
     policy,
-    async enter(incoming, capability) {
-      const admitted = await admit(incoming);
-      if (isPolicyError(admitted)) return respond(admitted);
-      const { request, read } = admitted;
-      const target = checkRequestTarget(incoming.url) ?? admitted.trailers;
-      if (target) return respond(target);
-      // A path that does not decode names no resource (as `CapabilitySet.match` judges it), even
-      // where the framework's router let it through with its parameters undecoded.
-      if (request.path.includes("%") && !decodes(request.path)) return respond(misplaced(request, read) ?? notFoundAt(request.path));
-      if (read.problem !== undefined || read.text !== undefined) {
-        // Answered here, before `decide`: the credential location is still checked first.
-        const located = misplaced(request, read);
-        if (located) return respond(located);
-        if (read.problem) return respond(read.problem);
-      }
-      const decision = await policy.decide(request, capability);
-      if (decision.kind !== "continue") return { kind: "respond", response: decision.response };
-      return { kind: "continue", decision, request };
+    enter(incoming, capability) {
+      const admitted = admit(incoming);
+      return admitted instanceof Promise ? admitted.then((a) => decideAdmitted(a, incoming, capability)) : decideAdmitted(admitted, incoming, capability);
     },
     fail: (error) => policy.reject(isProblemError(error) ? error : internalError()).response,
     screen,
