@@ -1,0 +1,1 @@
+export { composeAdmission } from "../pipeline/admission";
