@@ -53,6 +53,10 @@ interface Run {
 // pnpm set for the workspace: the consumer's npm must not take the workspace for its project.
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|pnpm_|INIT_CWD$)/i.test(k)));
 
+// The pnpm that scripts/run.mjs found (maybe `npx pnpm@…`), else the one on PATH.
+const pnpm = process.env.ALLOOVIUM_PNPM ? (JSON.parse(process.env.ALLOOVIUM_PNPM) as string[]) : ["pnpm"];
+const runPnpm = (args: string[], cwd: string) => mustRun(pnpm[0]!, [...pnpm.slice(1), ...args], cwd);
+
 function run(cmd: string, args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -92,9 +96,9 @@ beforeAll(async () => {
   };
 
   // Turbo replays the build from its cache when `pnpm lint` or an earlier run built the same sources.
-  await mustRun("pnpm", ["exec", "turbo", "run", "build", "--filter=./packages/*", "--output-logs=errors-only"], root);
+  await runPnpm(["exec", "turbo", "run", "build", "--filter=./packages/*", "--output-logs=errors-only"], root);
   lap("build");
-  await Promise.all(packageDirs.map((dir) => mustRun("pnpm", ["pack", "--pack-destination", tarballs], dir)));
+  await Promise.all(packageDirs.map((dir) => runPnpm(["pack", "--pack-destination", tarballs], dir)));
   const packed = readdirSync(tarballs);
   if (packed.length !== packageDirs.length) throw new Error(`expected ${packageDirs.length} tarballs, found ${packed.join(", ")}`);
 
