@@ -38,6 +38,8 @@ function ensurePnpm() {
   }
 }
 const runPnpm = (args) => run(pnpm[0], [...pnpm.slice(1), ...args]);
+// The packaging test packs with the same pnpm (it may be the npx one).
+const exportPnpm = () => (env.ALLOOVIUM_PNPM = JSON.stringify(pnpm));
 
 function ensureInstalled() {
   const marker = join(root, "node_modules", ".modules.yaml");
@@ -94,6 +96,7 @@ function test() {
 }
 
 ensurePnpm();
+exportPnpm();
 ensureInstalled();
 let code;
 switch (task) {

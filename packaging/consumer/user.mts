@@ -1,0 +1,36 @@
+// A user's ES module (checked with moduleResolution nodenext and bundler): every entry point's
+// types resolve from the installed packages, are not `any`, and agree with one another across entry points.
+import { createKeyHasher, createPolicy, defineCapabilities, defineCapability, type Principal } from "@alloovium/core";
+import { FakeClock, createTestPolicy, mintApiKey, mintPrincipal } from "@alloovium/core/testing";
+import { composeAdmission } from "@alloovium/core/store-kit";
+import { adapterConformance, bucketStoreConformance } from "@alloovium/core/conformance";
+import { createRedisStores } from "@alloovium/redis";
+import { alloovium as forExpress, type AllooviumOptions as ExpressOptions } from "@alloovium/express";
+import { alloovium as forKoa, type AllooviumOptions as KoaOptions } from "@alloovium/koa";
+import { alloovium as forHono, type AllooviumOptions as HonoOptions } from "@alloovium/hono";
+
+type IsAny<T> = 0 extends 1 & T ? true : false;
+/** Compiles only when `value`'s type resolved to something other than `any`. */
+export function typed<T>(value: T & (IsAny<T> extends true ? never : unknown)): T {
+  return value;
+}
+
+typed(createPolicy);
+typed(defineCapability);
+typed(defineCapabilities);
+typed(createKeyHasher);
+typed(createTestPolicy);
+typed(mintApiKey);
+typed(composeAdmission);
+typed(adapterConformance);
+typed(bucketStoreConformance);
+typed(createRedisStores);
+typed(forExpress);
+typed(forKoa);
+typed(forHono);
+typed(new FakeClock());
+
+// A principal minted by the testing entry point is the root's Principal.
+export const principal: Principal = typed(mintPrincipal());
+export type Options = [IsAny<ExpressOptions>, IsAny<KoaOptions>, IsAny<HonoOptions>] extends [false, false, false] ? true : never;
+export const options: Options = true;
