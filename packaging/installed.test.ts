@@ -16,7 +16,7 @@ const root = join(here, "..");
 const entryPoints: { spec: string; functions: string[]; esmOnly?: true }[] = [
   { spec: "@alloovium/core", functions: ["createPolicy", "defineCapability", "defineCapabilities", "createKeyHasher"] },
   { spec: "@alloovium/core/testing", functions: ["createTestPolicy", "mintApiKey", "mintPrincipal", "FakeClock"] },
-  { spec: "@alloovium/core/store-kit", functions: ["composeAdmission"] },
+  { spec: "@alloovium/core/store-kit", functions: ["composeAdmission", "takeTokens", "applyKeyPatch", "encodeCursor"] },
   // Imports vitest, which refuses to be required: ESM-only by design (see the core README).
   { spec: "@alloovium/core/conformance", functions: ["bucketStoreConformance", "idempotencyStoreConformance", "keyStoreConformance", "adapterConformance"], esmOnly: true },
   { spec: "@alloovium/redis", functions: ["createRedisStores"] },

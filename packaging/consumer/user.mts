@@ -1,6 +1,6 @@
 // A user's ES module (checked with moduleResolution nodenext and bundler): every entry point's
 // types resolve from the installed packages, are not `any`, and agree with one another across entry points.
-import { createKeyHasher, createPolicy, defineCapabilities, defineCapability, type Principal } from "@alloovium/core";
+import { MemoryKeyStore, createKeyHasher, createPolicy, defineCapabilities, defineCapability, type Decision, type Principal } from "@alloovium/core";
 import { FakeClock, createTestPolicy, mintApiKey, mintPrincipal } from "@alloovium/core/testing";
 import { composeAdmission } from "@alloovium/core/store-kit";
 import { adapterConformance, bucketStoreConformance } from "@alloovium/core/conformance";
@@ -34,3 +34,9 @@ typed(new FakeClock());
 export const principal: Principal = typed(mintPrincipal());
 export type Options = [IsAny<ExpressOptions>, IsAny<KoaOptions>, IsAny<HonoOptions>] extends [false, false, false] ? true : never;
 export const options: Options = true;
+
+// The front door as a service author writes it: the stores as one object, one decision per request.
+const policy = createPolicy({ environment: "live", keyHasher: createKeyHasher({ peppers: [{ id: "p1", secret: "a-pepper-of-at-least-32-characters!!" }] }), stores: { keys: new MemoryKeyStore() } });
+const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", scopes: [], cost: 1, idempotent: true });
+export const decided: Promise<Decision> = policy.decide({ method: "GET", path: "/api/v2/me", headers: [] }, whoami);
+export const owes = (d: Decision): string => (d.kind === "continue" ? d.owes : d.kind);
