@@ -20,17 +20,22 @@ function start(env: Record<string, string>): ChildProcess {
   return child;
 }
 
-/** The demo key and the address, once the app says it listens. */
-async function ready(child: ChildProcess): Promise<{ url: string; key: string }> {
+/**
+ * The demo key and the address, once the app says it listens. Its output keeps being read after
+ * that: a pipe closed under the app would make its next log line fail (EPIPE) and end it.
+ */
+function ready(child: ChildProcess): Promise<{ url: string; key: string }> {
   let out = "";
   child.stdout!.setEncoding("utf8");
-  for await (const chunk of child.stdout!) {
-    out += chunk as string;
-    const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-    const key = /demo key[^:]*: (ak_test_\w+)/.exec(out)?.[1];
-    if (url && key) return { url, key };
-  }
-  throw new Error(`the app exited before listening: ${out}`);
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (chunk: string) => {
+      out += chunk;
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      const key = /demo key[^:]*: (ak_test_\w+)/.exec(out)?.[1];
+      if (url && key) resolve({ url, key });
+    });
+    child.once("exit", () => reject(new Error(`the app exited before listening: ${out}`)));
+  });
 }
 
 afterEach(async () => {
