@@ -26,7 +26,25 @@ const WARMUP_MS = 200;
 const BUCKET_MS = 1500;
 const POST_MS = 1000;
 
-async function measure(concurrency: number, durationMs: number, op: (i: number) => Promise<unknown>): Promise<number> {
+/** Server time of the scripts (`evalsha`, `eval`, `fcall`) over a measured run, from `INFO commandstats`. */
+interface ServerTime {
+  calls: number;
+  usec: number;
+}
+
+let admin: Redis | undefined; // a connection of the bench's own, for CONFIG RESETSTAT and INFO
+
+async function scriptStats(): Promise<ServerTime> {
+  const info = admin ? await admin.info("commandstats") : "";
+  const out = { calls: 0, usec: 0 };
+  for (const m of info.matchAll(/^cmdstat_(evalsha|eval|fcall):calls=(\d+),usec=(\d+)/gm)) {
+    out.calls += Number(m[2]);
+    out.usec += Number(m[3]);
+  }
+  return out;
+}
+
+async function measure(concurrency: number, durationMs: number, op: (i: number) => Promise<unknown>, server?: ServerTime): Promise<number> {
   let i = 0;
   const loop = async (until: number, count: { n: number }) => {
     while (Date.now() < until) {
@@ -37,21 +55,39 @@ async function measure(concurrency: number, durationMs: number, op: (i: number) 
   const warm = { n: 0 };
   const warmUntil = Date.now() + WARMUP_MS;
   await Promise.all(Array.from({ length: concurrency }, () => loop(warmUntil, warm)));
+  if (server) await admin?.config("RESETSTAT");
   const count = { n: 0 };
   const start = performance.now();
   const until = Date.now() + durationMs;
   await Promise.all(Array.from({ length: concurrency }, () => loop(until, count)));
-  return count.n / ((performance.now() - start) / 1000);
+  const rate = count.n / ((performance.now() - start) / 1000);
+  if (server) {
+    const s = await scriptStats();
+    server.calls += s.calls;
+    server.usec += s.usec;
+  }
+  return rate;
 }
 
-/** A then B, then B then A: the better of each pair, so neither side gains from running second. */
-async function compare(concurrency: number, durationMs: number, a: (i: number) => Promise<unknown>, b: (i: number) => Promise<unknown>): Promise<[number, number]> {
-  const a1 = await measure(concurrency, durationMs, a);
-  const b1 = await measure(concurrency, durationMs, b);
-  const b2 = await measure(concurrency, durationMs, b);
-  const a2 = await measure(concurrency, durationMs, a);
+/**
+ * A then B, then B then A: the better of each pair, so neither side gains from running second.
+ * With `server`, also each side's script time on the server per call (µs, over both its runs).
+ */
+async function compare(
+  concurrency: number,
+  durationMs: number,
+  a: (i: number) => Promise<unknown>,
+  b: (i: number) => Promise<unknown>,
+  server?: [ServerTime, ServerTime],
+): Promise<[number, number]> {
+  const a1 = await measure(concurrency, durationMs, a, server?.[0]);
+  const b1 = await measure(concurrency, durationMs, b, server?.[1]);
+  const b2 = await measure(concurrency, durationMs, b, server?.[1]);
+  const a2 = await measure(concurrency, durationMs, a, server?.[0]);
   return [Math.max(a1, a2), Math.max(b1, b2)];
 }
+
+const perCall = (t: ServerTime) => (t.calls > 0 ? `${(t.usec / t.calls).toFixed(2)} µs` : "-");
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
@@ -67,6 +103,7 @@ async function main(): Promise<void> {
   const prefix = `alloovium-bench-${randomBytes(4).toString("hex")}`;
   const ours = new Redis(url);
   const theirs = new Redis(url);
+  admin = new Redis(url);
   const stores = createRedisStores({ client: ours, keyPrefix: prefix, commandTimeoutMs: 5000 });
   const rlf = new RateLimiterRedis({ storeClient: theirs, keyPrefix: `${prefix}-rlf`, points: 1e12, duration: 3600 });
   const adapter = new RedisStorageAdapter({ url });
@@ -80,16 +117,20 @@ async function main(): Promise<void> {
     const limits = { capacity: 1e12, refillPerSecond: 1e9 };
     const bucketRows: string[][] = [];
     const bucketRatios: number[] = [];
+    const serverRows: string[][] = [];
     for (const c of [1, 64]) {
+      const server: [ServerTime, ServerTime] = [{ calls: 0, usec: 0 }, { calls: 0, usec: 0 }];
       const [a, b] = await compare(
         c,
         BUCKET_MS,
         (i) => stores.buckets.consume({ tenantId: "bench", id: `key:${i % 100}` }, 3, limits),
         (i) => rlf.consume(`key:${i % 100}`, 3),
+        server,
       );
-      progress(`bucket c=${c}: ${fmt(a)} vs ${fmt(b)}`);
+      progress(`bucket c=${c}: ${fmt(a)} vs ${fmt(b)}; server ${perCall(server[0])} vs ${perCall(server[1])} per call`);
       bucketRatios.push(a / b);
       bucketRows.push([`bucket consume(cost 3), concurrency ${c}`, fmt(a), fmt(b), ratio(a, b)]);
+      serverRows.push([`bucket consume(cost 3), concurrency ${c}`, perCall(server[0]), perCall(server[1])]);
     }
 
     // --- Idempotent POST decision path. Ours: admission (bucket + claim, one script) then
@@ -190,6 +231,7 @@ async function main(): Promise<void> {
       ...bucketRows.map((r) => [r[0]!, r[1]!, `${r[2]} (rate-limiter-flexible)`, r[3]!]),
       ...postRows.map((r) => [r[0]!, r[1]!, `${r[2]} (@node-idempotency)`, r[3]!]),
     ]));
+    console.log("\n" + table(["script time on the server per call (INFO commandstats, evalsha)", "@alloovium/redis", "rate-limiter-flexible"], serverRows));
     console.log("\n" + table(["round trips per request (server-side)", "@alloovium/redis", "other", "goal"], rtRows));
     const min = Math.min(...bucketRatios);
     console.log(`\nGoal bucket throughput >= 1.0x rate-limiter-flexible: ${min >= 1 ? "met" : "NOT met"} (lowest ratio ${min.toFixed(2)}x).`);
@@ -197,6 +239,7 @@ async function main(): Promise<void> {
     await deleteKeys(ours, prefix).catch(() => 0);
     ours.disconnect();
     theirs.disconnect();
+    admin.disconnect();
     await adapter.disconnect();
     await server?.destroy();
   }

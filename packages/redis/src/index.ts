@@ -8,19 +8,5 @@ export { RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from "./idem
 export { RedisAdmission } from "./admission";
 export { RedisCreditStore, type RedisCreditStoreOptions } from "./credits";
 export { RedisKeyStore, type RedisKeyStoreOptions } from "./key-store";
-export { KeyLayout } from "./keys";
 export { RedisStoreLateError, RedisStoreTimeoutError, RedisStoreUnavailableError, type RedisClient } from "./connection";
 export type { FailureMode, RedisStoreBaseOptions } from "./options";
-export {
-  ADD_CREDITS_SCRIPT,
-  ADMIT_SCRIPT,
-  BUCKET_SCRIPT,
-  CHARGE_SCRIPT,
-  CLAIM_SCRIPT,
-  COMPLETE_SCRIPT,
-  REFUND_SCRIPT,
-  RELEASE_SCRIPT,
-  TOUCH_SCRIPT,
-  USAGE_SCRIPT,
-  type LuaScript,
-} from "./scripts";

@@ -44,9 +44,9 @@ export interface RedisStores {
   readonly credits: RedisCreditStore;
   /** Bucket decision + idempotency claim + credit charge in one script and one round trip. */
   readonly admission: RedisAdmission;
-  /** API key records; `put` publishes the changed digests. */
-  readonly keyStore: RedisKeyStore;
-  /** The channel `keyStore.put` publishes on: `${keyPrefix}:key-invalidations`. */
+  /** API key records; `put` publishes the changed digests. (`keys`: what `createPolicy`'s `stores.keys` takes.) */
+  readonly keys: RedisKeyStore;
+  /** The channel `keys.put` publishes on: `${keyPrefix}:key-invalidations`. */
   readonly invalidationChannel: string;
   /**
    * Forgets changed keys in `cache` as other instances `put` them, and clears it on every
@@ -102,7 +102,7 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
     idempotency,
     credits,
     admission: new RedisAdmission(buckets, idempotency, credits),
-    keyStore: new RedisKeyStore(base),
+    keys: new RedisKeyStore(base),
     invalidationChannel: channel,
     watchKeyInvalidations: (cache, subscriber) => watchChannel(cache, subscriber, channel),
   };
