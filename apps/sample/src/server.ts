@@ -104,8 +104,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (options.tenantBucket !== undefined) extra.tenantBucket = options.tenantBucket;
   if (options.redisUrl !== undefined) {
     redis = await connectRedis(options.redisUrl, options.redisKeyPrefix ?? "alloovium", log);
-    keyStore = redis.keyStore;
-    Object.assign(extra, { buckets: redis.buckets, idempotency: redis.idempotency, admission: redis.admission });
+    keyStore = redis.stores.keys;
+    Object.assign(extra, { buckets: redis.stores.buckets, idempotency: redis.stores.idempotency, admission: redis.stores.admission });
   }
   try {
     // Missing records only: a restart with the same seed never undoes a revocation or a roll.

@@ -3,6 +3,7 @@
  * records, API keys, credit balances and usage, and one-round-trip admission; standalone or Cluster.
  */
 export { createRedisStores, watchKeyInvalidations, type RedisStores, type RedisStoresOptions } from "./stores";
+export { connectRedisStores, type ConnectedRedisStores, type ConnectRedisStoresOptions } from "./connect";
 export { RedisBucketStore, type RedisBucketStoreOptions } from "./buckets";
 export { RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from "./idempotency";
 export { RedisAdmission } from "./admission";
