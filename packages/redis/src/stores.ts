@@ -23,7 +23,7 @@ export interface RedisStoresOptions extends RedisStoreBaseOptions {
     /** @default "closed" (503 idempotency_unavailable) */
     readonly failure?: FailureMode;
   };
-  /** Credit balances and hourly usage (contract section 9), charged by `admission`. */
+  /** Tenants' credit balances (absent = the grant) and hourly usage, charged by `admission`. */
   readonly credits?: {
     /**
      * When Redis fails during an admission: `open` lets the call through uncharged (the credit
@@ -63,10 +63,10 @@ export interface RedisStores {
  * const client = new Redis(process.env.REDIS_URL);
  * const stores = createRedisStores({ client, buckets: { localShareOf: 4 } });
  * // The policy meters through Redis: it charges and refunds `stores.admission.credits`.
- * const policy = createPolicy({ environment: "live", keyStore: stores.keyStore, keyHasher,
- *   buckets: stores.buckets, idempotency: stores.idempotency, admission: stores.admission, keyCache });
+ * const policy = createPolicy({ environment: "live", stores, keyHasher });
  * const report = await readUsage(stores.credits, tenantId);
- * const stop = await stores.watchKeyInvalidations(keyCache, client.duplicate());
+ * const stop = await stores.watchKeyInvalidations(policy.keyCache, client.duplicate());
+ * // Or let `connectRedisStores` connect, watch and close: see there.
  */
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const { prefix } = checkBase("createRedisStores", options);
