@@ -70,7 +70,8 @@ export interface BucketReply {
 }
 
 /**
- * Token-bucket decision on one bucket (the per-request hot path: nothing else in it).
+ * Token-bucket decision on one bucket (the per-request hot path: nothing else in it). Its four
+ * numbers travel as one binary ARGV of doubles (`doubles`): no strtod per argument.
  * Returns { 1 allowed | 0 rejected | -1 late, tokens before the cost in millionths (integer),
  * server now ms }.
  */
@@ -79,11 +80,12 @@ export const BUCKET_SCRIPT = defineScript<[bucket: string], [cost: number, capac
   keys: ["bucket"],
   args: ["cost", "capacity", "refillPerSecond", "deadline"],
   deadline: true,
+  doubles: true,
   uses: [SERVER_CLOCK, BUCKET_LUA],
   lua: `
-local t, sec, usec, now, late = server_clock(ARGV[4])
+local cost, capacity, rate, deadline = struct.unpack('>d>d>d>d', ARGV[1])
+local t, sec, usec, now, late = server_clock(deadline)
 if late then return {-1, '', math.floor(now)} end
-local cost, capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tokens = bucket_held(KEYS[1], capacity, rate, sec, usec)
 local allowed = tokens + 1e-9 >= cost
 if allowed then bucket_take(KEYS[1], tokens, cost, capacity, rate, t) end

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
-import type { DecisionArgs, RedisScript } from "./script";
+import { packDoubles, type DecisionArgs, type RedisScript } from "./script";
 
 /** The caller's ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -23,9 +23,14 @@ export class RedisStoreLateError extends Error {
 // replies used (arrays, strings, integers) read the same under RESP2 and RESP3.
 interface Commands {
   status: string;
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  eval(lua: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  evalsha(sha: string, numKeys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
+  eval(lua: string, numKeys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
   time(): Promise<unknown>;
+}
+
+/** A decision script's ARGV as sent: its arguments, or one binary ARGV of doubles. */
+function wire(script: RedisScript<readonly string[], readonly (string | number)[], unknown>, args: readonly (string | number)[]): readonly (string | number | Buffer)[] {
+  return script.doubles ? [packDoubles(args)] : args;
 }
 
 const DOWN = new Set(["reconnecting", "close", "end", "disconnecting"]);
@@ -207,7 +212,7 @@ export class Connection {
     const a = args as unknown as (string | number)[];
     const run = this.#clock.offset !== undefined ? this.#send(s, keys, a, start) : this.#syncThenSend(s, keys, a, start);
     return this.#timeouts.wrap(run, script.name, (reply) => script.decode(this.#checked(reply)), start, (e) =>
-      e instanceof Error && e.message.startsWith("NOSCRIPT") ? this.#c.eval(s.lua, keys.length, ...keys, ...a) : undefined,
+      e instanceof Error && e.message.startsWith("NOSCRIPT") ? this.#c.eval(s.lua, keys.length, ...keys, ...wire(s, a)) : undefined,
     );
   }
 
@@ -220,7 +225,7 @@ export class Connection {
   #send(script: RedisScript<readonly string[], (string | number)[], unknown>, keys: readonly string[], args: (string | number)[], start: number): Promise<unknown> {
     // Half the timeout is left for the reply to travel back before the client gives up.
     args[3] = Math.floor(start + (this.#clock.offset ?? 0) + this.timeoutMs / 2);
-    return this.#c.evalsha(script.sha, keys.length, ...keys, ...args); // NOSCRIPT: `decision` retries with EVAL
+    return this.#c.evalsha(script.sha, keys.length, ...keys, ...wire(script, args)); // NOSCRIPT: `decision` retries with EVAL
   }
 
   /** A decision reply: samples the server clock (third element), refuses `late`. */

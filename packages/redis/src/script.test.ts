@@ -30,7 +30,7 @@ const SCRIPTS: AnyScript[] = [
 ] as unknown as AnyScript[];
 
 // What Redis' Lua 5.1 sandbox gives every script.
-const GLOBALS = new Set(["redis", "cjson", "string", "math", "table", "tonumber", "tostring", "type", "pairs", "ipairs", "unpack", "pcall", "KEYS", "ARGV"]);
+const GLOBALS = new Set(["redis", "cjson", "struct", "string", "math", "table", "tonumber", "tostring", "type", "pairs", "ipairs", "unpack", "pcall", "KEYS", "ARGV"]);
 const KEYWORDS = new Set("and break do else elseif end false for function if in local nil not or repeat return then true until while".split(" "));
 
 interface Token {

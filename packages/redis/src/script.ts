@@ -21,8 +21,8 @@ import { createHash } from "node:crypto";
  * so it passes the tenant's usage key prefix in KEYS and the script appends the hour (same hash
  * tag, same slot, so Cluster routes and allows it).
  *
- * Decision scripts (`deadline: true`) take a deadline in ARGV[4] (server-clock milliseconds,
- * 0 = none): a script that runs after it writes nothing and answers `late` (-1 first). The client
+ * Decision scripts (`deadline: true`) take a deadline as their fourth argument (ARGV[4], or the
+ * fourth double of a `doubles` script; server-clock milliseconds, 0 = none): a script that runs after it writes nothing and answers `late` (-1 first). The client
  * gives up at about the same moment, so a command that was queued behind a paused or hung server
  * cannot take effect after the caller has already fallen back (no token charged twice, no claim
  * nobody holds). Every decision script answers the server time (ms) third: the client learns the
@@ -56,6 +56,12 @@ export interface RedisScript<Keys extends readonly string[], Args extends readon
   readonly args: readonly string[];
   /** Decision script: ARGV[4] is its deadline, its reply starts with 1 | 0 | -1 late and the server time is third. */
   readonly deadline: boolean;
+  /**
+   * The arguments (all numbers) travel as one binary ARGV of big-endian doubles, read with
+   * `struct.unpack('>d>d...', ARGV[1])`: no decimal formatting in the client and no `tonumber`
+   * (strtod) per argument on the server. The names in `args` are those of the doubles.
+   */
+  readonly doubles: boolean;
   /** The fragments composed before the body, in order (dependencies first). */
   readonly fragments: readonly LuaFragment[];
   /** The script's own code, after the fragments. */
@@ -79,6 +85,8 @@ export interface ScriptDefinition<Reply> {
   readonly args: readonly string[];
   /** @default false */
   readonly deadline?: boolean;
+  /** @default false (see `RedisScript.doubles`) */
+  readonly doubles?: boolean;
   /** Fragments whose functions the body calls (their own `uses` are added before them). */
   readonly uses?: readonly LuaFragment[];
   readonly lua: string;
@@ -116,6 +124,7 @@ export function defineScript<Keys extends readonly string[], Args extends readon
     keys: d.keys,
     args: d.args,
     deadline: d.deadline ?? false,
+    doubles: d.doubles ?? false,
     fragments,
     body: d.lua,
     lua,
@@ -127,7 +136,7 @@ export function defineScript<Keys extends readonly string[], Args extends readon
 /**
  * The server's clock, for every script that reads it. `server_clock(deadline)` answers TIME as
  * its strings `t` ({seconds, microseconds}), the same as numbers, now in ms (with a microsecond
- * fraction), and whether `deadline` (server ms as a string; '0' = none) has passed.
+ * fraction), and whether `deadline` (server ms, a number or its string; 0 = none) has passed.
  */
 export const SERVER_CLOCK = luaFragment("server-clock", {
   defines: ["server_clock"],
@@ -140,6 +149,13 @@ local function server_clock(deadline)
   return t, sec, usec, now, d > 0 and now > d
 end`,
 });
+
+/** The ARGV of a `doubles` script: its numbers as big-endian doubles in one binary string. */
+export function packDoubles(args: readonly (string | number)[]): Buffer {
+  const b = Buffer.allocUnsafe(args.length * 8);
+  for (let i = 0; i < args.length; i++) b.writeDoubleBE(args[i] as number, i * 8);
+  return b;
+}
 
 /** `decode` of a script answering 1 or 0. */
 export const isOne = (r: unknown): boolean => r === 1;
