@@ -106,8 +106,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let stores: PolicyStores = { keys: keyStore };
   if (options.redisUrl !== undefined) {
     redis = await connectRedis(options.redisUrl, options.redisKeyPrefix ?? "alloovium", log);
-    keyStore = redis.keyStore;
-    stores = { keys: keyStore, buckets: redis.buckets, idempotency: redis.idempotency, admission: redis.admission };
+    keyStore = redis.stores.keys;
+    stores = redis.stores;
   }
   try {
     // Missing records only: a restart with the same seed never undoes a revocation or a roll.

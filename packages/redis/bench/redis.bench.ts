@@ -1,8 +1,9 @@
 /**
  * Benchmark: @alloovium/redis against rate-limiter-flexible (RateLimiterRedis, weighted
  * consume) and @node-idempotency/core with its Redis storage adapter, in one run against one
- * Redis. Throughput in ops/s and ratios, plus round trips per request counted on the server
- * (MONITOR, leaving out commands run inside scripts).
+ * Redis. Throughput in ops/s (medians of alternated runs) and the median ratio of runs next to
+ * each other; the scripts' server time per call (INFO commandstats) for the buckets; round trips
+ * per request counted on the server (MONITOR, leaving out commands run inside scripts).
  *
  * Runs against a private redis-server on a free port when `redis-server` is on PATH (quiet and
  * unshared, so MONITOR counts only this run), else against BENCH_REDIS_URL / REDIS_URL.
@@ -22,12 +23,33 @@ import { RoundTripCounter } from "../test/round-trips";
 const entry = process.env.BENCH_SOURCE ? "../src/index.ts" : "../dist/index.js";
 const { createRedisStores } = (await import(entry)) as typeof import("../src/index");
 
-const WARMUP_MS = 200;
-const BUCKET_MS = 1500;
-const POST_MS = 1000;
+const WARMUP_MS = 100;
+const ROUNDS = 6;
+const BUCKET_MS = 500;
+const POST_MS = 350;
 
-async function measure(concurrency: number, durationMs: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  let i = 0;
+/** Server time of the scripts (`evalsha`, `eval`, `fcall`) over a measured run, from `INFO commandstats`. */
+interface ServerTime {
+  calls: number;
+  usec: number;
+}
+
+let admin: Redis | undefined; // a connection of the bench's own, for CONFIG RESETSTAT and INFO
+
+async function scriptStats(): Promise<ServerTime> {
+  const info = admin ? await admin.info("commandstats") : "";
+  const out = { calls: 0, usec: 0 };
+  for (const m of info.matchAll(/^cmdstat_(evalsha|eval|fcall):calls=(\d+),usec=(\d+)/gm)) {
+    out.calls += Number(m[2]);
+    out.usec += Number(m[3]);
+  }
+  return out;
+}
+
+// One counter for every run, so that a "new key" op never reuses a key of an earlier run.
+let i = 0;
+
+async function measure(concurrency: number, durationMs: number, op: (i: number) => Promise<unknown>, server?: ServerTime): Promise<number> {
   const loop = async (until: number, count: { n: number }) => {
     while (Date.now() < until) {
       await op(i++);
@@ -37,24 +59,63 @@ async function measure(concurrency: number, durationMs: number, op: (i: number) 
   const warm = { n: 0 };
   const warmUntil = Date.now() + WARMUP_MS;
   await Promise.all(Array.from({ length: concurrency }, () => loop(warmUntil, warm)));
+  if (server) await admin?.config("RESETSTAT");
   const count = { n: 0 };
   const start = performance.now();
   const until = Date.now() + durationMs;
   await Promise.all(Array.from({ length: concurrency }, () => loop(until, count)));
-  return count.n / ((performance.now() - start) / 1000);
+  const rate = count.n / ((performance.now() - start) / 1000);
+  if (server) {
+    const s = await scriptStats();
+    server.calls += s.calls;
+    server.usec += s.usec;
+  }
+  return rate;
 }
 
-/** A then B, then B then A: the better of each pair, so neither side gains from running second. */
-async function compare(concurrency: number, durationMs: number, a: (i: number) => Promise<unknown>, b: (i: number) => Promise<unknown>): Promise<[number, number]> {
-  const a1 = await measure(concurrency, durationMs, a);
-  const b1 = await measure(concurrency, durationMs, b);
-  const b2 = await measure(concurrency, durationMs, b);
-  const a2 = await measure(concurrency, durationMs, a);
-  return [Math.max(a1, a2), Math.max(b1, b2)];
+/**
+ * `rounds` pairs of runs, A then B in even rounds and B then A in odd ones, so neither side gains
+ * from running second or from a quiet moment of a shared machine: each side's median throughput
+ * and the median of the rounds' ratios (A/B of runs next to each other). With `server`, also each
+ * side's script time on the server per call (µs, over all its runs).
+ */
+async function compare(
+  concurrency: number,
+  durationMs: number,
+  a: (i: number) => Promise<unknown>,
+  b: (i: number) => Promise<unknown>,
+  server?: [ServerTime, ServerTime],
+  rounds = ROUNDS,
+): Promise<[number, number, number]> {
+  const as: number[] = [];
+  const bs: number[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let x: number;
+    let y: number;
+    if (r % 2 === 0) {
+      x = await measure(concurrency, durationMs, a, server?.[0]);
+      y = await measure(concurrency, durationMs, b, server?.[1]);
+    } else {
+      y = await measure(concurrency, durationMs, b, server?.[1]);
+      x = await measure(concurrency, durationMs, a, server?.[0]);
+    }
+    as.push(x);
+    bs.push(y);
+    ratios.push(x / y);
+  }
+  return [median(as), median(bs), median(ratios)];
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((p, q) => p - q);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const perCall = (t: ServerTime) => (t.calls > 0 ? `${(t.usec / t.calls).toFixed(2)} µs` : "-");
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
 const show = (calls: Record<string, number>) => `${total(calls)} (${Object.entries(calls).map(([k, v]) => `${k}${v > 1 ? `x${v}` : ""}`).join(", ") || "-"})`;
 
@@ -67,6 +128,7 @@ async function main(): Promise<void> {
   const prefix = `alloovium-bench-${randomBytes(4).toString("hex")}`;
   const ours = new Redis(url);
   const theirs = new Redis(url);
+  admin = new Redis(url);
   const stores = createRedisStores({ client: ours, keyPrefix: prefix, commandTimeoutMs: 5000 });
   const rlf = new RateLimiterRedis({ storeClient: theirs, keyPrefix: `${prefix}-rlf`, points: 1e12, duration: 3600 });
   const adapter = new RedisStorageAdapter({ url });
@@ -80,16 +142,20 @@ async function main(): Promise<void> {
     const limits = { capacity: 1e12, refillPerSecond: 1e9 };
     const bucketRows: string[][] = [];
     const bucketRatios: number[] = [];
+    const serverRows: string[][] = [];
     for (const c of [1, 64]) {
-      const [a, b] = await compare(
+      const server: [ServerTime, ServerTime] = [{ calls: 0, usec: 0 }, { calls: 0, usec: 0 }];
+      const [a, b, q] = await compare(
         c,
         BUCKET_MS,
         (i) => stores.buckets.consume({ tenantId: "bench", id: `key:${i % 100}` }, 3, limits),
         (i) => rlf.consume(`key:${i % 100}`, 3),
+        server,
       );
-      progress(`bucket c=${c}: ${fmt(a)} vs ${fmt(b)}`);
-      bucketRatios.push(a / b);
-      bucketRows.push([`bucket consume(cost 3), concurrency ${c}`, fmt(a), fmt(b), ratio(a, b)]);
+      progress(`bucket c=${c}: ${fmt(a)} vs ${fmt(b)} (${q.toFixed(2)}x); server ${perCall(server[0])} vs ${perCall(server[1])} per call`);
+      bucketRatios.push(q);
+      bucketRows.push([`bucket consume(cost 3), concurrency ${c}`, fmt(a), fmt(b), `${q.toFixed(2)}x`]);
+      serverRows.push([`bucket consume(cost 3), concurrency ${c}`, perCall(server[0]), perCall(server[1])]);
     }
 
     // --- Idempotent POST decision path. Ours: admission (bucket + claim, one script) then
@@ -119,11 +185,11 @@ async function main(): Promise<void> {
     const postRows: string[][] = [];
     for (const c of [1, 16]) {
       const run = `${randomBytes(3).toString("hex")}-${c}`;
-      const [a, b] = await compare(c, POST_MS, (i) => ourPost(`fresh-${run}-a-${i}`, true), (i) => theirPost(`fresh-${run}-b-${i}`, true));
-      postRows.push([`idempotent POST, new key (claim + complete), concurrency ${c}`, fmt(a), fmt(b), ratio(a, b)]);
-      const [ra, rb] = await compare(c, POST_MS, (i) => ourPost(`replay-${i % 100}`, false), (i) => theirPost(`replay-${i % 100}`, false));
+      const [a, b, q] = await compare(c, POST_MS, (i) => ourPost(`fresh-${run}-a-${i}`, true), (i) => theirPost(`fresh-${run}-b-${i}`, true));
+      postRows.push([`idempotent POST, new key (claim + complete), concurrency ${c}`, fmt(a), fmt(b), `${q.toFixed(2)}x`]);
+      const [ra, rb, rq] = await compare(c, POST_MS, (i) => ourPost(`replay-${i % 100}`, false), (i) => theirPost(`replay-${i % 100}`, false));
       progress(`POST c=${c} done`);
-      postRows.push([`idempotent POST, replay, concurrency ${c}`, fmt(ra), fmt(rb), ratio(ra, rb)]);
+      postRows.push([`idempotent POST, replay, concurrency ${c}`, fmt(ra), fmt(rb), `${rq.toFixed(2)}x`]);
     }
 
     // --- Round trips per request, counted by the server.
@@ -190,6 +256,7 @@ async function main(): Promise<void> {
       ...bucketRows.map((r) => [r[0]!, r[1]!, `${r[2]} (rate-limiter-flexible)`, r[3]!]),
       ...postRows.map((r) => [r[0]!, r[1]!, `${r[2]} (@node-idempotency)`, r[3]!]),
     ]));
+    console.log("\n" + table(["script time on the server per call (INFO commandstats, evalsha)", "@alloovium/redis", "rate-limiter-flexible"], serverRows));
     console.log("\n" + table(["round trips per request (server-side)", "@alloovium/redis", "other", "goal"], rtRows));
     const min = Math.min(...bucketRatios);
     console.log(`\nGoal bucket throughput >= 1.0x rate-limiter-flexible: ${min >= 1 ? "met" : "NOT met"} (lowest ratio ${min.toFixed(2)}x).`);
@@ -197,6 +264,7 @@ async function main(): Promise<void> {
     await deleteKeys(ours, prefix).catch(() => 0);
     ours.disconnect();
     theirs.disconnect();
+    admin.disconnect();
     await adapter.disconnect();
     await server?.destroy();
   }

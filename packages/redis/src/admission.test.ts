@@ -21,7 +21,8 @@ import { mintApiKey, policyRequest, TEST_PEPPER } from "@alloovium/core/testing"
 import { afterAll, describe, expect, it } from "vitest";
 import { deleteKeys } from "../test/redis-server";
 import { testClient, testPrefix } from "../test/helpers";
-import { createRedisStores, KeyLayout, RedisAdmission, RedisCreditStore } from "./index";
+import { createRedisStores, RedisAdmission, RedisCreditStore } from "./index";
+import { KeyLayout } from "./keys";
 
 const client = testClient();
 const keyPrefix = testPrefix("admission");
@@ -213,13 +214,12 @@ describe("createPolicy with `admission: stores.admission`", () => {
   async function setup(grant: number) {
     const s = stores();
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
-    const keyCache = createVerifiedKeyCache({ store: s.keyStore, hasher: keyHasher, ttlMs: 60_000 });
+    const keyCache = createVerifiedKeyCache({ store: s.keys, hasher: keyHasher, ttlMs: 60_000 });
     const policy = createPolicy({
-      environment: "test", keyHasher, keyCache, creditGrant: grant,
-      stores: { keys: s.keyStore, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission },
+      environment: "test", keyHasher, keyCache, creditGrant: grant, stores: s,
     });
     const tenantId = randomUUID();
-    const { key, record } = await mintApiKey(s.keyStore, keyHasher, { tenantId });
+    const { key, record } = await mintApiKey(s.keys, keyHasher, { tenantId });
     return { s, policy, tenantId, key, record };
   }
 
@@ -265,7 +265,7 @@ describe("createPolicy with `admission: stores.admission`", () => {
     const { s, policy, tenantId, key, record } = await setup(100);
     const d = await policy.decide(policyRequest({ method: "POST", path: create.path, key, body: "{}" }), create);
     expect(d.kind).toBe("continue");
-    const touched = await waitForValue(async () => (await s.keyStore.get(tenantId, record.id))?.last_used_at ?? undefined);
+    const touched = await waitForValue(async () => (await s.keys.get(tenantId, record.id))?.last_used_at ?? undefined);
     expect(Date.parse(touched)).toBeGreaterThan(Date.now() - 60_000);
     expect(JSON.parse((await client.hget(layout.keyRecords(tenantId), record.id))!)).not.toHaveProperty("last_used_at");
   });

@@ -8,11 +8,107 @@ import {
   type AdmissionResult,
   type BucketResult,
 } from "@alloovium/core/store-kit";
-import { resultOf, resultsOf, type RedisBucketStore } from "./buckets";
-import type { RedisCreditStore } from "./credits";
-import { claimOf, type RedisIdempotencyStore } from "./idempotency";
+import { BUCKET_LUA, BUCKETS_ALL_LUA, resultOf, resultsOf, type RedisBucketStore } from "./buckets";
+import { CREDITS_LUA, type RedisCreditStore } from "./credits";
+import { CLAIM_LUA, claimOf, type RedisIdempotencyStore } from "./idempotency";
 import { kFallback, kFallbackAll, kInternals } from "./internal";
-import { ADMIT_SCRIPT } from "./scripts";
+import { defineScript, SERVER_CLOCK } from "./script";
+
+/** KEYS of `ADMIT_SCRIPT`: the credit balance and usage prefix when metered or with a tenant bucket, then that bucket. */
+type AdmitKeys =
+  | readonly [bucket: string, record: string, sequence: string]
+  | readonly [bucket: string, record: string, sequence: string, balance: string, usagePrefix: string]
+  | readonly [bucket: string, record: string, sequence: string, balance: string, usagePrefix: string, tenantBucket: string];
+
+type AdmitHead = readonly [cost: number, capacity: number, refillPerSecond: number, deadline: number, fingerprint: string, leaseMs: number];
+type AdmitCredits = readonly [price: number | "", grant: number | "", capability: string, usageRetentionMs: number | ""];
+
+/** ARGV of `ADMIT_SCRIPT`: the credit part (all '' when not metered but with a tenant bucket), then that bucket's limits. */
+type AdmitArgs = AdmitHead | readonly [...AdmitHead, ...AdmitCredits] | readonly [...AdmitHead, ...AdmitCredits, tenantCapacity: number, tenantRefillPerSecond: number];
+
+/** The raw reply of `ADMIT_SCRIPT` (decoded by `RedisAdmission`, which knows what it asked for). */
+type AdmitReply = readonly [
+  status: 1 | 0,
+  millionths: number,
+  serverNowMs: number,
+  claimOutcome: string,
+  claimPayload: string,
+  creditsOutcome: string,
+  balance: number | "",
+  charged: number | "",
+  hourMs: number | "",
+  tenantMillionths?: number,
+];
+
+/**
+ * The admission: bucket decision, then (only if allowed) the idempotency claim, then (when
+ * metered) the credit charge, in one script and one round trip, with core's `composeAdmission`
+ * semantics: a refused bucket claims and charges nothing but answers the balance; an
+ * `in_flight` or `mismatch` claim answers the balance only; a `completed` claim (a replay) is
+ * counted as a call at 0 credits; a short balance deletes the claim just made and answers
+ * `insufficient`. Every metered reply carries the balance.
+ * KEYS[2] without a claim is any key of the tenant, untouched; KEYS[4], KEYS[5] are needed when
+ * metered or with a tenant bucket (placeholders then); KEYS[5] is the usage key prefix (the
+ * script appends the hour of server `TIME`; same hash tag, same slot); KEYS[6], the tenant-wide
+ * bucket, is taken with KEYS[1] all or nothing.
+ * ARGV[6] leaseMs 0 = no claim; without ARGV[7] (or with '') nothing is metered; ARGV[11],
+ * ARGV[12] with KEYS[6] only.
+ * Returns { 1 | 0 | -1 late, tokens, server now ms, claim outcome | '', token | response JSON | '',
+ * 'charged' | 'insufficient' | 'balance' | '', balance, credits charged, hour ms,
+ * [ tenant bucket tokens before the cost, in millionths ] }.
+ */
+export const ADMIT_SCRIPT = defineScript<AdmitKeys, AdmitArgs, AdmitReply>({
+  name: "admit",
+  keys: ["bucket", "idempotency record", "the tenant's token counter", "credit balance", "usage key prefix", "tenant-wide bucket"],
+  args: ["cost", "capacity", "refillPerSecond", "deadline", "fingerprint", "leaseMs", "price", "grant", "capability", "usageRetentionMs", "tenant bucket capacity", "tenant bucket refillPerSecond"],
+  deadline: true,
+  uses: [SERVER_CLOCK, BUCKET_LUA, BUCKETS_ALL_LUA, CLAIM_LUA, CREDITS_LUA],
+  lua: `
+local t, sec, usec, now, late = server_clock(ARGV[4])
+if late then return {-1, '', math.floor(now)} end
+local allowed, tokens, shared
+if KEYS[6] then
+  local counts
+  allowed, counts = buckets_all({KEYS[1], KEYS[6]}, tonumber(ARGV[1]), {{tonumber(ARGV[2]), tonumber(ARGV[3])}, {tonumber(ARGV[11]), tonumber(ARGV[12])}}, t, sec, usec)
+  tokens = counts[1]
+  shared = counts[2]
+else
+  local cost, capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+  tokens = bucket_held(KEYS[1], capacity, rate, sec, usec)
+  allowed = tokens + 1e-9 >= cost
+  if allowed then bucket_take(KEYS[1], tokens, cost, capacity, rate, t) end
+end
+local r = {allowed and 1 or 0, math.floor(tokens * 1000000), math.floor(now), '', '', '', '', '', ''}
+if shared then r[10] = math.floor(shared * 1000000) end
+if allowed and tonumber(ARGV[6]) > 0 then
+  local c = claim(KEYS[2], KEYS[3], ARGV[5], tonumber(ARGV[6]), t, now)
+  r[4] = c[1]
+  r[5] = c[2] or ''
+end
+if ARGV[7] == nil or ARGV[7] == '' then return r end
+if not allowed or r[4] == 'in_flight' or r[4] == 'mismatch' then
+  r[6] = 'balance'
+  r[7] = balance_of(KEYS[4], ARGV[8])
+  return r
+end
+local price = tonumber(ARGV[7])
+if r[4] == 'completed' then price = 0 end
+local hour = usage_hour(sec)
+local ok, balance = charge(KEYS[4], KEYS[5], ARGV[9], price, ARGV[8], tonumber(ARGV[10]), hour)
+if not ok then
+  if r[4] == 'claimed' then redis.call('DEL', KEYS[2]) end
+  r[6] = 'insufficient'
+  r[7] = balance
+  return r
+end
+r[6] = 'charged'
+r[7] = balance
+r[8] = price
+r[9] = hour
+return r
+`,
+  decode: (r) => r as AdmitReply,
+});
 
 const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
 const bothBuckets = ([bucket, tenant]: BucketResult[]): AdmissionResult => ({ bucket: bucket!, tenant: tenant! });
@@ -90,8 +186,8 @@ export class RedisAdmission implements Admission {
     const tenantId = ref.tenantId;
     const sequence = keys.sequence(tenantId);
     const leaseMs = claim ? Math.max(1, Math.ceil(claim.leaseMs)) : 0;
-    const k = [keys.bucket(tenantId, ref.id), claim ? keys.idempotency(claim.ref.tenantId, claim.ref.scope, claim.ref.key) : sequence, sequence];
-    const args: (string | number)[] = [cost, limits.capacity, limits.refillPerSecond, 0, claim ? claim.fingerprint : "", leaseMs];
+    const k: [string, string, string, ...string[]] = [keys.bucket(tenantId, ref.id), claim ? keys.idempotency(claim.ref.tenantId, claim.ref.scope, claim.ref.key) : sequence, sequence];
+    const args: [number, number, number, number, string, number, ...(string | number)[]] = [cost, limits.capacity, limits.refillPerSecond, 0, claim ? claim.fingerprint : "", leaseMs];
     if (charge) {
       k.push(keys.credits(tenantId), keys.usagePrefix(tenantId));
       args.push(charge.credits, charge.grant, charge.capability, credits![kInternals].retentionMs);
@@ -103,15 +199,19 @@ export class RedisAdmission implements Admission {
       k.push(keys.bucket(tenantId, tenant.ref.id));
       args.push(tenant.limits.capacity, tenant.limits.refillPerSecond);
     }
-    let reply: unknown[];
+    let reply: AdmitReply;
     try {
-      reply = await conn.decision(ADMIT_SCRIPT, k, args);
+      // The optional tail is pushed above in the order the script's KEYS and ARGV name it.
+      reply = await conn.decision(ADMIT_SCRIPT, k as unknown as AdmitKeys, args as unknown as AdmitArgs);
     } catch (error) {
       // The script is atomic, and one that ran after its deadline wrote nothing: as far as this
       // process can tell, no part happened.
       return this.#fallback(request, charge !== undefined, leaseMs, error);
     }
-    const buckets = tenant ? bothBuckets(resultsOf(reply[0] === 1, [reply[1], reply[9]], cost, [{ ref, limits }, tenant])) : { bucket: resultOf(reply, cost, limits) };
+    const allowed = reply[0] === 1;
+    const buckets = tenant
+      ? bothBuckets(resultsOf({ allowed, tokens: [reply[1] / 1_000_000, Number(reply[9]) / 1_000_000] }, cost, [{ ref, limits }, tenant]))
+      : { bucket: resultOf({ allowed, tokens: reply[1] / 1_000_000 }, cost, limits) };
     const claimed = buckets.bucket.allowed && claim ? claimOf(reply[3], reply[4]) : undefined;
     if (!charge) return claimed ? { ...buckets, claim: claimed } : buckets;
     const charged = creditsOf(reply);
@@ -147,7 +247,7 @@ export class RedisAdmission implements Admission {
 }
 
 /** The credit part of an admission reply (elements 6 to 9). */
-function creditsOf(reply: unknown[]): AdmissionCredits {
+function creditsOf(reply: AdmitReply): AdmissionCredits {
   const balance = Number(reply[6]);
   switch (reply[5]) {
     case "charged":

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
-import type { LuaScript } from "./scripts";
+import { packDoubles, type DecisionArgs, type RedisScript } from "./script";
 
 /** The caller's ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -23,9 +23,14 @@ export class RedisStoreLateError extends Error {
 // replies used (arrays, strings, integers) read the same under RESP2 and RESP3.
 interface Commands {
   status: string;
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  eval(lua: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  evalsha(sha: string, numKeys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
+  eval(lua: string, numKeys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
   time(): Promise<unknown>;
+}
+
+/** A decision script's ARGV as sent: its arguments, or one binary ARGV of doubles. */
+function wire(script: RedisScript<readonly string[], readonly (string | number)[], unknown>, args: readonly (string | number)[]): readonly (string | number | Buffer)[] {
+  return script.doubles ? [packDoubles(args)] : args;
 }
 
 const DOWN = new Set(["reconnecting", "close", "end", "disconnecting"]);
@@ -53,28 +58,40 @@ class Timeouts {
     this.#every = Math.max(1, Math.min(50, Math.floor(ms / 10)));
   }
 
-  wrap<T>(p: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { until: Date.now() + this.#ms, what, reject, done: false };
+  /**
+   * `p` with the timeout, mapped by `map` (which may throw: the result rejects). When `p` fails
+   * and `retry` answers a promise for the error, that promise is waited for instead (once).
+   */
+  wrap<T, R = T>(p: Promise<T>, what: string, map?: (v: T) => R, since = Date.now(), retry?: (e: unknown) => Promise<T> | undefined): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const entry: Pending = { until: since + this.#ms, what, reject, done: false };
       this.#pending.add(entry);
       if (!this.#timer) {
         this.#timer = setInterval(() => this.#sweep(), this.#every);
         this.#timer.unref();
       }
-      p.then(
-        (v) => {
-          if (entry.done) return;
-          entry.done = true;
-          this.#pending.delete(entry);
-          resolve(v);
-        },
-        (e: unknown) => {
-          if (entry.done) return;
-          entry.done = true;
-          this.#pending.delete(entry);
+      const ok = (v: T) => {
+        if (entry.done) return;
+        entry.done = true;
+        this.#pending.delete(entry);
+        if (!map) return resolve(v as unknown as R);
+        try {
+          resolve(map(v));
+        } catch (e) {
           reject(e);
-        },
-      );
+        }
+      };
+      const fail = (e: unknown) => {
+        if (entry.done) return;
+        entry.done = true;
+        this.#pending.delete(entry);
+        reject(e);
+      };
+      p.then(ok, (e: unknown) => {
+        const again = entry.done ? undefined : retry?.(e);
+        if (again) again.then(ok, fail);
+        else fail(e);
+      });
     });
   }
 
@@ -168,49 +185,54 @@ export class Connection {
   }
 
   /** EVALSHA, falling back to EVAL (which also caches it) on NOSCRIPT; on Cluster per node. */
-  #eval(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  #eval(script: RedisScript<readonly string[], readonly (string | number)[], unknown>, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     return this.#c.evalsha(script.sha, keys.length, ...keys, ...args).catch((e: unknown) => {
       if (e instanceof Error && e.message.startsWith("NOSCRIPT")) return this.#c.eval(script.lua, keys.length, ...keys, ...args);
       throw e;
     });
   }
 
-  /** Runs a script that does not need a deadline (complete, release). */
-  script(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return this.command(script.name, () => this.#eval(script, keys, args));
+  /** Runs a script that takes no deadline (complete, release, the key scripts), decoding its reply. */
+  script<K extends readonly string[], A extends readonly (string | number)[], R>(script: RedisScript<K, A, R>, keys: K, args: A): Promise<R> {
+    this.checkUp(script.name);
+    return this.#timeouts.wrap(this.#eval(script as RedisScript<readonly string[], readonly (string | number)[], R>, keys, args), script.name, script.decode);
   }
 
   /**
-   * Runs a decision script with a deadline in ARGV[4] (`args[3]`, overwritten here). Every
-   * decision script answers the server time third; a `late` reply (first element -1) becomes a
-   * `RedisStoreLateError`. Written with few closures: this is the per-request hot path.
+   * Runs a decision script with its deadline in ARGV[4] (`args[3]`, overwritten here), decoding
+   * its reply. Every decision script answers the server time third; a `late` reply (first
+   * element -1) becomes a `RedisStoreLateError`. Written with few closures and promises: this is
+   * the per-request hot path.
    */
-  decision(script: LuaScript, keys: readonly string[], args: (string | number)[]): Promise<unknown[]> {
+  decision<K extends readonly string[], A extends DecisionArgs, R>(script: RedisScript<K, A, R>, keys: K, args: A): Promise<R> {
+    if (!script.deadline) throw new TypeError(`${script.name} is not a decision script`);
     this.checkUp(script.name);
     const start = Date.now();
-    const run = this.#clock.offset !== undefined ? this.#send(script, keys, args, start) : this.#syncThenSend(script, keys, args, start);
-    return this.#timeouts.wrap(run, script.name);
+    const s = script as unknown as RedisScript<readonly string[], (string | number)[], R>;
+    const a = args as unknown as (string | number)[];
+    const run = this.#clock.offset !== undefined ? this.#send(s, keys, a, start) : this.#syncThenSend(s, keys, a, start);
+    return this.#timeouts.wrap(run, script.name, (reply) => script.decode(this.#checked(reply)), start, (e) =>
+      e instanceof Error && e.message.startsWith("NOSCRIPT") ? this.#c.eval(s.lua, keys.length, ...keys, ...wire(s, a)) : undefined,
+    );
   }
 
-  async #syncThenSend(script: LuaScript, keys: readonly string[], args: (string | number)[], start: number): Promise<unknown[]> {
+  async #syncThenSend(script: RedisScript<readonly string[], (string | number)[], unknown>, keys: readonly string[], args: (string | number)[], start: number): Promise<unknown> {
     const [sec, usec] = (await this.#c.time()) as [string, string];
     this.#clock.sample(Number(sec) * 1000 + Math.floor(Number(usec) / 1000), Date.now());
     return this.#send(script, keys, args, start);
   }
 
-  #send(script: LuaScript, keys: readonly string[], args: (string | number)[], start: number): Promise<unknown[]> {
+  #send(script: RedisScript<readonly string[], (string | number)[], unknown>, keys: readonly string[], args: (string | number)[], start: number): Promise<unknown> {
     // Half the timeout is left for the reply to travel back before the client gives up.
     args[3] = Math.floor(start + (this.#clock.offset ?? 0) + this.timeoutMs / 2);
-    return this.#c.evalsha(script.sha, keys.length, ...keys, ...args).then(this.#onReply, (e: unknown) => {
-      if (e instanceof Error && e.message.startsWith("NOSCRIPT")) return this.#c.eval(script.lua, keys.length, ...keys, ...args).then(this.#onReply);
-      throw e;
-    });
+    return this.#c.evalsha(script.sha, keys.length, ...keys, ...wire(script, args)); // NOSCRIPT: `decision` retries with EVAL
   }
 
-  readonly #onReply = (r: unknown): unknown[] => {
+  /** A decision reply: samples the server clock (third element), refuses `late`. */
+  #checked(r: unknown): unknown {
     const reply = r as unknown[];
     this.#clock.sample(Number(reply[2]), Date.now());
     if (reply[0] === -1) throw new RedisStoreLateError("a decision script ran after its deadline and wrote nothing");
     return reply;
-  };
+  }
 }

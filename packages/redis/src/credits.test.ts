@@ -4,7 +4,8 @@ import { HOUR_MS, USAGE_RETENTION_MS, hourStart } from "@alloovium/core/store-ki
 import { afterAll, describe, expect, it } from "vitest";
 import { deleteKeys } from "../test/redis-server";
 import { testClient, testPrefix } from "../test/helpers";
-import { KeyLayout, RedisCreditStore, RedisKeyStore } from "./index";
+import { RedisCreditStore, RedisKeyStore } from "./index";
+import { KeyLayout } from "./keys";
 
 const client = testClient();
 const keyPrefix = testPrefix("credits");

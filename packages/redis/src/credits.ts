@@ -15,7 +15,150 @@ import { Connection } from "./connection";
 import { kFallback, kInternals } from "./internal";
 import { KeyLayout } from "./keys";
 import { checkBase, checkFailure, type FailureMode, type RedisStoreBaseOptions } from "./options";
-import { ADD_CREDITS_SCRIPT, CHARGE_SCRIPT, REFUND_SCRIPT, USAGE_SCRIPT } from "./scripts";
+import { defineScript, luaFragment, SERVER_CLOCK } from "./script";
+
+/**
+ * Credits: the balance is an integer string (absent = the grant, so a tenant never charged
+ * follows the configured grant); usage is a hash per hour of server time, `c:<capability>` calls
+ * and `k:<capability>` credits, expiring `retention` ms after the end of its hour. Counts are
+ * changed with DECRBY/HINCRBY (integer arithmetic on the server), never formatted from floats.
+ * `usage_hour(sec)`: the start (ms) of the hour holding TIME's seconds `sec`.
+ * `balance_of(bal, grant)`: a balance, the grant when absent.
+ * `charge(bal, uprefix, cap, price, grant, retention, hour)`: takes `price` if held and counts the
+ * call in the usage key `uprefix .. hour`; answers whether it did and the balance after.
+ */
+export const CREDITS_LUA = luaFragment("credits", {
+  defines: ["usage_hour", "balance_of", "charge"],
+  lua: `
+local function usage_hour(sec)
+  return (sec - sec % 3600) * 1000
+end
+local function balance_of(bal, grant)
+  local b = redis.call('GET', bal)
+  if b then return tonumber(b) end
+  return tonumber(grant)
+end
+local function charge(bal, uprefix, cap, price, grant, retention, hour)
+  local b = redis.call('GET', bal)
+  local balance = tonumber(b or grant)
+  if balance < price then return false, balance end
+  if price > 0 then
+    if not b then redis.call('SET', bal, grant) end
+    balance = redis.call('DECRBY', bal, price)
+  end
+  local u = uprefix .. string.format('%d', hour)
+  if redis.call('HINCRBY', u, 'c:' .. cap, 1) == 1 then redis.call('PEXPIREAT', u, hour + 3600000 + retention) end
+  if price > 0 then redis.call('HINCRBY', u, 'k:' .. cap, price) end
+  return true, balance
+end`,
+});
+
+/**
+ * A credit charge: takes `price` if the balance holds it and counts the call (and its credits)
+ * in the usage of the current hour of server time; a refused charge writes nothing. KEYS[2] is
+ * the tenant's usage key prefix: the script appends the hour (same hash tag, same slot).
+ * Returns { 1 charged | 0 refused | -1 late, balance after, server now ms, hour ms }.
+ */
+export const CHARGE_SCRIPT = defineScript<
+  [balance: string, usagePrefix: string],
+  [price: number, grant: number, capability: string, deadline: number, usageRetentionMs: number],
+  { readonly allowed: boolean; readonly balance: number; readonly hour: number }
+>({
+  name: "charge",
+  keys: ["credit balance", "usage key prefix"],
+  args: ["price", "grant", "capability", "deadline", "usageRetentionMs"],
+  deadline: true,
+  uses: [SERVER_CLOCK, CREDITS_LUA],
+  lua: `
+local t, sec, usec, now, late = server_clock(ARGV[4])
+if late then return {-1, '', math.floor(now)} end
+local hour = usage_hour(sec)
+local ok, balance = charge(KEYS[1], KEYS[2], ARGV[3], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[5]), hour)
+return {ok and 1 or 0, balance, math.floor(now), hour}
+`,
+  decode: (r) => {
+    const reply = r as unknown[];
+    return { allowed: reply[0] === 1, balance: Number(reply[1]), hour: Number(reply[3]) };
+  },
+});
+
+/**
+ * Gives back a charge: adds `credits` to the balance (from the grant when absent) and takes
+ * them off the capability's credits in the usage of the charge's hour, never below 0 (the call
+ * stays counted; an expired hour is left alone). No deadline: a refund that arrives late is
+ * still owed. Returns the balance after the refund.
+ */
+export const REFUND_SCRIPT = defineScript<[balance: string, usage: string], [credits: number, grant: number, capability: string], number>({
+  name: "refund",
+  keys: ["credit balance", "usage of the charge's hour"],
+  args: ["credits", "grant", "capability"],
+  lua: `
+if tonumber(ARGV[1]) == 0 then
+  local b = redis.call('GET', KEYS[1])
+  return tonumber(b or ARGV[2])
+end
+redis.call('SET', KEYS[1], ARGV[2], 'NX')
+local balance = redis.call('INCRBY', KEYS[1], ARGV[1])
+local field = 'k:' .. ARGV[3]
+local v = redis.call('HGET', KEYS[2], field)
+if v then
+  local left = tonumber(v) - tonumber(ARGV[1])
+  if left < 0 then left = 0 end
+  redis.call('HSET', KEYS[2], field, string.format('%d', left))
+end
+return balance
+`,
+  decode: Number,
+});
+
+/** A top-up: adds `credits` (>= 1) to the balance (from the grant when absent). Returns the new balance. */
+export const ADD_CREDITS_SCRIPT = defineScript<[balance: string], [credits: number, grant: number], number>({
+  name: "add-credits",
+  keys: ["credit balance"],
+  args: ["credits", "grant"],
+  lua: `
+redis.call('SET', KEYS[1], ARGV[2], 'NX')
+return redis.call('INCRBY', KEYS[1], ARGV[1])
+`,
+  decode: Number,
+});
+
+/**
+ * Usage rows of the hours a caller asks for, filtered on the server's clock: only hours from
+ * `since` (and no older than the retention) up to the current hour of `TIME`.
+ * KEYS[1..n] usage keys, oldest first; ARGV[1..n] their hours (ms); ARGV[n+1] the first hour
+ * asked for (ms), ARGV[n+2] usage retention ms.
+ * Returns { server now ms, { hour, field, value, field, value, ... } per non-empty hour }.
+ */
+export const USAGE_SCRIPT = defineScript<string[], number[], readonly (readonly string[])[]>({
+  name: "usage",
+  keys: ["...usage keys, oldest first"],
+  args: ["...their hours (ms), then the first hour asked for (ms) and the usage retention (ms)"],
+  uses: [SERVER_CLOCK],
+  lua: `
+local t, sec, usec, now = server_clock('0')
+local n = #KEYS
+local ms = math.floor(now)
+local oldest = ms - tonumber(ARGV[n + 2])
+oldest = oldest - oldest % 3600000
+local from = math.max(tonumber(ARGV[n + 1]), oldest)
+local to = ms - ms % 3600000
+local out = {ms}
+for i = 1, n do
+  local h = tonumber(ARGV[i])
+  if h >= from and h <= to then
+    local row = redis.call('HGETALL', KEYS[i])
+    if #row > 0 then
+      table.insert(row, 1, ARGV[i])
+      out[#out + 1] = row
+    end
+  end
+end
+return out
+`,
+  // The first element is the server time; the rest are the hours' rows.
+  decode: (r) => (r as (readonly string[])[]).slice(1),
+});
 
 /** The longest `usageRetentionMs` accepted: `usage` reads one key per hour of it at most. */
 const MAX_RETENTION_MS = 366 * 24 * HOUR_MS;
@@ -79,8 +222,7 @@ export class RedisCreditStore implements CreditStore {
       [this.#keys.credits(c.tenantId), this.#keys.usagePrefix(c.tenantId)],
       [credits, grant, c.capability, 0, this.#retentionMs],
     );
-    const allowed = reply[0] === 1;
-    return { allowed, balance: Number(reply[1]), charged: allowed ? credits : 0, hour: Number(reply[3]) };
+    return { allowed: reply.allowed, balance: reply.balance, charged: reply.allowed ? credits : 0, hour: reply.hour };
   }
 
   async refund(r: CreditRefund): Promise<number> {
@@ -88,8 +230,7 @@ export class RedisCreditStore implements CreditStore {
     const grant = checkCredits("RedisCreditStore.refund", "grant", r.grant, 0);
     checkCapability("RedisCreditStore.refund", r.capability);
     const hour = checkCredits("RedisCreditStore.refund", "hour", r.hour, 0);
-    const reply = await this.#conn.script(REFUND_SCRIPT, [this.#keys.credits(r.tenantId), this.#keys.usage(r.tenantId, hour)], [credits, grant, r.capability]);
-    return Number(reply);
+    return this.#conn.script(REFUND_SCRIPT, [this.#keys.credits(r.tenantId), this.#keys.usage(r.tenantId, hour)], [credits, grant, r.capability]);
   }
 
   async balance(tenantId: string, grant: number): Promise<number> {
@@ -102,7 +243,7 @@ export class RedisCreditStore implements CreditStore {
   async add(tenantId: string, credits: number, grant: number): Promise<number> {
     checkCredits("RedisCreditStore.add", "credits", credits, 1);
     checkCredits("RedisCreditStore.add", "grant", grant, 0);
-    return Number(await this.#conn.script(ADD_CREDITS_SCRIPT, [this.#keys.credits(tenantId)], [credits, grant]));
+    return this.#conn.script(ADD_CREDITS_SCRIPT, [this.#keys.credits(tenantId)], [credits, grant]);
   }
 
   async usage(tenantId: string, sinceMs: number): Promise<UsageRow[]> {
@@ -114,16 +255,15 @@ export class RedisCreditStore implements CreditStore {
     const last = hourStart(now) + HOUR_MS;
     if (first > last) return [];
     const keys: string[] = [];
-    const args: (string | number)[] = [];
+    const args: number[] = [];
     for (let h = first; h <= last; h += HOUR_MS) {
       keys.push(this.#keys.usage(tenantId, h));
       args.push(h);
     }
     args.push(hourStart(sinceMs), this.#retentionMs);
-    const reply = (await this.#conn.script(USAGE_SCRIPT, keys, args)) as unknown[];
+    const hours = await this.#conn.script(USAGE_SCRIPT, keys, args);
     const rows: UsageRow[] = [];
-    for (let i = 1; i < reply.length; i++) {
-      const hash = reply[i] as string[];
+    for (const hash of hours) {
       const hour = Number(hash[0]);
       const caps = new Map<string, { calls: number; credits: number }>();
       for (let j = 1; j + 1 < hash.length; j += 2) {

@@ -9,7 +9,95 @@ import { Connection } from "./connection";
 import { kFallback, kInternals } from "./internal";
 import { KeyLayout } from "./keys";
 import { checkBase, checkFailure, type FailureMode, type RedisStoreBaseOptions } from "./options";
-import { CLAIM_SCRIPT, COMPLETE_SCRIPT, RELEASE_SCRIPT } from "./scripts";
+import { defineScript, isOne, luaFragment, SERVER_CLOCK } from "./script";
+
+/**
+ * Claim-or-read of an idempotency record (hash: s = i|c, f = fingerprint, k = token,
+ * r = response JSON, u = expiry in server ms). `claim(rec, seq, fp, lease, t, now)` answers
+ * {'claimed', token}, {'completed', response JSON}, {'in_flight'} or {'mismatch'}; `t` is TIME's
+ * strings and `now` server ms. Tokens are TIME seconds + microseconds + a per-tenant counter:
+ * unique per key even if the counter key is lost with a restart.
+ */
+export const CLAIM_LUA = luaFragment("claim", {
+  defines: ["claim"],
+  lua: `
+local function claim(rec, seq, fp, lease, t, now)
+  local r = redis.call('HMGET', rec, 's', 'f', 'r')
+  if r[1] then
+    if r[2] ~= fp then return {'mismatch'} end
+    if r[1] == 'c' then return {'completed', r[3]} end
+    return {'in_flight'}
+  end
+  local n = redis.call('INCR', seq)
+  redis.call('PEXPIRE', seq, 86400000)
+  local token = t[1] .. string.format('%06d', tonumber(t[2])) .. '.' .. n
+  redis.call('HSET', rec, 's', 'i', 'f', fp, 'k', token, 'u', string.format('%d', math.floor(now) + lease))
+  redis.call('PEXPIRE', rec, lease)
+  return {'claimed', token}
+end`,
+});
+
+/**
+ * Idempotency claim-or-read. ARGV[3] is unused (the deadline is ARGV[4] in every decision script).
+ * Returns { outcome | -1 late, token | response JSON | '', server now ms }.
+ */
+export const CLAIM_SCRIPT = defineScript<
+  [record: string, sequence: string],
+  [fingerprint: string, leaseMs: number, unused: "", deadline: number],
+  ClaimResult
+>({
+  name: "claim",
+  keys: ["record", "the tenant's token counter"],
+  args: ["fingerprint", "leaseMs", "unused", "deadline"],
+  deadline: true,
+  uses: [SERVER_CLOCK, CLAIM_LUA],
+  lua: `
+local t, sec, usec, now, late = server_clock(ARGV[4])
+if late then return {-1, '', math.floor(now)} end
+local c = claim(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), t, now)
+return {c[1], c[2] or '', math.floor(now)}
+`,
+  decode: (r) => {
+    const reply = r as unknown[];
+    return claimOf(reply[0], reply[1]);
+  },
+});
+
+/**
+ * Completes an in-flight record held with this token; anything else writes nothing.
+ * Returns 1 when stored, 0 otherwise.
+ */
+export const COMPLETE_SCRIPT = defineScript<[record: string], [token: string, response: string, ttlMs: number], boolean>({
+  name: "complete",
+  keys: ["record"],
+  args: ["token", "response JSON", "ttlMs"],
+  uses: [SERVER_CLOCK],
+  lua: `
+local t, sec, usec, now = server_clock('0')
+local r = redis.call('HMGET', KEYS[1], 's', 'k')
+if r[1] ~= 'i' or r[2] ~= ARGV[1] then return 0 end
+local ttl = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 's', 'c', 'r', ARGV[2], 'u', string.format('%d', math.floor(now) + ttl))
+redis.call('HDEL', KEYS[1], 'k')
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`,
+  decode: isOne,
+});
+
+/** Deletes an in-flight record held with this token (so that a retry runs). Returns 1 when deleted, 0 otherwise. */
+export const RELEASE_SCRIPT = defineScript<[record: string], [token: string], boolean>({
+  name: "release",
+  keys: ["record"],
+  args: ["token"],
+  lua: `
+local r = redis.call('HMGET', KEYS[1], 's', 'k')
+if r[1] ~= 'i' or r[2] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`,
+  decode: isOne,
+});
 
 /** Options of `RedisIdempotencyStore`. */
 export interface RedisIdempotencyStoreOptions extends RedisStoreBaseOptions {
@@ -61,12 +149,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async claim(ref: IdempotencyRef, fingerprint: string, options: { readonly leaseMs: number }): Promise<ClaimResult> {
     const leaseMs = Math.max(1, Math.ceil(options.leaseMs));
     try {
-      const reply = await this.#conn.decision(
-        CLAIM_SCRIPT,
-        [this.#key(ref), this.#keys.sequence(ref.tenantId)],
-        [fingerprint, leaseMs, "", 0],
-      );
-      return claimOf(reply[0], reply[1]);
+      return await this.#conn.decision(CLAIM_SCRIPT, [this.#key(ref), this.#keys.sequence(ref.tenantId)], [fingerprint, leaseMs, "", 0]);
     } catch (error) {
       const local = await this[kFallback](ref, fingerprint, leaseMs, error);
       if (local.outcome === "unavailable") throw error;
@@ -91,12 +174,12 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     if (token.startsWith(LOCAL)) return this.#local.complete(ref, token.slice(LOCAL.length), response, options);
     const body = JSON.stringify({ status: response.status, headers: response.headers, body: response.body });
     const ttlMs = Math.max(1, Math.ceil(options.ttlMs));
-    return (await this.#conn.script(COMPLETE_SCRIPT, [this.#key(ref)], [token, body, ttlMs])) === 1;
+    return this.#conn.script(COMPLETE_SCRIPT, [this.#key(ref)], [token, body, ttlMs]);
   }
 
   async release(ref: IdempotencyRef, token: string): Promise<boolean> {
     if (token.startsWith(LOCAL)) return this.#local.release(ref, token.slice(LOCAL.length));
-    return (await this.#conn.script(RELEASE_SCRIPT, [this.#key(ref)], [token])) === 1;
+    return this.#conn.script(RELEASE_SCRIPT, [this.#key(ref)], [token]);
   }
 
   async read(ref: IdempotencyRef): Promise<IdempotencyRecord | null> {

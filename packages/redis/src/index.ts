@@ -3,24 +3,11 @@
  * records, API keys, credit balances and usage, and one-round-trip admission; standalone or Cluster.
  */
 export { createRedisStores, watchKeyInvalidations, type RedisStores, type RedisStoresOptions } from "./stores";
+export { connectRedisStores, type ConnectedRedisStores, type ConnectRedisStoresOptions } from "./connect";
 export { RedisBucketStore, type RedisBucketStoreOptions } from "./buckets";
 export { RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from "./idempotency";
 export { RedisAdmission } from "./admission";
 export { RedisCreditStore, type RedisCreditStoreOptions } from "./credits";
 export { RedisKeyStore, type RedisKeyStoreOptions } from "./key-store";
-export { KeyLayout } from "./keys";
 export { RedisStoreLateError, RedisStoreTimeoutError, RedisStoreUnavailableError, type RedisClient } from "./connection";
 export type { FailureMode, RedisStoreBaseOptions } from "./options";
-export {
-  ADD_CREDITS_SCRIPT,
-  ADMIT_SCRIPT,
-  BUCKET_SCRIPT,
-  CHARGE_SCRIPT,
-  CLAIM_SCRIPT,
-  COMPLETE_SCRIPT,
-  REFUND_SCRIPT,
-  RELEASE_SCRIPT,
-  TOUCH_SCRIPT,
-  USAGE_SCRIPT,
-  type LuaScript,
-} from "./scripts";

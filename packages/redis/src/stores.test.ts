@@ -5,7 +5,8 @@ import { freePort, RedisServer } from "../test/redis-server";
 import { RoundTripCounter } from "../test/round-trips";
 import { createKeyHasher, createPolicy, createVerifiedKeyCache, defineCapability } from "@alloovium/core";
 import { mintApiKey, policyRequest, TEST_PEPPER } from "@alloovium/core/testing";
-import { createRedisStores, KeyLayout, RedisAdmission, RedisBucketStore, RedisIdempotencyStore, RedisStoreUnavailableError } from "./index";
+import { createRedisStores, RedisAdmission, RedisBucketStore, RedisIdempotencyStore, RedisStoreUnavailableError } from "./index";
+import { KeyLayout } from "./keys";
 
 // A server of this file's own, so that INFO commandstats counts only our round trips.
 let server: RedisServer;
@@ -195,15 +196,15 @@ describe("round trips, counted by the server (MONITOR)", () => {
   it("runs a metered idempotent POST through createPolicy with one round trip before the handler and one after", async () => {
     const s = createRedisStores({ client, keyPrefix, commandTimeoutMs: 5000 });
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
-    const keyCache = createVerifiedKeyCache({ store: s.keyStore, hasher: keyHasher, ttlMs: 60_000 });
-    const policy = createPolicy({ environment: "test", keyHasher, keyCache, stores: { keys: s.keyStore, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission } });
+    const keyCache = createVerifiedKeyCache({ store: s.keys, hasher: keyHasher, ttlMs: 60_000 });
+    const policy = createPolicy({ environment: "test", keyHasher, keyCache, stores: s });
     const capability = defineCapability({ id: "vault.projects.create", method: "POST", path: "/api/v2/vault/projects", cost: 1, idempotent: true, credits: 2 });
-    const { key, record } = await mintApiKey(s.keyStore, keyHasher, { tenantId: randomUUID() });
+    const { key, record } = await mintApiKey(s.keys, keyHasher, { tenantId: randomUUID() });
     const post = (k: string) => policy.decide(policyRequest({ method: "POST", path: capability.path, key, body: "{}", idempotencyKey: k }), capability);
     // Warm-up: the key lookup (then cached) and the once-a-minute last_used_at touch.
     const warm = await post("warm");
     if (warm.kind === "continue") await warm.commit({ status: 201, headers: {}, body: "" });
-    for (let i = 0; i < 400 && !(await s.keyStore.get(record.tenant_id, record.id))?.last_used_at; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 400 && !(await s.keys.get(record.tenant_id, record.id))?.last_used_at; i++) await new Promise((r) => setTimeout(r, 5));
     let decision: Awaited<ReturnType<typeof post>> | undefined;
     expect(
       await callsSince(null, async () => {

@@ -23,7 +23,7 @@ export interface RedisStoresOptions extends RedisStoreBaseOptions {
     /** @default "closed" (503 idempotency_unavailable) */
     readonly failure?: FailureMode;
   };
-  /** Credit balances and hourly usage (contract section 9), charged by `admission`. */
+  /** Tenants' credit balances (absent = the grant) and hourly usage, charged by `admission`. */
   readonly credits?: {
     /**
      * When Redis fails during an admission: `open` lets the call through uncharged (the credit
@@ -44,9 +44,9 @@ export interface RedisStores {
   readonly credits: RedisCreditStore;
   /** Bucket decision + idempotency claim + credit charge in one script and one round trip. */
   readonly admission: RedisAdmission;
-  /** API key records; `put` publishes the changed digests. */
-  readonly keyStore: RedisKeyStore;
-  /** The channel `keyStore.put` publishes on: `${keyPrefix}:key-invalidations`. */
+  /** API key records; `put` publishes the changed digests. (`keys`: what `createPolicy`'s `stores.keys` takes.) */
+  readonly keys: RedisKeyStore;
+  /** The channel `keys.put` publishes on: `${keyPrefix}:key-invalidations`. */
   readonly invalidationChannel: string;
   /**
    * Forgets changed keys in `cache` as other instances `put` them, and clears it on every
@@ -63,10 +63,10 @@ export interface RedisStores {
  * const client = new Redis(process.env.REDIS_URL);
  * const stores = createRedisStores({ client, buckets: { localShareOf: 4 } });
  * // The policy meters through Redis: it charges and refunds `stores.admission.credits`.
- * const policy = createPolicy({ environment: "live", keyStore: stores.keyStore, keyHasher,
- *   buckets: stores.buckets, idempotency: stores.idempotency, admission: stores.admission, keyCache });
+ * const policy = createPolicy({ environment: "live", stores, keyHasher });
  * const report = await readUsage(stores.credits, tenantId);
- * const stop = await stores.watchKeyInvalidations(keyCache, client.duplicate());
+ * const stop = await stores.watchKeyInvalidations(policy.keyCache, client.duplicate());
+ * // Or let `connectRedisStores` connect, watch and close: see there.
  */
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const { prefix } = checkBase("createRedisStores", options);
@@ -102,7 +102,7 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
     idempotency,
     credits,
     admission: new RedisAdmission(buckets, idempotency, credits),
-    keyStore: new RedisKeyStore(base),
+    keys: new RedisKeyStore(base),
     invalidationChannel: channel,
     watchKeyInvalidations: (cache, subscriber) => watchChannel(cache, subscriber, channel),
   };

@@ -113,14 +113,14 @@ describe("RedisAdmission on a Cluster", () => {
   it("delivers a key invalidation published on the Cluster", async () => {
     const stores = createRedisStores({ client, keyPrefix, commandTimeoutMs });
     const hasher = createKeyHasher({ peppers: [TEST_PEPPER] });
-    const cache: VerifiedKeyCache = createVerifiedKeyCache({ store: stores.keyStore, hasher, ttlMs: 60_000 });
+    const cache: VerifiedKeyCache = createVerifiedKeyCache({ store: stores.keys, hasher, ttlMs: 60_000 });
     const subscriber = client.duplicate();
     subscriber.on("error", () => {});
     const stop = await stores.watchKeyInvalidations(cache, subscriber);
     try {
-      const { key, record } = await mintApiKey(stores.keyStore, hasher, { tenantId: randomUUID() });
+      const { key, record } = await mintApiKey(stores.keys, hasher, { tenantId: randomUUID() });
       expect((await cache.lookup(key))?.revoked_at).toBeNull();
-      await stores.keyStore.put({ ...record, revoked_at: "2026-11-23T09:00:00.000Z" });
+      await stores.keys.put({ ...record, revoked_at: "2026-11-23T09:00:00.000Z" });
       await waitFor("the revocation", async () => (await cache.lookup(key))?.revoked_at === "2026-11-23T09:00:00.000Z", 10_000);
     } finally {
       await stop();

@@ -87,7 +87,7 @@ describe("a paused Redis (CLIENT PAUSE WRITE)", () => {
       expect((await stores.buckets.consume(bucket, 3, limits)).remaining).toBe(0);
       expect((await stores.buckets.consume(bucket, 1, limits)).allowed).toBe(false);
       // The connection is now blocked behind the paused scripts: reads time out too.
-      await expect(stores.keyStore.findByDigest("p1:nothing")).rejects.toThrow(/500 ms/);
+      await expect(stores.keys.findByDigest("p1:nothing")).rejects.toThrow(/500 ms/);
     } finally {
       await admin.client("UNPAUSE");
     }
@@ -177,9 +177,9 @@ describe("a policy on Redis stores during an outage (503, never 500)", () => {
 
   /** A policy whose key cache never holds a key (every request asks the key store) or holds it for a minute. */
   function policyOn(s: RedisStores, keyCacheTtlMs: number): Policy {
-    const keyCache = createVerifiedKeyCache({ store: s.keyStore, hasher: keyHasher, ttlMs: keyCacheTtlMs, negativeTtlMs: keyCacheTtlMs });
+    const keyCache = createVerifiedKeyCache({ store: s.keys, hasher: keyHasher, ttlMs: keyCacheTtlMs, negativeTtlMs: keyCacheTtlMs });
     return createPolicy({
-      environment: "live", keyHasher, keyCache, stores: { keys: s.keyStore, buckets: s.buckets, idempotency: s.idempotency, admission: s.admission },
+      environment: "live", keyHasher, keyCache, stores: s,
       onStoreError: (_e, op) => errors.push(`policy:${op}`),
     });
   }
@@ -194,7 +194,7 @@ describe("a policy on Redis stores during an outage (503, never 500)", () => {
     const closed = createRedisStores({ client, keyPrefix, commandTimeoutMs: 500, buckets: { failure: "closed" }, onError: (_e, op) => errors.push(op) });
     const uncached = policyOn(closed, 0);
     const cached = policyOn(closed, 60_000);
-    const { key, record } = await mintApiKey(closed.keyStore, keyHasher, { environment: "live" });
+    const { key, record } = await mintApiKey(closed.keys, keyHasher, { environment: "live" });
     expect((await me(uncached, key)).kind).toBe("continue");
     expect((await me(cached, key)).kind).toBe("continue"); // now in the cache
     await server.stop();
@@ -212,14 +212,14 @@ describe("a policy on Redis stores during an outage (503, never 500)", () => {
     });
     expect(again.response.status).toBe(401);
     expect((await me(cached, key)).kind).toBe("continue");
-    await closed.keyStore.put(record);
+    await closed.keys.put(record);
     expect((await me(uncached, key)).kind).toBe("continue");
   });
 
   it("answers every request with 503 while the server is paused, before the pause ends, and serves again after it", async () => {
     const closed = createRedisStores({ client, keyPrefix, commandTimeoutMs: 500, buckets: { failure: "closed" }, onError: (_e, op) => errors.push(op) });
     const uncached = policyOn(closed, 0);
-    const { key } = await mintApiKey(closed.keyStore, keyHasher, { environment: "live" });
+    const { key } = await mintApiKey(closed.keys, keyHasher, { environment: "live" });
     expect((await me(uncached, key)).kind).toBe("continue");
     const probe = new Redis(server.url);
     probe.on("error", () => {});
@@ -283,7 +283,7 @@ describe("a Redis that stops and comes back", () => {
       expect(down.bucket).toMatchObject({ allowed: true, remaining: 4 });
       expect(down.claim?.outcome).toBe("unavailable");
       await expect(stores.idempotency.claim(idem("down-2"), "fp", { leaseMs: 60_000 })).rejects.toThrow();
-      await expect(stores.keyStore.get(bucket.tenantId, "k")).rejects.toThrow();
+      await expect(stores.keys.get(bucket.tenantId, "k")).rejects.toThrow();
     } finally {
       await server.restart();
     }

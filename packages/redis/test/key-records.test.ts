@@ -64,7 +64,7 @@ describe("RedisKeyStore and records it cannot decode", () => {
     await store.insert(good);
     const bad = record(tenant, { name: "x\ud800" });
     // The script itself, past the store's own check (as an older client would call it).
-    const { INSERT_KEY_SCRIPT, PUT_KEY_SCRIPT } = await import("../src/scripts");
+    const { INSERT_KEY_SCRIPT, PUT_KEY_SCRIPT } = await import("../src/key-store");
     const keys = [layout.keyRecords(tenant), layout.keyOrder(tenant), layout.keysActive(tenant)];
     for (const s of [INSERT_KEY_SCRIPT, PUT_KEY_SCRIPT]) {
       await expect(client.eval(s.lua, keys.length, ...keys, bad.id, JSON.stringify(bad), "", "0")).rejects.toThrow(/not JSON this script can read/);

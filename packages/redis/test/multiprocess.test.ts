@@ -88,7 +88,7 @@ describe("several processes on one Redis", () => {
 
 describe("key management from several processes on one Redis", () => {
   const stores = createRedisStores({ client, keyPrefix, commandTimeoutMs: 10_000 });
-  const keys = createKeyManager({ keyStore: stores.keyStore, keyHasher: createKeyHasher({ peppers: [TEST_PEPPER] }) });
+  const keys = createKeyManager({ keyStore: stores.keys, keyHasher: createKeyHasher({ peppers: [TEST_PEPPER] }) });
 
   async function seedKey(tenantId: string): Promise<string> {
     const admin = mintPrincipal({ tenant_id: tenantId, environment: "live", scopes: ["keys:write", "vault:read"] });
@@ -106,10 +106,10 @@ describe("key management from several processes on one Redis", () => {
     const won = answers.filter((a) => a.startsWith("201:"));
     expect(won).toHaveLength(1);
     expect(answers.filter((a) => a === "key_already_rolled")).toHaveLength(47);
-    const old = await stores.keyStore.get(tenantId, keyId);
+    const old = await stores.keys.get(tenantId, keyId);
     expect(old?.successor_id).toBe(won[0]!.slice(4));
     // Every losing roll's new key (never delivered) was removed: the tenant holds the old key (in grace) and one successor.
-    const listed = await stores.keyStore.list(tenantId);
+    const listed = await stores.keys.list(tenantId);
     expect(listed.map((r) => r.id).sort()).toEqual([keyId, won[0]!.slice(4)].sort());
     expect(listed.every((r) => r.revoked_at === null)).toBe(true);
   });
@@ -128,10 +128,10 @@ describe("key management from several processes on one Redis", () => {
       const won = rolls.filter((a) => a.startsWith("201:"));
       expect(won, String(rolls)).toHaveLength(1);
       for (const a of rolls) if (!a.startsWith("201:")) expect(a).toBe("key_already_rolled");
-      const successor = await stores.keyStore.get(tenantId, won[0]!.slice(4));
+      const successor = await stores.keys.get(tenantId, won[0]!.slice(4));
       // A cut answered while the key had no end came before the roll: the successor holds it.
       expect(successor?.scopes, `trial ${trial}: cut ${cut}`).toEqual(cut === "200:before" ? ["vault:read"] : ["vault:read", "vault:write"]);
-      expect((await stores.keyStore.list(tenantId)).map((r) => r.id).sort()).toEqual([created.id, won[0]!.slice(4)].sort());
+      expect((await stores.keys.list(tenantId)).map((r) => r.id).sort()).toEqual([created.id, won[0]!.slice(4)].sort());
     }
   });
 
@@ -141,7 +141,7 @@ describe("key management from several processes on one Redis", () => {
     const job = { type: "keys" as const, op: "rename" as const, tenantId, keyId, n: 25, maxActiveKeys: 100 };
     const answers = (await Promise.all(workers.map((w) => w.run<string[]>(job)))).flat();
     expect(answers).toEqual(Array.from({ length: 100 }, () => "200"));
-    expect((await stores.keyStore.get(tenantId, keyId))?.name).toMatch(/^\d+-\d+$/);
+    expect((await stores.keys.get(tenantId, keyId))?.name).toMatch(/^\d+-\d+$/);
   });
 
   it("never exceed maxActiveKeys when 4 processes race 80 creates for one tenant", async () => {
@@ -151,7 +151,7 @@ describe("key management from several processes on one Redis", () => {
     const answers = (await Promise.all(workers.map((w) => w.run<string[]>(job)))).flat();
     expect(answers.filter((a) => a.startsWith("201:"))).toHaveLength(24);
     expect(answers.filter((a) => a === "key_limit_reached")).toHaveLength(56);
-    const listed = await stores.keyStore.list(tenantId);
+    const listed = await stores.keys.list(tenantId);
     expect(listed).toHaveLength(25);
     // Refused creates left nothing behind that a digest could find.
     expect(listed.every((r) => r.revoked_at === null)).toBe(true);

@@ -33,7 +33,7 @@ interface Lookup {
 
 describe("key revocation across processes", () => {
   it("reaches process A's 60 s cache through pub/sub within 1 second", async () => {
-    const { key, record } = await mintApiKey(stores.keyStore, hasher, { tenantId: randomUUID() });
+    const { key, record } = await mintApiKey(stores.keys, hasher, { tenantId: randomUUID() });
     // Cached: a second lookup does not ask the store again. (The mint's own invalidation may
     // land during A's first lookup, which then caches nothing: hence the poll.)
     const cached = await waitFor("A to cache the key", async () => {
@@ -44,7 +44,7 @@ describe("key revocation across processes", () => {
     expect(cached).toMatchObject({ found: true, revoked_at: null });
 
     const revokedAt = "2026-11-23T09:00:00.000Z";
-    await stores.keyStore.put({ ...record, revoked_at: revokedAt });
+    await stores.keys.put({ ...record, revoked_at: revokedAt });
     const seen = await waitFor("A to see the revocation", async () => {
       const r = await a.run<Lookup>({ type: "lookup", key });
       return r.revoked_at === revokedAt ? r : undefined;
@@ -54,20 +54,20 @@ describe("key revocation across processes", () => {
   });
 
   it("makes a rolled key's old digest unknown in process A", async () => {
-    const { key, record } = await mintApiKey(stores.keyStore, hasher, { tenantId: randomUUID() });
+    const { key, record } = await mintApiKey(stores.keys, hasher, { tenantId: randomUUID() });
     const before = await a.run<Lookup>({ type: "lookup", key });
     expect(before.found).toBe(true);
-    await stores.keyStore.put({ ...record, digest: `test:${randomUUID()}` });
+    await stores.keys.put({ ...record, digest: `test:${randomUUID()}` });
     await waitFor("A to forget the old digest", async () => !(await a.run<Lookup>({ type: "lookup", key })).found, 1000, 10);
   });
 
   it("clears the cache when the subscriber reconnects, and keeps receiving afterwards", async () => {
-    const cache = createVerifiedKeyCache({ store: stores.keyStore, hasher, ttlMs: 60_000 });
+    const cache = createVerifiedKeyCache({ store: stores.keys, hasher, ttlMs: 60_000 });
     const subscriber = testClient(url);
     const id = await subscriber.client("ID");
     const stop = await stores.watchKeyInvalidations(cache, subscriber);
     try {
-      const { key, record } = await mintApiKey(stores.keyStore, hasher, { tenantId: randomUUID() });
+      const { key, record } = await mintApiKey(stores.keys, hasher, { tenantId: randomUUID() });
       // The put's own invalidation may land during the first lookup (which then caches nothing).
       await waitFor("the key to be cached", async () => (await cache.lookup(key)) !== null && cache.size === 1);
       // Messages published while it was away are lost: the reconnect must clear the cache.
@@ -75,7 +75,7 @@ describe("key revocation across processes", () => {
       await waitFor("the cache to be cleared on reconnect", () => cache.size === 0, 10_000);
       await waitFor("the subscriber to be back", () => subscriber.status === "ready", 10_000);
       await waitFor("the key to be cached again", async () => (await cache.lookup(key)) !== null && cache.size === 1);
-      await stores.keyStore.put({ ...record, revoked_at: "2026-11-23T09:00:00.000Z" });
+      await stores.keys.put({ ...record, revoked_at: "2026-11-23T09:00:00.000Z" });
       await waitFor("the revocation after the reconnect", async () => (await cache.lookup(key))?.revoked_at !== null, 5000);
     } finally {
       await stop();
@@ -84,13 +84,13 @@ describe("key revocation across processes", () => {
   });
 
   it("stops invalidating after unsubscribe", async () => {
-    const cache = createVerifiedKeyCache({ store: stores.keyStore, hasher, ttlMs: 60_000 });
+    const cache = createVerifiedKeyCache({ store: stores.keys, hasher, ttlMs: 60_000 });
     const subscriber = testClient(url);
     const stop = await stores.watchKeyInvalidations(cache, subscriber);
     await stop();
-    const { key, record } = await mintApiKey(stores.keyStore, hasher, { tenantId: randomUUID() });
+    const { key, record } = await mintApiKey(stores.keys, hasher, { tenantId: randomUUID() });
     await cache.lookup(key);
-    await stores.keyStore.put({ ...record, revoked_at: "2026-11-23T09:00:00.000Z" });
+    await stores.keys.put({ ...record, revoked_at: "2026-11-23T09:00:00.000Z" });
     // A round trip on the publishing client orders this after the publish reached the server.
     await client.ping();
     expect((await cache.lookup(key))?.revoked_at).toBeNull();
