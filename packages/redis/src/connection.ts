@@ -4,17 +4,26 @@ import { packDoubles, type DecisionArgs, type RedisScript } from "./script";
 /** The caller's ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
 
-/** A Redis command did not answer within `commandTimeoutMs`. */
+/**
+ * A Redis command did not answer within `commandTimeoutMs`.
+ * @example createRedisStores({ client, onError: (e, op) => { if (e instanceof RedisStoreTimeoutError) metrics.timeouts.inc({ op }); } })
+ */
 export class RedisStoreTimeoutError extends Error {
   override readonly name = "RedisStoreTimeoutError";
 }
 
-/** The client is not connected (reconnecting or closed), so the store did not wait for it. */
+/**
+ * The client is not connected (reconnecting or closed), so the store did not wait for it.
+ * @example onStoreError: (e) => { if (e instanceof RedisStoreUnavailableError) log.warn("redis down: failing open"); }
+ */
 export class RedisStoreUnavailableError extends Error {
   override readonly name = "RedisStoreUnavailableError";
 }
 
-/** A decision script ran after its deadline (behind a pause) and wrote nothing. */
+/**
+ * A decision script ran after its deadline (behind a pause) and wrote nothing.
+ * @example onError: (e) => { if (e instanceof RedisStoreLateError) metrics.lateScripts.inc(); }
+ */
 export class RedisStoreLateError extends Error {
   override readonly name = "RedisStoreLateError";
 }
