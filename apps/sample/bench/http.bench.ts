@@ -1,24 +1,29 @@
 /**
  * HTTP benchmark of the sample app: per framework, `GET /api/v2/me` through the full policy
- * (memory stores) against the same framework serving the same JSON with no policy, measured in
- * one run with autocannon on 127.0.0.1. Goal: policy req/s >= 0.85 x bare req/s.
+ * (memory stores; "ours") against the same framework serving the same JSON with no policy
+ * ("bare") and against what a careful user assembles from popular packages ("peer": bearer auth
+ * with an HMAC digest lookup plus the framework's popular rate limiter, see bench/peers.ts),
+ * measured in one run with autocannon on 127.0.0.1.
+ * Goals (issue 11): ours >= 1.2 x peer, and ours >= 0.75 x bare on Hono, 0.80 on Koa, 0.90 on Express.
  *
- * Servers run in a child process (one core for them, one for autocannon). Runs are interleaved
- * A-B-B-A per round to spread drift (thermal, GC, neighbours) over both variants.
+ * Servers run in child processes (one core for them, one for autocannon). The variants alternate
+ * within each round, bare-peer-ours on even rounds and ours-peer-bare on odd ones, so that a
+ * drift over the run (thermal, GC, neighbours) weighs on each variant alike.
  *
  * Env: BENCH_DURATION (s, default 5), BENCH_WARMUP (s, default 1), BENCH_CONNECTIONS (10),
- * BENCH_ROUNDS (2; round i runs bare then policy, or policy then bare when i is odd), BENCH_KEYS
- * (enterprise keys in the pool, default 32), BENCH_FRAMEWORKS (comma list, default all),
- * BENCH_SINGLE_KEY (1 to also measure one enterprise key alone and report its 429 share).
+ * BENCH_ROUNDS (2), BENCH_KEYS (enterprise keys in the pool, default 32), BENCH_FRAMEWORKS (comma
+ * list, default all), BENCH_SINGLE_KEY (1 to also measure one enterprise key alone on ours and
+ * report its 429 share).
  *
  * Why a pool of keys: one enterprise bucket holds 12,000 tokens and refills 200/s, so a single key
  * at several thousand req/s runs dry within seconds and the run would measure 429 answers. The
  * sample app takes no tier overrides, so the bench spreads the same requests over enough
  * enterprise keys (round robin, one bucket each) that none runs out; the work per request is the
- * same. The bare app receives the very same requests (same Authorization headers) and ignores them.
+ * same. The bare and peer apps receive the very same requests (same Authorization headers); the
+ * peers limit each key to 12,000 per 60 s window, and any non-2xx answer is printed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type RequestListener } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -26,9 +31,17 @@ import { randomUUID } from "node:crypto";
 import { generateApiKey } from "@alloovium/core";
 import autocannon from "autocannon";
 import { startServer, type Framework, type SeedFile } from "../src/server";
+import { ME, bareListener, peerListener, type PeerKey } from "./peers";
 
-const ME = "/api/v2/me";
 const ALL: readonly Framework[] = ["hono", "express", "koa"];
+const VARIANTS = ["bare", "peer", "ours"] as const;
+type Variant = (typeof VARIANTS)[number];
+
+/** Issue 11's floors for ours / bare, per framework; ours / peer is 1.2 everywhere. */
+const BARE_GOAL: Record<Framework, number> = { hono: 0.75, express: 0.9, koa: 0.8 };
+const PEER_GOAL = 1.2;
+
+const PEPPER = "bench-pepper-not-for-production";
 
 function envNumber(name: string, dflt: number, min: number): number {
   const raw = process.env[name];
@@ -39,98 +52,76 @@ function envNumber(name: string, dflt: number, min: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Child: serve one app and print `{url, ...}` as one JSON line.
+// Child: read its configuration as one JSON line on stdin, serve one app, print `Served` as one
+// JSON line; stop when stdin ends or on SIGTERM.
+
+/** What the parent sends a child. */
+interface ChildConfig {
+  readonly framework: Framework;
+  readonly variant: Variant;
+  /** ours: how many enterprise keys to mint. */
+  readonly poolSize?: number;
+  /** bare: the JSON to answer. */
+  readonly me?: unknown;
+  /** peer: the keys and the principal of each. */
+  readonly keys?: readonly PeerKey[];
+}
 
 interface Served {
   readonly url: string;
-  readonly keys: readonly string[];
-  readonly single: string;
-  readonly me: unknown;
+  /** ours: the pool's raw keys, and one more for BENCH_SINGLE_KEY. */
+  readonly keys?: readonly string[];
+  readonly single?: string;
 }
 
-/**
- * The same framework answering the same JSON with no policy. Each writes its body the way the
- * sample app's binding does (src/frameworks/*.ts: Hono `c.json`; Express with ETag off and
- * `end(JSON.stringify(...))`; Koa with a string body and `application/json`), so that the ratio
- * measures the policy and not a difference in serialization.
- */
-async function bareListener(framework: Framework, body: unknown): Promise<RequestListener> {
-  const json = body as Record<string, unknown>;
-  if (framework === "hono") {
-    const { Hono } = await import("hono");
-    const { getRequestListener } = await import("@hono/node-server");
-    const app = new Hono();
-    app.get(ME, (c) => c.json(json));
-    return getRequestListener(app.fetch);
-  }
-  if (framework === "express") {
-    const { default: express } = await import("express");
-    const app = express();
-    app.disable("x-powered-by");
-    app.disable("etag");
-    app.get(ME, (_req, res) => {
-      res.status(200).setHeader("content-type", "application/json").end(JSON.stringify(json));
-    });
-    return app as unknown as RequestListener;
-  }
-  const { default: Koa } = await import("koa");
-  const { default: Router } = await import("@koa/router");
-  const app = new Koa();
-  const router = new Router();
-  router.get(ME, (ctx) => {
-    ctx.status = 200;
-    ctx.set("Content-Type", "application/json");
-    ctx.body = JSON.stringify(json);
-  });
-  app.use(router.routes());
-  return app.callback();
-}
-
-async function serve(framework: Framework, kind: "policy" | "bare", poolSize: number, meJson: string | undefined): Promise<void> {
+async function serveOurs(framework: Framework, poolSize: number): Promise<{ served: Served; close: () => Promise<void> }> {
   const tenant = randomUUID();
   const user = randomUUID();
   const keys = Array.from({ length: poolSize }, () => generateApiKey("live"));
   const single = generateApiKey("live");
-  let close: () => Promise<void>;
-  let url: string;
-  let me: unknown = meJson ? JSON.parse(meJson) : undefined;
-  if (kind === "policy") {
-    const seed: SeedFile = {
-      tenants: [{ id: tenant, name: "Bench" }],
-      users: [{ id: user, tenant_id: tenant, email: "bench@example.com" }],
-      api_keys: [...keys, single].map((key, i) => ({
-        id: randomUUID(),
-        user_id: user,
-        name: `Bench ${i}`,
-        key,
-        rate_limit_tier: "enterprise" as const,
-        scopes: ["vault:read", "vault:write"],
-      })),
-    };
-    const running = await startServer({ framework, port: 0, seed, pepper: "bench-pepper-not-for-production", log: () => {} });
-    url = running.url;
-    close = () => running.close();
-    const res = await fetch(`${url}${ME}`, { headers: { authorization: `Bearer ${keys[0]}` } });
-    me = await res.json();
-  } else {
-    const server = createServer(await bareListener(framework, me));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () =>
+  const seed: SeedFile = {
+    tenants: [{ id: tenant, name: "Bench" }],
+    users: [{ id: user, tenant_id: tenant, email: "bench@example.com" }],
+    api_keys: [...keys, single].map((key, i) => ({
+      id: randomUUID(),
+      user_id: user,
+      name: `Bench ${i}`,
+      key,
+      rate_limit_tier: "enterprise" as const,
+      scopes: ["vault:read", "vault:write"],
+    })),
+  };
+  const running = await startServer({ framework, port: 0, seed, pepper: PEPPER, log: () => {} });
+  return { served: { url: running.url, keys, single }, close: () => running.close() };
+}
+
+async function serve(config: ChildConfig): Promise<{ served: Served; close: () => Promise<void> }> {
+  if (config.variant === "ours") return serveOurs(config.framework, config.poolSize ?? 1);
+  const listener =
+    config.variant === "bare" ? await bareListener(config.framework, config.me) : await peerListener(config.framework, PEPPER, config.keys ?? []);
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    served: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+    close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      });
-  }
-  const served: Served = { url, keys, single, me };
+      }),
+  };
+}
+
+async function child(): Promise<void> {
+  const lines = createInterface({ input: process.stdin });
+  const first = await new Promise<string>((resolve) => lines.once("line", resolve));
+  const { served, close } = await serve(JSON.parse(first) as ChildConfig);
   process.stdout.write(`${JSON.stringify(served)}\n`);
   const stop = async () => {
     await close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop());
-  process.stdin.on("end", () => void stop());
-  process.stdin.resume();
+  lines.once("close", () => void stop());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,14 +132,14 @@ interface Child {
   readonly served: Served;
 }
 
-function startChild(framework: Framework, kind: "policy" | "bare", poolSize: number, me?: unknown): Promise<Child> {
-  const args = [...process.execArgv, fileURLToPath(import.meta.url), "serve", framework, kind, String(poolSize)];
-  if (me !== undefined) args.push(JSON.stringify(me));
+function startChild(config: ChildConfig): Promise<Child> {
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), "serve"];
   const proc = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+  proc.stdin!.write(`${JSON.stringify(config)}\n`);
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });
     lines.once("line", (line) => resolve({ proc, served: JSON.parse(line) as Served }));
-    proc.once("exit", (code) => reject(new Error(`${framework}/${kind} server exited with ${code}`)));
+    proc.once("exit", (code) => reject(new Error(`${config.framework}/${config.variant} server exited with ${code}`)));
   });
 }
 
@@ -188,7 +179,122 @@ async function cannon(url: string, keys: readonly string[], seconds: number, con
   };
 }
 
+/** `GET /me` with `key`: status and body text. */
+async function me(url: string, key: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${url}${ME}`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: res.status, text: await res.text() };
+}
+
+/** Throws unless every variant answers a pool key with ours's exact body, and refuses an unknown key. */
+async function checkSameAnswers(framework: Framework, urls: Record<Variant, string>, keys: readonly string[], texts: readonly string[]): Promise<void> {
+  const unknown = generateApiKey("live");
+  for (const variant of ["peer", "ours"] as const) {
+    const refused = await me(urls[variant], unknown);
+    if (refused.status !== 401) throw new Error(`${framework}/${variant}: an unknown key got ${refused.status}, not 401`);
+  }
+  for (const [i, key] of [keys[0]!, keys[keys.length - 1]!].entries()) {
+    const expected = i === 0 ? texts[0] : texts[texts.length - 1];
+    for (const variant of ["peer", "ours"] as const) {
+      const got = await me(urls[variant], key);
+      if (got.status !== 200 || got.text !== expected) throw new Error(`${framework}/${variant}: /me answered ${got.status} ${got.text}, not ours's body`);
+    }
+  }
+  const bare = await me(urls.bare, keys[0]!);
+  if (bare.status !== 200 || bare.text !== texts[0]) throw new Error(`${framework}/bare: /me answered ${bare.status} ${bare.text}, not ours's body`);
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+// The median: one run disturbed by a neighbour process does not move it.
+function median(values: readonly number[]): number {
+  const v = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+interface Row {
+  readonly framework: Framework;
+  readonly rps: Record<Variant, number>;
+  /** Ratios of the medians. */
+  readonly vsBare: number;
+  readonly vsPeer: number;
+  /** Medians of the per-round ratios (each round's variants ran back to back). */
+  readonly roundVsBare: number;
+  readonly roundVsPeer: number;
+  readonly note: string;
+}
+
+async function benchFramework(
+  framework: Framework,
+  opts: { duration: number; warmup: number; connections: number; rounds: number; poolSize: number; single: boolean },
+): Promise<Row> {
+  const { duration, warmup, connections, rounds, poolSize } = opts;
+  const children: Child[] = [];
+  try {
+    const ours = await startChild({ framework, variant: "ours", poolSize });
+    children.push(ours);
+    const keys = ours.served.keys!;
+    // The peers answer each key's principal exactly as ours does: ask ours once per key.
+    const texts: string[] = [];
+    for (const key of keys) {
+      const r = await me(ours.served.url, key);
+      if (r.status !== 200) throw new Error(`${framework}/ours: /me answered ${r.status} ${r.text}`);
+      texts.push(r.text);
+    }
+    const principals: PeerKey[] = keys.map((key, i) => ({ key, principal: JSON.parse(texts[i]!) as PeerKey["principal"] }));
+    const bare = await startChild({ framework, variant: "bare", me: principals[0]!.principal });
+    children.push(bare);
+    const peer = await startChild({ framework, variant: "peer", keys: principals });
+    children.push(peer);
+    const urls: Record<Variant, string> = { bare: bare.served.url, peer: peer.served.url, ours: ours.served.url };
+    await checkSameAnswers(framework, urls, keys, texts);
+
+    if (warmup > 0) for (const v of VARIANTS) await cannon(urls[v], keys, warmup, connections);
+    const runs: Record<Variant, Run[]> = { bare: [], peer: [], ours: [] };
+    for (let i = 0; i < rounds; i++) {
+      const order = i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+      for (const v of order) runs[v].push(await cannon(urls[v], keys, duration, connections));
+      const [b, p, o] = VARIANTS.map((v) => runs[v][i]!);
+      const odd = VARIANTS.filter((v) => runs[v][i]!.non2xx > 0 || runs[v][i]!.errors > 0)
+        .map((v) => ` ${v} ${JSON.stringify(runs[v][i]!.statuses)}${runs[v][i]!.errors ? ` ${runs[v][i]!.errors} errors` : ""}`)
+        .join("");
+      console.log(
+        `  ${framework.padEnd(7)} round ${String(i + 1).padStart(2)}: bare ${fmt(b!.rps).padStart(6)}  peer ${fmt(p!.rps).padStart(6)}  ours ${fmt(o!.rps).padStart(6)} req/s` +
+          `  ours/bare ${(o!.rps / b!.rps).toFixed(2)}  ours/peer ${(o!.rps / p!.rps).toFixed(2)}` +
+          `  p99 ms ${b!.p99}/${p!.p99}/${o!.p99}${odd ? `  non-2xx:${odd}` : ""}`,
+      );
+    }
+    const rps = { bare: median(runs.bare.map((r) => r.rps)), peer: median(runs.peer.map((r) => r.rps)), ours: median(runs.ours.map((r) => r.rps)) };
+    const notes: string[] = [];
+    for (const v of VARIANTS) {
+      const non2xx = runs[v].reduce((a, r) => a + r.non2xx, 0);
+      const total = runs[v].reduce((a, r) => a + r.total, 0);
+      const errors = runs[v].reduce((a, r) => a + r.errors, 0);
+      if (non2xx > 0) notes.push(`${v} non-2xx ${((100 * non2xx) / total).toFixed(2)}%`);
+      if (errors > 0) notes.push(`${v} ${errors} socket errors/timeouts`);
+    }
+    if (notes.length === 0) notes.push("all 200");
+    // What one enterprise key could sustain over a measured run, for the record.
+    const singleBudget = 12_000 + 200 * (duration + warmup);
+    if (rps.ours * duration > singleBudget) notes.push(`one key would run dry (${fmt(rps.ours * duration)} req > ${fmt(singleBudget)} tokens)`);
+    if (opts.single) {
+      const s = await cannon(ours.served.url, [ours.served.single!], duration, connections);
+      const limited = s.statuses["429"] ?? 0;
+      notes.push(`single key: ${fmt(s.rps)} req/s, 429 share ${((100 * limited) / Math.max(1, s.total)).toFixed(1)}%`);
+    }
+    return {
+      framework,
+      rps,
+      vsBare: rps.ours / rps.bare,
+      vsPeer: rps.ours / rps.peer,
+      roundVsBare: median(runs.ours.map((r, i) => r.rps / runs.bare[i]!.rps)),
+      roundVsPeer: median(runs.ours.map((r, i) => r.rps / runs.peer[i]!.rps)),
+      note: notes.join("; "),
+    };
+  } finally {
+    for (const c of children) await stopChild(c);
+  }
+}
 
 async function main(): Promise<void> {
   const duration = envNumber("BENCH_DURATION", 5, 1);
@@ -201,73 +307,24 @@ async function main(): Promise<void> {
   const frameworks = only?.length ? ALL.filter((f) => only.includes(f)) : ALL;
 
   console.log(
-    `http bench: GET ${ME}, ${connections} connections, ${warmup} s warm-up, ${rounds} x ${duration} s per variant (interleaved), ` +
-      `${poolSize} enterprise keys round robin; node ${process.version}, ${new Date().toISOString()}`,
+    `http bench: GET ${ME}, ${connections} connections, ${warmup} s warm-up, ${rounds} rounds x ${duration} s per variant ` +
+      `(bare, peer, ours alternated), ${poolSize} enterprise keys round robin; node ${process.version}, ${new Date().toISOString()}`,
   );
-  const rows: { framework: Framework; bare: number; policy: number; ratio: number; note: string }[] = [];
-  for (const framework of frameworks) {
-    const policy = await startChild(framework, "policy", poolSize);
-    const bare = await startChild(framework, "bare", poolSize, policy.served.me);
-    try {
-      const keys = policy.served.keys;
-      if (warmup > 0) {
-        await cannon(bare.served.url, keys, warmup, connections);
-        await cannon(policy.served.url, keys, warmup, connections);
-      }
-      const runs: Record<"bare" | "policy", Run[]> = { bare: [], policy: [] };
-      for (let i = 0; i < rounds; i++) {
-        const order: ("bare" | "policy")[] = i % 2 === 0 ? ["bare", "policy"] : ["policy", "bare"];
-        for (const kind of order) {
-          const url = kind === "bare" ? bare.served.url : policy.served.url;
-          runs[kind].push(await cannon(url, keys, duration, connections));
-        }
-      }
-      // The median of the runs: one run disturbed by a neighbour process does not move it.
-      const median = (rs: Run[]) => {
-        const v = rs.map((r) => r.rps).sort((x, y) => x - y);
-        const mid = Math.floor(v.length / 2);
-        return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-      };
-      const b = median(runs.bare);
-      const p = median(runs.policy);
-      const policyNon2xx = runs.policy.reduce((a, r) => a + r.non2xx, 0);
-      const policyTotal = runs.policy.reduce((a, r) => a + r.total, 0);
-      const errors = [...runs.bare, ...runs.policy].reduce((a, r) => a + r.errors, 0);
-      for (const kind of ["bare", "policy"] as const) {
-        for (const [i, r] of runs[kind].entries()) {
-          console.log(
-            `  ${framework.padEnd(7)} ${kind.padEnd(6)} run ${i + 1}: ${fmt(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  statuses ${JSON.stringify(r.statuses)}`,
-          );
-        }
-      }
-      let note = policyNon2xx > 0 ? `policy non-2xx: ${((100 * policyNon2xx) / policyTotal).toFixed(2)}%` : "no 429";
-      if (errors > 0) note += `, ${errors} socket errors/timeouts`;
-      // What one enterprise key could sustain over a measured run, for the record.
-      const singleBudget = 12_000 + 200 * (duration + warmup);
-      if (p * duration > singleBudget) note += `; one key would run dry (${fmt(p * duration)} req > ${fmt(singleBudget)} tokens)`;
-      if (single) {
-        const s = await cannon(policy.served.url, [policy.served.single], duration, connections);
-        const limited = s.statuses["429"] ?? 0;
-        note += `; single key: ${fmt(s.rps)} req/s, 429 share ${((100 * limited) / Math.max(1, s.total)).toFixed(1)}%`;
-      }
-      rows.push({ framework, bare: b, policy: p, ratio: p / b, note });
-    } finally {
-      await stopChild(policy);
-      await stopChild(bare);
-    }
-  }
+  const rows: Row[] = [];
+  for (const framework of frameworks) rows.push(await benchFramework(framework, { duration, warmup, connections, rounds, poolSize, single }));
+
+  const met = (ratio: number, goal: number) => `${ratio.toFixed(2)} ${ratio >= goal ? "met" : "NOT met"} (>= ${goal.toFixed(2)})`;
   console.log("");
-  console.log("framework  bare req/s  policy req/s  ratio  goal >= 0.85   (medians of the runs)");
+  console.log("medians of the runs, req/s; ratios of the medians, then [median of the per-round ratios]");
+  console.log("framework      bare      peer      ours  ours/bare                         ours/peer");
   for (const r of rows) {
     console.log(
-      `${r.framework.padEnd(9)}  ${fmt(r.bare).padStart(10)}  ${fmt(r.policy).padStart(12)}  ${r.ratio.toFixed(2).padStart(5)}  ${r.ratio >= 0.85 ? "met" : "NOT met"}  (${r.note})`,
+      `${r.framework.padEnd(9)}  ${fmt(r.rps.bare).padStart(8)}  ${fmt(r.rps.peer).padStart(8)}  ${fmt(r.rps.ours).padStart(8)}` +
+        `  ${met(r.vsBare, BARE_GOAL[r.framework])} [${r.roundVsBare.toFixed(2)}]`.padEnd(36) +
+        `  ${met(r.vsPeer, PEER_GOAL)} [${r.roundVsPeer.toFixed(2)}]  (${r.note})`,
     );
   }
 }
 
-const [, , mode, fw, kind, pool, me] = process.argv;
-if (mode === "serve") {
-  await serve(fw as Framework, kind as "policy" | "bare", Number(pool), me);
-} else {
-  await main();
-}
+if (process.argv[2] === "serve") await child();
+else await main();
