@@ -23,15 +23,19 @@
  * peers limit each key to 12,000 per 60 s window, and any non-2xx answer is printed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { generateApiKey } from "@alloovium/core";
 import autocannon from "autocannon";
 import { startServer, type Framework, type SeedFile } from "../src/server";
 import { ME, bareListener, peerListener, type PeerKey } from "./peers";
+import { profileKinds, startProfiling, type ProfileKind } from "./profile";
 
 const ALL: readonly Framework[] = ["hono", "express", "koa"];
 const VARIANTS = ["bare", "peer", "ours"] as const;
@@ -65,6 +69,8 @@ interface ChildConfig {
   readonly me?: unknown;
   /** peer: the keys and the principal of each. */
   readonly keys?: readonly PeerKey[];
+  /** Profile this server (bench/profile.ts) into `dir`. */
+  readonly profile?: { readonly kinds: readonly ProfileKind[]; readonly dir: string };
 }
 
 interface Served {
@@ -114,10 +120,14 @@ async function serve(config: ChildConfig): Promise<{ served: Served; close: () =
 async function child(): Promise<void> {
   const lines = createInterface({ input: process.stdin });
   const first = await new Promise<string>((resolve) => lines.once("line", resolve));
-  const { served, close } = await serve(JSON.parse(first) as ChildConfig);
+  const config = JSON.parse(first) as ChildConfig;
+  const { served, close } = await serve(config);
+  const { profile } = config;
+  const stopProfiling = profile ? await startProfiling(profile.kinds, profile.dir, `${config.framework}-${config.variant}`) : undefined;
   process.stdout.write(`${JSON.stringify(served)}\n`);
   const stop = async () => {
     await close();
+    for (const file of (await stopProfiling?.()) ?? []) process.stderr.write(`  profile written: ${file}\n`);
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop());
@@ -153,6 +163,8 @@ function stopChild(child: Child): Promise<void> {
 
 interface Run {
   readonly rps: number;
+  /** The server process's CPU time (user + system, all threads) per answered request, in µs; NaN where /proc is missing. */
+  readonly cpuUs: number;
   readonly total: number;
   readonly non2xx: number;
   readonly statuses: Record<string, number>;
@@ -161,15 +173,35 @@ interface Run {
   readonly errors: number;
 }
 
-async function cannon(url: string, keys: readonly string[], seconds: number, connections: number): Promise<Run> {
+/** CPU time of process `pid` so far in µs (utime + stime of /proc/<pid>/stat), or NaN off Linux. */
+function cpuTimeUs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the name in parentheses may hold spaces
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+// USER_HZ: 100 on every Linux architecture Node runs on.
+const CLOCK_TICKS = 100;
+
+/**
+ * One autocannon run against `url`. Besides req/s, the CPU the server spent per request: on a VM
+ * shared with other jobs, req/s swings with the neighbours, while CPU per request moves much less.
+ */
+async function cannon(url: string, keys: readonly string[], seconds: number, connections: number, pid?: number): Promise<Run> {
   // Static requests (pre-built by autocannon); each connection cycles through the key pool.
   const requests = keys.map((k) => ({ method: "GET" as const, path: ME, headers: { authorization: `Bearer ${k}`, accept: "application/json" } }));
+  const cpuBefore = cpuTimeUs(pid);
   const r = await autocannon({ url, connections, duration: seconds, pipelining: 1, requests });
+  const cpu = cpuTimeUs(pid) - cpuBefore;
   const statuses: Record<string, number> = {};
   for (const [code, s] of Object.entries(r.statusCodeStats ?? {})) statuses[code] = (s as { count: number }).count;
   const total = Object.values(statuses).reduce((a, b) => a + b, 0);
   return {
     rps: total / seconds,
+    cpuUs: cpu / Math.max(1, total),
     total,
     non2xx: r.non2xx,
     statuses,
@@ -214,24 +246,45 @@ function median(values: readonly number[]): number {
 
 interface Row {
   readonly framework: Framework;
+  /** Medians of the runs. */
   readonly rps: Record<Variant, number>;
-  /** Ratios of the medians. */
-  readonly vsBare: number;
-  readonly vsPeer: number;
-  /** Medians of the per-round ratios (each round's variants ran back to back). */
-  readonly roundVsBare: number;
-  readonly roundVsPeer: number;
+  readonly cpuUs: Record<Variant, number>;
+  /** Ours / bare and ours / peer: ratios of the req/s medians, medians of the per-round ratios, and CPU ratios (their CPU per request over ours). */
+  readonly vsBare: Ratios;
+  readonly vsPeer: Ratios;
   readonly note: string;
 }
 
-async function benchFramework(
-  framework: Framework,
-  opts: { duration: number; warmup: number; connections: number; rounds: number; poolSize: number; single: boolean },
-): Promise<Row> {
+interface Ratios {
+  readonly medians: number;
+  readonly rounds: number;
+  readonly cpu: number;
+}
+
+interface BenchOptions {
+  readonly duration: number;
+  readonly warmup: number;
+  readonly connections: number;
+  readonly rounds: number;
+  readonly poolSize: number;
+  readonly single: boolean;
+  readonly profile: { readonly kinds: readonly ProfileKind[]; readonly dir: string } | undefined;
+}
+
+function ratios(runs: Record<Variant, Run[]>, other: "bare" | "peer"): Ratios {
+  const m = (v: Variant, f: (r: Run) => number) => median(runs[v].map(f));
+  return {
+    medians: m("ours", (r) => r.rps) / m(other, (r) => r.rps),
+    rounds: median(runs.ours.map((r, i) => r.rps / runs[other][i]!.rps)),
+    cpu: m(other, (r) => r.cpuUs) / m("ours", (r) => r.cpuUs),
+  };
+}
+
+async function benchFramework(framework: Framework, opts: BenchOptions): Promise<Row> {
   const { duration, warmup, connections, rounds, poolSize } = opts;
   const children: Child[] = [];
   try {
-    const ours = await startChild({ framework, variant: "ours", poolSize });
+    const ours = await startChild({ framework, variant: "ours", poolSize, ...(opts.profile ? { profile: opts.profile } : {}) });
     children.push(ours);
     const keys = ours.served.keys!;
     // The peers answer each key's principal exactly as ours does: ask ours once per key.
@@ -246,25 +299,34 @@ async function benchFramework(
     children.push(bare);
     const peer = await startChild({ framework, variant: "peer", keys: principals });
     children.push(peer);
+    const servers: Record<Variant, Child> = { bare, peer, ours };
     const urls: Record<Variant, string> = { bare: bare.served.url, peer: peer.served.url, ours: ours.served.url };
     await checkSameAnswers(framework, urls, keys, texts);
+    let oursRequests = keys.length + 5; // the principals and the checks above
 
-    if (warmup > 0) for (const v of VARIANTS) await cannon(urls[v], keys, warmup, connections);
+    if (warmup > 0) {
+      for (const v of VARIANTS) {
+        const w = await cannon(urls[v], keys, warmup, connections);
+        if (v === "ours") oursRequests += w.total;
+      }
+    }
     const runs: Record<Variant, Run[]> = { bare: [], peer: [], ours: [] };
     for (let i = 0; i < rounds; i++) {
       const order = i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-      for (const v of order) runs[v].push(await cannon(urls[v], keys, duration, connections));
-      const [b, p, o] = VARIANTS.map((v) => runs[v][i]!);
+      for (const v of order) runs[v].push(await cannon(urls[v], keys, duration, connections, servers[v].proc.pid));
+      const [b, p, o] = VARIANTS.map((v) => runs[v][i]!) as [Run, Run, Run];
       const odd = VARIANTS.filter((v) => runs[v][i]!.non2xx > 0 || runs[v][i]!.errors > 0)
         .map((v) => ` ${v} ${JSON.stringify(runs[v][i]!.statuses)}${runs[v][i]!.errors ? ` ${runs[v][i]!.errors} errors` : ""}`)
         .join("");
       console.log(
-        `  ${framework.padEnd(7)} round ${String(i + 1).padStart(2)}: bare ${fmt(b!.rps).padStart(6)}  peer ${fmt(p!.rps).padStart(6)}  ours ${fmt(o!.rps).padStart(6)} req/s` +
-          `  ours/bare ${(o!.rps / b!.rps).toFixed(2)}  ours/peer ${(o!.rps / p!.rps).toFixed(2)}` +
-          `  p99 ms ${b!.p99}/${p!.p99}/${o!.p99}${odd ? `  non-2xx:${odd}` : ""}`,
+        `  ${framework.padEnd(7)} round ${String(i + 1).padStart(2)}: req/s bare ${fmt(b.rps).padStart(6)}  peer ${fmt(p.rps).padStart(6)}  ours ${fmt(o.rps).padStart(6)}` +
+          `  ours/bare ${(o.rps / b.rps).toFixed(2)}  ours/peer ${(o.rps / p.rps).toFixed(2)}` +
+          `  | server CPU µs/req ${us(b.cpuUs)}/${us(p.cpuUs)}/${us(o.cpuUs)}  | p99 ms ${b.p99}/${p.p99}/${o.p99}${odd ? `  non-2xx:${odd}` : ""}`,
       );
     }
-    const rps = { bare: median(runs.bare.map((r) => r.rps)), peer: median(runs.peer.map((r) => r.rps)), ours: median(runs.ours.map((r) => r.rps)) };
+    oursRequests += runs.ours.reduce((a, r) => a + r.total, 0);
+    const med = (f: (r: Run) => number) => ({ bare: median(runs.bare.map(f)), peer: median(runs.peer.map(f)), ours: median(runs.ours.map(f)) });
+    const rps = med((r) => r.rps);
     const notes: string[] = [];
     for (const v of VARIANTS) {
       const non2xx = runs[v].reduce((a, r) => a + r.non2xx, 0);
@@ -279,22 +341,18 @@ async function benchFramework(
     if (rps.ours * duration > singleBudget) notes.push(`one key would run dry (${fmt(rps.ours * duration)} req > ${fmt(singleBudget)} tokens)`);
     if (opts.single) {
       const s = await cannon(ours.served.url, [ours.served.single!], duration, connections);
+      oursRequests += s.total;
       const limited = s.statuses["429"] ?? 0;
       notes.push(`single key: ${fmt(s.rps)} req/s, 429 share ${((100 * limited) / Math.max(1, s.total)).toFixed(1)}%`);
     }
-    return {
-      framework,
-      rps,
-      vsBare: rps.ours / rps.bare,
-      vsPeer: rps.ours / rps.peer,
-      roundVsBare: median(runs.ours.map((r, i) => r.rps / runs.bare[i]!.rps)),
-      roundVsPeer: median(runs.ours.map((r, i) => r.rps / runs.peer[i]!.rps)),
-      note: notes.join("; "),
-    };
+    if (opts.profile) writeFileSync(join(opts.profile.dir, `${framework}-ours.requests.json`), JSON.stringify({ requests: oursRequests }));
+    return { framework, rps, cpuUs: med((r) => r.cpuUs), vsBare: ratios(runs, "bare"), vsPeer: ratios(runs, "peer"), note: notes.join("; ") };
   } finally {
     for (const c of children) await stopChild(c);
   }
 }
+
+const us = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : "?");
 
 async function main(): Promise<void> {
   const duration = envNumber("BENCH_DURATION", 5, 1);
@@ -305,23 +363,28 @@ async function main(): Promise<void> {
   const single = process.env.BENCH_SINGLE_KEY === "1";
   const only = process.env.BENCH_FRAMEWORKS?.split(",").map((s) => s.trim()).filter(Boolean);
   const frameworks = only?.length ? ALL.filter((f) => only.includes(f)) : ALL;
+  const kinds = profileKinds(process.env.BENCH_PROFILE);
+  const profile = kinds.length ? { kinds, dir: process.env.BENCH_PROFILE_DIR || join(tmpdir(), "alloovium-bench-profiles") } : undefined;
+  if (profile) mkdirSync(profile.dir, { recursive: true });
 
   console.log(
     `http bench: GET ${ME}, ${connections} connections, ${warmup} s warm-up, ${rounds} rounds x ${duration} s per variant ` +
-      `(bare, peer, ours alternated), ${poolSize} enterprise keys round robin; node ${process.version}, ${new Date().toISOString()}`,
+      `(bare, peer, ours alternated), ${poolSize} enterprise keys round robin; node ${process.version}, ${new Date().toISOString()}` +
+      (profile ? `; profiling ours (${profile.kinds.join(", ")}) into ${profile.dir}: its figures are not comparable` : ""),
   );
   const rows: Row[] = [];
-  for (const framework of frameworks) rows.push(await benchFramework(framework, { duration, warmup, connections, rounds, poolSize, single }));
+  for (const framework of frameworks) rows.push(await benchFramework(framework, { duration, warmup, connections, rounds, poolSize, single, profile }));
 
-  const met = (ratio: number, goal: number) => `${ratio.toFixed(2)} ${ratio >= goal ? "met" : "NOT met"} (>= ${goal.toFixed(2)})`;
+  const verdict = (r: Ratios, goal: number) => `${r.medians.toFixed(2)} ${r.medians >= goal ? "met    " : "NOT met"} [${r.rounds.toFixed(2)} | ${r.cpu.toFixed(2)}]`;
   console.log("");
-  console.log("medians of the runs, req/s; ratios of the medians, then [median of the per-round ratios]");
-  console.log("framework      bare      peer      ours  ours/bare                         ours/peer");
+  console.log("Medians of the runs. Ratios: of the req/s medians (the goal), then [median of the per-round ratios | by server CPU per request].");
+  console.log("Goals: ours/bare >= 0.75 Hono, 0.90 Express, 0.80 Koa; ours/peer >= 1.20.");
+  console.log("framework  req/s: bare     peer     ours  CPU µs/req: bare peer ours  ours/bare                     ours/peer");
   for (const r of rows) {
     console.log(
-      `${r.framework.padEnd(9)}  ${fmt(r.rps.bare).padStart(8)}  ${fmt(r.rps.peer).padStart(8)}  ${fmt(r.rps.ours).padStart(8)}` +
-        `  ${met(r.vsBare, BARE_GOAL[r.framework])} [${r.roundVsBare.toFixed(2)}]`.padEnd(36) +
-        `  ${met(r.vsPeer, PEER_GOAL)} [${r.roundVsPeer.toFixed(2)}]  (${r.note})`,
+      `${r.framework.padEnd(9)}  ${fmt(r.rps.bare).padStart(10)} ${fmt(r.rps.peer).padStart(8)} ${fmt(r.rps.ours).padStart(8)}` +
+        `  ${us(r.cpuUs.bare).padStart(16)} ${us(r.cpuUs.peer).padStart(4)} ${us(r.cpuUs.ours).padStart(4)}` +
+        `  ${verdict(r.vsBare, BARE_GOAL[r.framework])}  ${verdict(r.vsPeer, PEER_GOAL)}  (${r.note})`,
     );
   }
 }
