@@ -295,19 +295,20 @@ async function benchFramework(framework: Framework, opts: BenchOptions): Promise
       texts.push(r.text);
     }
     const principals: PeerKey[] = keys.map((key, i) => ({ key, principal: JSON.parse(texts[i]!) as PeerKey["principal"] }));
-    const bare = await startChild({ framework, variant: "bare", me: principals[0]!.principal });
+    const profile = opts.profile ? { profile: opts.profile } : {};
+    const bare = await startChild({ framework, variant: "bare", me: principals[0]!.principal, ...profile });
     children.push(bare);
-    const peer = await startChild({ framework, variant: "peer", keys: principals });
+    const peer = await startChild({ framework, variant: "peer", keys: principals, ...profile });
     children.push(peer);
     const servers: Record<Variant, Child> = { bare, peer, ours };
     const urls: Record<Variant, string> = { bare: bare.served.url, peer: peer.served.url, ours: ours.served.url };
     await checkSameAnswers(framework, urls, keys, texts);
-    let oursRequests = keys.length + 5; // the principals and the checks above
+    // Requests each server answered, for the profiles' per-request figures: the principals and the checks above first.
+    const served: Record<Variant, number> = { bare: 1, peer: 4, ours: keys.length + 4 };
 
     if (warmup > 0) {
       for (const v of VARIANTS) {
-        const w = await cannon(urls[v], keys, warmup, connections);
-        if (v === "ours") oursRequests += w.total;
+        served[v] += (await cannon(urls[v], keys, warmup, connections)).total;
       }
     }
     const runs: Record<Variant, Run[]> = { bare: [], peer: [], ours: [] };
@@ -324,7 +325,7 @@ async function benchFramework(framework: Framework, opts: BenchOptions): Promise
           `  | server CPU µs/req ${us(b.cpuUs)}/${us(p.cpuUs)}/${us(o.cpuUs)}  | p99 ms ${b.p99}/${p.p99}/${o.p99}${odd ? `  non-2xx:${odd}` : ""}`,
       );
     }
-    oursRequests += runs.ours.reduce((a, r) => a + r.total, 0);
+    for (const v of VARIANTS) served[v] += runs[v].reduce((a, r) => a + r.total, 0);
     const med = (f: (r: Run) => number) => ({ bare: median(runs.bare.map(f)), peer: median(runs.peer.map(f)), ours: median(runs.ours.map(f)) });
     const rps = med((r) => r.rps);
     const notes: string[] = [];
@@ -341,11 +342,11 @@ async function benchFramework(framework: Framework, opts: BenchOptions): Promise
     if (rps.ours * duration > singleBudget) notes.push(`one key would run dry (${fmt(rps.ours * duration)} req > ${fmt(singleBudget)} tokens)`);
     if (opts.single) {
       const s = await cannon(ours.served.url, [ours.served.single!], duration, connections);
-      oursRequests += s.total;
+      served.ours += s.total;
       const limited = s.statuses["429"] ?? 0;
       notes.push(`single key: ${fmt(s.rps)} req/s, 429 share ${((100 * limited) / Math.max(1, s.total)).toFixed(1)}%`);
     }
-    if (opts.profile) writeFileSync(join(opts.profile.dir, `${framework}-ours.requests.json`), JSON.stringify({ requests: oursRequests }));
+    if (opts.profile) for (const v of VARIANTS) writeFileSync(join(opts.profile.dir, `${framework}-${v}.requests.json`), JSON.stringify({ requests: served[v] }));
     return { framework, rps, cpuUs: med((r) => r.cpuUs), vsBare: ratios(runs, "bare"), vsPeer: ratios(runs, "peer"), note: notes.join("; ") };
   } finally {
     for (const c of children) await stopChild(c);
@@ -370,7 +371,7 @@ async function main(): Promise<void> {
   console.log(
     `http bench: GET ${ME}, ${connections} connections, ${warmup} s warm-up, ${rounds} rounds x ${duration} s per variant ` +
       `(bare, peer, ours alternated), ${poolSize} enterprise keys round robin; node ${process.version}, ${new Date().toISOString()}` +
-      (profile ? `; profiling ours (${profile.kinds.join(", ")}) into ${profile.dir}: its figures are not comparable` : ""),
+      (profile ? `; profiling every server (${profile.kinds.join(", ")}) into ${profile.dir}: these req/s are not comparable` : ""),
   );
   const rows: Row[] = [];
   for (const framework of frameworks) rows.push(await benchFramework(framework, { duration, warmup, connections, rounds, poolSize, single, profile }));
