@@ -54,6 +54,11 @@ export class MemoryCreditStore implements CreditStore {
   }
 
   async charge(c: CreditCharge): Promise<ChargeResult> {
+    return this.chargeNow(c);
+  }
+
+  /** Synchronous form of `charge`, for callers on the hot path. */
+  chargeNow(c: CreditCharge): ChargeResult {
     const credits = checkCredits("MemoryCreditStore.charge", "credits", c.credits, 0);
     const t = this.#tenant(c.tenantId);
     const balance = t.balance ?? checkCredits("MemoryCreditStore.charge", "grant", c.grant, 0);
@@ -74,6 +79,11 @@ export class MemoryCreditStore implements CreditStore {
   }
 
   async balance(tenantId: string, grant: number): Promise<number> {
+    return this.balanceNow(tenantId, grant);
+  }
+
+  /** Synchronous form of `balance`. */
+  balanceNow(tenantId: string, grant: number): number {
     return this.#tenants.get(tenantId)?.balance ?? grant;
   }
 

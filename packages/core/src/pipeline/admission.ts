@@ -1,5 +1,5 @@
 import type { BucketDemand, BucketLimits, BucketRef, BucketResult, BucketStore } from "../buckets";
-import type { CreditStore } from "../credits";
+import type { ChargeResult, CreditCharge, CreditStore } from "../credits";
 import type { ClaimResult, IdempotencyRef, IdempotencyStore } from "../idempotency";
 
 /** What the pipeline asks of the stores before the handler runs. */
@@ -55,7 +55,8 @@ export interface AdmissionResult {
  * cannot be made.
  */
 export interface Admission {
-  admit(request: AdmissionRequest): Promise<AdmissionResult>;
+  /** The answer, or a promise of it (a store over the network always answers a promise). */
+  admit(request: AdmissionRequest): AdmissionResult | Promise<AdmissionResult>;
   /** The credit store `charge` parts go to: the policy reads balances and refunds through it. */
   readonly credits?: CreditStore;
   /** True when `admit` honours `tenant` (atomically with `bucket`); a policy with a tenant bucket needs it. */
@@ -78,6 +79,54 @@ async function balanceOf(credits: CreditStore, tenantId: string, grant: number):
   } catch (error) {
     return { outcome: "unavailable", error };
   }
+}
+
+/** Stores in this process that can answer at once (`MemoryBucketStore`, `MemoryCreditStore`). */
+interface SynchronousBuckets {
+  consumeNow(ref: BucketRef, cost: number, limits: BucketLimits): BucketResult;
+  consumeAllNow(buckets: readonly BucketDemand[], cost: number): BucketResult[];
+}
+interface SynchronousCredits {
+  chargeNow(charge: CreditCharge): ChargeResult;
+  balanceNow(tenantId: string, grant: number): number;
+}
+
+/**
+ * The bucket step and the charge without a promise, when both stores can answer at once (the
+ * memory stores): what an admission without an idempotency claim is then, with the same
+ * semantics as the asynchronous path. Undefined for any other store.
+ */
+function synchronous(buckets: BucketStore, credits: CreditStore | undefined): ((request: AdmissionRequest) => AdmissionResult) | undefined {
+  const b = buckets as Partial<SynchronousBuckets>;
+  const c = credits as Partial<SynchronousCredits> | undefined;
+  if (typeof b.consumeNow !== "function" || typeof b.consumeAllNow !== "function") return undefined;
+  if (c && (typeof c.chargeNow !== "function" || typeof c.balanceNow !== "function")) return undefined;
+  const sb = b as SynchronousBuckets;
+  const sc = c as SynchronousCredits | undefined;
+  return (request) => {
+    let bucket: BucketResult;
+    let tenant: BucketResult | undefined;
+    if (request.tenant) [bucket, tenant] = sb.consumeAllNow([{ ref: request.bucket, limits: request.limits }, request.tenant], request.cost) as [BucketResult, BucketResult];
+    else bucket = sb.consumeNow(request.bucket, request.cost, request.limits);
+    const result: { -readonly [K in keyof AdmissionResult]: AdmissionResult[K] } = { bucket };
+    if (tenant) result.tenant = tenant;
+    const charge = request.charge;
+    if (!charge || !sc) return result;
+    const tenantId = request.bucket.tenantId;
+    // A credit store that throws fails metering open, as on the asynchronous path: the call goes through uncharged.
+    try {
+      if (!bucket.allowed) result.credits = { outcome: "balance", balance: sc.balanceNow(tenantId, charge.grant) };
+      else {
+        const charged = sc.chargeNow({ tenantId, capability: charge.capability, credits: charge.credits, grant: charge.grant });
+        result.credits = charged.allowed
+          ? { outcome: "charged", balance: charged.balance, credits: charged.charged, hour: charged.hour }
+          : { outcome: "insufficient", balance: charged.balance };
+      }
+    } catch (error) {
+      result.credits = { outcome: "unavailable", error };
+    }
+    return result;
+  };
 }
 
 /**
@@ -122,14 +171,15 @@ export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyS
     const result = { outcome: "charged", balance: charged.balance, credits: charged.charged, hour: charged.hour } as const;
     return claim ? { bucket, claim, credits: result } : { bucket, credits: result };
   };
+  const now = synchronous(buckets, credits);
   return {
     ...(credits ? { credits } : {}),
     ...(typeof buckets.consumeAll === "function" ? { tenantBuckets: true } : {}),
     admit(request) {
+      // Stores in this process answer at once when no idempotency record is claimed: no await.
+      if (now && !request.claim) return now(request);
       // Without a claim or a charge, hand the bucket's own promise through: no extra async hop.
-      if (!request.claim && !(request.charge && credits)) {
-        return consumeStep(buckets, request);
-      }
+      if (!request.claim && !(request.charge && credits)) return consumeStep(buckets, request);
       return admit(request);
     },
   };

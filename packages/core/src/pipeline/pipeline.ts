@@ -97,7 +97,8 @@ export function createPolicy(options: PolicyOptions): Policy {
       if (credits && !keyError) request.charge = { capability: capability.id, credits: capability.credits, grant };
       let admitted;
       try {
-        admitted = await admission.admit(request);
+        admitted = admission.admit(request); // memory stores answer at once
+        if (admitted instanceof Promise) admitted = await admitted;
       } catch (e) {
         return reject(unavailable(e, "admit", "The rate limiter is unavailable; retry shortly.")); // nothing was taken
       }
