@@ -7,14 +7,23 @@
 
 // The pipeline
 export { createPolicy, type Policy } from "./pipeline/pipeline";
-export type { PolicyOptions, PolicyStores, StoreOperation, TenantBucketOption } from "./pipeline/options";
+export type { PolicyOptions, PolicyStores, ResolvedStores, StoreOperation, TenantBucketOption } from "./pipeline/options";
 export type { ContinueDecision, Decision, HandlerResponse, RejectDecision, ReplayDecision, Settlement, WireResponse } from "./pipeline/decision";
 export type { PolicyRequest } from "./pipeline/request";
 export type { Admission } from "./pipeline/admission";
 
 // Capabilities and scopes
-export { defineCapabilities, defineCapability, type Capability, type CapabilityInput, type CapabilitySet, type HttpMethod } from "./capabilities";
-export { isScope, normalizeScopes } from "./scopes";
+export {
+  defineCapabilities,
+  defineCapability,
+  type Capability,
+  type CapabilityInput,
+  type CapabilityListing,
+  type CapabilityMatch,
+  type CapabilitySet,
+  type HttpMethod,
+} from "./capabilities";
+export { checkScopes, isScope, normalizeScopes } from "./scopes";
 
 // Keys and credentials
 export { createKeyHasher, type KeyHasher, type KeyHasherOptions } from "./keys/digest";

@@ -47,6 +47,16 @@ describe("defineCapabilities", () => {
     expect("params" in m && m.params).toEqual({ id: "a b" });
   });
 
+  it("matches a fixed segment written with percent-encoding as the same path (th%69ngs is things), and no other", () => {
+    const m = set.match("GET", "/api/v2/vault/pr%6Fjects");
+    expect("capability" in m && m.capability.id).toBe("vault.projects.list");
+    const wrong = set.match("DELETE", "/api/v2/%76ault/projects");
+    expect("error" in wrong && [wrong.error.code, wrong.error.headers]).toEqual(["method_not_allowed", { allow: "GET, POST" }]);
+    // An encoded slash is part of one segment, never a separator; a bad escape names nothing.
+    expect("error" in set.match("GET", "/api/v2%2Fvault/projects") && set.match("GET", "/api/v2%2Fvault/projects")).toMatchObject({ error: { code: "not_found" } });
+    expect(set.match("GET", "/api/v2/vault/proj%E0cts")).toMatchObject({ error: { code: "not_found" } });
+  });
+
   it("answers 404 for unknown paths and 405 with Allow for known paths", () => {
     const nf = set.match("GET", "/api/v2/nope");
     expect("error" in nf && nf.error.code).toBe("not_found");

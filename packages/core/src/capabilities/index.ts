@@ -170,9 +170,17 @@ function matchPath(cap: Capability, parts: readonly string[]): Record<string, st
       } catch {
         return null;
       }
-    } else if (t !== p) return null;
+    } else if (t !== p && !(p.includes("%") && decodedSegment(p) === t)) return null; // `th%69ngs` is `things` (RFC 3986 6.2.2.2)
   }
   return params;
+}
+
+function decodedSegment(p: string): string | null {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return null;
+  }
 }
 
 /**

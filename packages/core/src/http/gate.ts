@@ -1,5 +1,5 @@
 import { pathForDetail, type Capability, type CapabilitySet } from "../capabilities";
-import { checkBodyText, checkRequestTarget } from "../credentials/transport";
+import { checkBodyText, checkCredentialLocation, checkRequestTarget } from "../credentials/transport";
 import type { Principal } from "../credentials/principal";
 import type { ContinueDecision, Policy, PolicyRequest, WireResponse } from "../pipeline";
 import { isProblemError } from "../problems/common";
@@ -164,7 +164,8 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
     throw new TypeError("createHttpGate: `bodyLimitBytes` must be an integer >= 0");
   }
   const readOptions = limit === undefined ? {} : { limitBytes: limit };
-  const locate = (req: PolicyRequest) => policy.checkCredentialLocation(req);
+  // A policy object of its own (a wrapper) may lack the method: the check with default options then.
+  const locate = typeof policy.checkCredentialLocation === "function" ? (req: PolicyRequest) => policy.checkCredentialLocation(req) : (req: PolicyRequest) => checkCredentialLocation(req);
   const respond = (error: PolicyError) => ({ kind: "respond", response: policy.reject(error).response }) as const;
 
   /** The request as the policy sees it, with the body read once (413/415/400 in `problem`). */
@@ -239,7 +240,12 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
   return {
     policy,
     enter(incoming, capability) {
-      const admitted = admit(incoming);
+      let admitted;
+      try {
+        admitted = admit(incoming);
+      } catch (e) {
+        return Promise.reject(e); // a malformed IncomingRequest: a rejection, as from any async step
+      }
       return admitted instanceof Promise ? admitted.then((a) => decideAdmitted(a, incoming, capability)) : decideAdmitted(admitted, incoming, capability);
     },
     fail: (error) => policy.reject(isProblemError(error) ? error : internalError()).response,

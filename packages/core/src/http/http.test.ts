@@ -289,6 +289,23 @@ describe("createHttpGate", () => {
     expect(clean.status).toBe(405);
   });
 
+  it("works with a policy object of the user's own that has no checkCredentialLocation, checking with the default options", async () => {
+    const { policy } = createTestPolicy();
+    const wrapper = { ...policy, decide: policy.decide, reject: policy.reject } as Partial<typeof policy>;
+    delete wrapper.checkCredentialLocation;
+    const gate = createHttpGate({ policy: wrapper as typeof policy, capabilities: set });
+    expect((await gate.unmatched({ method: "GET", url: "/nope", headers: [] })).status).toBe(404);
+    const screened = await gate.screen({ method: "GET", url: "/healthz?api_key=ak_live_AB7K2LJ9xQpR4sT8uVwY1zC3dE5fG6hJ3tdo40", headers: [] });
+    expect(screened.kind === "respond" && JSON.parse(screened.response.body)).toMatchObject({ code: "credential_location_not_allowed", location: "query" });
+  });
+
+  it("rejects, never throws, for a malformed IncomingRequest", async () => {
+    const gate = createHttpGate({ policy: createTestPolicy().policy });
+    const entered = gate.enter({ url: "/api/v2/me", headers: [] } as never, whoami);
+    expect(entered).toBeInstanceOf(Promise);
+    await expect(entered).rejects.toThrow(TypeError);
+  });
+
   it("answers unmatched requests with 404, or 405 and Allow", async () => {
     const policy = createTestPolicy().policy;
     const gate = createHttpGate({ policy, capabilities: set });

@@ -166,15 +166,21 @@ describe("createPolicy: credits", () => {
     expect(() => createTestPolicy({ creditGrant: -1 })).toThrow(/creditGrant/);
   });
 
-  it("refuses an admission whose credit store is not the policy's", () => {
+  it("refuses an admission whose credit store is not the policy's, or without the stores it admits in", () => {
     const keyStore = new MemoryKeyStore();
     const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
-    const admission = composeAdmission(new MemoryBucketStore(), new MemoryIdempotencyStore(), new MemoryCreditStore());
-    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, admission, credits: new MemoryCreditStore() }, keyHasher })).toThrow(/admission\.credits/);
-    const plain = composeAdmission(new MemoryBucketStore(), new MemoryIdempotencyStore());
-    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, admission: plain, credits: new MemoryCreditStore() }, keyHasher })).toThrow(/charges no credit store/);
-    expect(createPolicy({ environment: "live", stores: { keys: keyStore, admission }, keyHasher }).credits).toBe(admission.credits);
-    expect(createPolicy({ environment: "live", stores: { keys: keyStore, admission }, keyHasher, metering: false }).credits).toBeUndefined();
+    const buckets = new MemoryBucketStore();
+    const idempotency = new MemoryIdempotencyStore();
+    const admission = composeAdmission(buckets, idempotency, new MemoryCreditStore());
+    const beside = { keys: keyStore, buckets, idempotency };
+    expect(() => createPolicy({ environment: "live", stores: { ...beside, admission, credits: new MemoryCreditStore() }, keyHasher })).toThrow(/admission\.credits/);
+    const plain = composeAdmission(buckets, idempotency);
+    expect(() => createPolicy({ environment: "live", stores: { ...beside, admission: plain, credits: new MemoryCreditStore() }, keyHasher })).toThrow(/charges no credit store/);
+    expect(createPolicy({ environment: "live", stores: { ...beside, admission }, keyHasher }).credits).toBe(admission.credits);
+    expect(createPolicy({ environment: "live", stores: { ...beside, admission }, keyHasher, metering: false }).credits).toBeUndefined();
+    // Settling and the refusals' headers must read the stores the admission writes: given beside it, not defaulted.
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, admission }, keyHasher })).toThrow(/`stores\.buckets` and `stores\.idempotency`/);
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, buckets, admission }, keyHasher })).toThrow(/`stores\.idempotency`/);
   });
 
   it("lets a call through uncharged, without the credits member, when the credit store fails", async () => {

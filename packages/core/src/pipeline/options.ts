@@ -196,6 +196,11 @@ function resolveStores(stores: PolicyStores | undefined, metering: boolean, tena
   if (stores.credits !== undefined && !isStore(stores.credits, ["charge", "refund", "balance", "usage"])) throw new TypeError("createPolicy: `stores.credits` must be a CreditStore");
   const given = stores.admission;
   if (given !== undefined && !isStore(given, ["admit"])) throw new TypeError("createPolicy: `stores.admission` must be an Admission");
+  // An admission claims and takes tokens in its own stores: settling and the refusals' RateLimit
+  // headers must read the same ones, so they are given beside it (createRedisStores does).
+  if (given && (!stores.buckets || !stores.idempotency)) {
+    throw new TypeError("createPolicy: `stores.admission` needs the `stores.buckets` and `stores.idempotency` it admits in, beside it");
+  }
   if (given && metering && !given.credits) throw new TypeError("createPolicy: `stores.admission` charges no credit store; build it with one, or set `metering: false`");
   if (given?.credits && stores.credits && given.credits !== stores.credits) {
     throw new TypeError("createPolicy: `stores.admission` must charge `stores.credits` (`admission.credits === credits`)");

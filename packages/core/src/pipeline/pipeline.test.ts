@@ -497,8 +497,9 @@ describe("createPolicy: the tenant-wide bucket (section 4)", () => {
     const keyStore = new MemoryKeyStore();
     const single: BucketStore = { consume: (r, c, l) => new MemoryBucketStore().consume(r, c, l) };
     expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, buckets: single }, keyHasher, tenantBucket: small })).toThrow(/`tenantBucket` needs `stores\.buckets` with consumeAll/);
-    const admission = composeAdmission(single, new MemoryIdempotencyStore());
-    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, admission }, keyHasher, metering: false, tenantBucket: small })).toThrow(/`tenantBucket` needs a `stores\.admission`/);
+    const idempotency = new MemoryIdempotencyStore();
+    const admission = composeAdmission(single, idempotency);
+    expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, buckets: single, idempotency, admission }, keyHasher, metering: false, tenantBucket: small })).toThrow(/`tenantBucket` needs a `stores\.admission`/);
     // A function's bad answer is a bug in the caller's code: 500, not 429 or 503.
     const bad = createTestPolicy({ tenantBucket: () => ({ capacity: -1, refillPerSecond: 1 }) });
     expect(code(await bad.call(whoami, { key: (await bad.mintKey()).key }))).toBe("internal_error");

@@ -72,4 +72,18 @@ describe("one settle protocol: owes, commit, abort", () => {
     expect(await balance()).toBe(98);
     expect((await t.call(create, { key, body: {}, idempotencyKey: "s" })).kind).toBe("continue"); // runs again
   });
+
+  it("tells onStoreError when the record was no longer held and the response was not stored", async () => {
+    const errors: string[] = [];
+    const t = createTestPolicy({ idempotencyLeaseMs: 1000, onStoreError: (_e, op) => errors.push(op) });
+    const { key } = await t.mintKey();
+    const slow = continued(await t.call(create, { key, body: {}, idempotencyKey: "late" }));
+    t.clock.advance(1500); // the lease ran out: another request takes the key over
+    const fast = continued(await t.call(create, { key, body: {}, idempotencyKey: "late" }));
+    await fast.commit({ status: 201, headers: {}, body: '{"id":"fast"}' });
+    await slow.commit({ status: 201, headers: {}, body: '{"id":"slow"}' });
+    expect(errors).toEqual(["complete"]);
+    const replay = await t.call(create, { key, body: {}, idempotencyKey: "late" });
+    expect(replay.kind === "replay" && replay.response.body).toBe('{"id":"fast"}');
+  });
 });

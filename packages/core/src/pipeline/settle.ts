@@ -154,7 +154,9 @@ export function createSettlement(options: SettleOptions): {
       if (response.body === undefined) return release(); // not captured (a stream): the credits stay, a retry runs
       try {
         const body = capability.omitFromReplay.length ? omitMembers(response.body, capability.omitFromReplay) : response.body;
-        await idempotency.complete(ref, token, toStoredResponse(response.status, response.headers ?? {}, body, replayHeaders), { ttlMs });
+        const stored = await idempotency.complete(ref, token, toStoredResponse(response.status, response.headers ?? {}, body, replayHeaders), { ttlMs });
+        // Not held any more (its lease ran out and another request took the key): nothing was stored.
+        if (!stored) onStoreError(new Error("the idempotency record was no longer held by this request; the response was not stored"), "complete");
       } catch (e) {
         onStoreError(e, "complete");
         await release();

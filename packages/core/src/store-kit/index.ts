@@ -37,5 +37,8 @@ export {
 export { HOUR_MS, USAGE_RETENTION_MS, checkCredits, hourStart, type ChargeResult, type CreditCharge, type CreditRefund, type UsageRow } from "../credits/store";
 export { compareUsageRows } from "../credits/memory";
 
+// The clock every store reads by default.
+export { systemClock } from "../clock";
+
 // Cursors: the `(created_at, id)` order pages follow.
 export { compareCursorOrder, decodeCursor, encodeCursor, type Cursor } from "../pagination";
