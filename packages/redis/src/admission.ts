@@ -12,7 +12,7 @@ import { BUCKET_LUA, BUCKETS_ALL_LUA, resultOf, resultsOf, type RedisBucketStore
 import { CREDITS_LUA, type RedisCreditStore } from "./credits";
 import { CLAIM_LUA, claimOf, type RedisIdempotencyStore } from "./idempotency";
 import { kFallback, kFallbackAll, kInternals } from "./internal";
-import { defineScript, SERVER_CLOCK } from "./script";
+import { defineScript } from "./script";
 
 /** KEYS of `ADMIT_SCRIPT`: the credit balance and usage prefix when metered or with a tenant bucket, then that bucket. */
 type AdmitKeys =
@@ -61,11 +61,8 @@ export const ADMIT_SCRIPT = defineScript<AdmitKeys, AdmitArgs, AdmitReply>({
   name: "admit",
   keys: ["bucket", "idempotency record", "the tenant's token counter", "credit balance", "usage key prefix", "tenant-wide bucket"],
   args: ["cost", "capacity", "refillPerSecond", "deadline", "fingerprint", "leaseMs", "price", "grant", "capability", "usageRetentionMs", "tenant bucket capacity", "tenant bucket refillPerSecond"],
-  deadline: true,
-  uses: [SERVER_CLOCK, BUCKET_LUA, BUCKETS_ALL_LUA, CLAIM_LUA, CREDITS_LUA],
+  uses: [BUCKET_LUA, BUCKETS_ALL_LUA, CLAIM_LUA, CREDITS_LUA],
   lua: `
-local t, sec, usec, now, late = server_clock(ARGV[4])
-if late then return {-1, '', math.floor(now)} end
 local allowed, tokens, shared
 if KEYS[6] then
   local counts

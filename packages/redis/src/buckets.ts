@@ -83,10 +83,7 @@ export interface BucketReply {
  * server now ms }.
  */
 export const BUCKET_SCRIPT = defineScript<[bucket: string], [cost: number, capacity: number, refillPerSecond: number, deadline: number], BucketReply>({
-  name: "bucket",
-  keys: ["bucket"],
-  args: ["cost", "capacity", "refillPerSecond", "deadline"],
-  deadline: true,
+  name: "bucket", keys: ["bucket"], args: ["cost", "capacity", "refillPerSecond", "deadline"],
   doubles: true,
   uses: [SERVER_CLOCK, BUCKET_LUA],
   lua: `
@@ -125,11 +122,8 @@ export const BUCKETS_SCRIPT = defineScript<
   name: "buckets",
   keys: ["bucket", "...more buckets"],
   args: ["cost", "capacity", "refillPerSecond", "deadline", "...capacity and refillPerSecond of each more bucket"],
-  deadline: true,
-  uses: [SERVER_CLOCK, BUCKETS_ALL_LUA],
+  uses: [BUCKETS_ALL_LUA],
   lua: `
-local t, sec, usec, now, late = server_clock(ARGV[4])
-if late then return {-1, '', math.floor(now)} end
 local limits = {{tonumber(ARGV[2]), tonumber(ARGV[3])}}
 for i = 2, #KEYS do limits[i] = {tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])} end
 local allowed, tokens = buckets_all(KEYS, tonumber(ARGV[1]), limits, t, sec, usec)

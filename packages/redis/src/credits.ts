@@ -53,25 +53,22 @@ local function charge(bal, uprefix, cap, price, grant, retention, hour)
 end`,
 });
 
+/** KEYS and ARGV of `CHARGE_SCRIPT`. */
+type ChargeKeys = [balance: string, usagePrefix: string];
+type ChargeArgs = [price: number, grant: number, capability: string, deadline: number, usageRetentionMs: number];
+
 /**
  * A credit charge: takes `price` if the balance holds it and counts the call (and its credits)
  * in the usage of the current hour of server time; a refused charge writes nothing. KEYS[2] is
  * the tenant's usage key prefix: the script appends the hour (same hash tag, same slot).
  * Returns { 1 charged | 0 refused | -1 late, balance after, server now ms, hour ms }.
  */
-export const CHARGE_SCRIPT = defineScript<
-  [balance: string, usagePrefix: string],
-  [price: number, grant: number, capability: string, deadline: number, usageRetentionMs: number],
-  { readonly allowed: boolean; readonly balance: number; readonly hour: number }
->({
+export const CHARGE_SCRIPT = defineScript<ChargeKeys, ChargeArgs, { readonly allowed: boolean; readonly balance: number; readonly hour: number }>({
   name: "charge",
   keys: ["credit balance", "usage key prefix"],
   args: ["price", "grant", "capability", "deadline", "usageRetentionMs"],
-  deadline: true,
-  uses: [SERVER_CLOCK, CREDITS_LUA],
+  uses: [CREDITS_LUA],
   lua: `
-local t, sec, usec, now, late = server_clock(ARGV[4])
-if late then return {-1, '', math.floor(now)} end
 local hour = usage_hour(sec)
 local ok, balance = charge(KEYS[1], KEYS[2], ARGV[3], tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[5]), hour)
 return {ok and 1 or 0, balance, math.floor(now), hour}
@@ -89,9 +86,7 @@ return {ok and 1 or 0, balance, math.floor(now), hour}
  * still owed. Returns the balance after the refund.
  */
 export const REFUND_SCRIPT = defineScript<[balance: string, usage: string], [credits: number, grant: number, capability: string], number>({
-  name: "refund",
-  keys: ["credit balance", "usage of the charge's hour"],
-  args: ["credits", "grant", "capability"],
+  name: "refund", keys: ["credit balance", "usage of the charge's hour"], args: ["credits", "grant", "capability"],
   lua: `
 if tonumber(ARGV[1]) == 0 then
   local b = redis.call('GET', KEYS[1])
@@ -113,9 +108,7 @@ return balance
 
 /** A top-up: adds `credits` (>= 1) to the balance (from the grant when absent). Returns the new balance. */
 export const ADD_CREDITS_SCRIPT = defineScript<[balance: string], [credits: number, grant: number], number>({
-  name: "add-credits",
-  keys: ["credit balance"],
-  args: ["credits", "grant"],
+  name: "add-credits", keys: ["credit balance"], args: ["credits", "grant"],
   lua: `
 redis.call('SET', KEYS[1], ARGV[2], 'NX')
 return redis.call('INCRBY', KEYS[1], ARGV[1])

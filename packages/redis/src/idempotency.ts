@@ -41,19 +41,10 @@ end`,
  * Idempotency claim-or-read. ARGV[3] is unused (the deadline is ARGV[4] in every decision script).
  * Returns { outcome | -1 late, token | response JSON | '', server now ms }.
  */
-export const CLAIM_SCRIPT = defineScript<
-  [record: string, sequence: string],
-  [fingerprint: string, leaseMs: number, unused: "", deadline: number],
-  ClaimResult
->({
-  name: "claim",
-  keys: ["record", "the tenant's token counter"],
-  args: ["fingerprint", "leaseMs", "unused", "deadline"],
-  deadline: true,
-  uses: [SERVER_CLOCK, CLAIM_LUA],
+export const CLAIM_SCRIPT = defineScript<[record: string, sequence: string], [fingerprint: string, leaseMs: number, unused: "", deadline: number], ClaimResult>({
+  name: "claim", keys: ["record", "the tenant's token counter"], args: ["fingerprint", "leaseMs", "unused", "deadline"],
+  uses: [CLAIM_LUA],
   lua: `
-local t, sec, usec, now, late = server_clock(ARGV[4])
-if late then return {-1, '', math.floor(now)} end
 local c = claim(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), t, now)
 return {c[1], c[2] or '', math.floor(now)}
 `,
@@ -68,9 +59,7 @@ return {c[1], c[2] or '', math.floor(now)}
  * Returns 1 when stored, 0 otherwise.
  */
 export const COMPLETE_SCRIPT = defineScript<[record: string], [token: string, response: string, ttlMs: number], boolean>({
-  name: "complete",
-  keys: ["record"],
-  args: ["token", "response JSON", "ttlMs"],
+  name: "complete", keys: ["record"], args: ["token", "response JSON", "ttlMs"],
   uses: [SERVER_CLOCK],
   lua: `
 local t, sec, usec, now = server_clock('0')
@@ -87,9 +76,7 @@ return 1
 
 /** Deletes an in-flight record held with this token (so that a retry runs). Returns 1 when deleted, 0 otherwise. */
 export const RELEASE_SCRIPT = defineScript<[record: string], [token: string], boolean>({
-  name: "release",
-  keys: ["record"],
-  args: ["token"],
+  name: "release", keys: ["record"], args: ["token"],
   lua: `
 local r = redis.call('HMGET', KEYS[1], 's', 'k')
 if r[1] ~= 'i' or r[2] ~= ARGV[1] then return 0 end

@@ -140,9 +140,7 @@ return 'inserted'
  * Returns the JSON it replaced, or nil.
  */
 export const PUT_KEY_SCRIPT = defineScript<[records: string, order: string, active: string], [id: string, record: string], string | null>({
-  name: "put-key",
-  keys: ["records", "order index", "active index"],
-  args: ["id", "record JSON"],
+  name: "put-key", keys: ["records", "order index", "active index"], args: ["id", "record JSON"],
   uses: [KEY_RECORD_LUA],
   lua: `
 local rec = decode(ARGV[2])
@@ -173,9 +171,7 @@ return old
  * Returns {0} when the tenant has no such key, else {1 unchanged | 2 applied, record JSON, last used | ''}.
  */
 export const PATCH_KEY_SCRIPT = defineScript<[records: string, used: string, active: string], [id: string, tenantId: string, patch: string], readonly [0 | 1 | 2, string?, string?]>({
-  name: "patch-key",
-  keys: ["records", "last-used times", "active index"],
-  args: ["id", "tenant id", "patch JSON"],
+  name: "patch-key", keys: ["records", "last-used times", "active index"], args: ["id", "tenant id", "patch JSON"],
   uses: [KEY_RECORD_LUA],
   lua: `
 local p = decode(ARGV[3])
@@ -320,9 +316,7 @@ return 1
  * Returns 1 when moved, 0 otherwise.
  */
 export const TOUCH_SCRIPT = defineScript<[records: string, used: string], [id: string, at: string], boolean>({
-  name: "touch",
-  keys: ["records", "last-used times"],
-  args: ["id", "time (ISO 8601)"],
+  name: "touch", keys: ["records", "last-used times"], args: ["id", "time (ISO 8601)"],
   lua: `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
@@ -347,9 +341,7 @@ return 1
  * KEYS[1] the key. Returns 1 when set, 0 otherwise.
  */
 export const SWAP_STRING_SCRIPT = defineScript<[key: string], [expected: string, value: string], boolean>({
-  name: "swap-string",
-  keys: ["key"],
-  args: ["expected value ('' = absent)", "new value"],
+  name: "swap-string", keys: ["key"], args: ["expected value ('' = absent)", "new value"],
   lua: `
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
@@ -363,9 +355,7 @@ return 1
  * KEYS[1] the key. Returns 1 when deleted, 0 otherwise.
  */
 export const DELETE_IF_SCRIPT = defineScript<[key: string], [expected: string], boolean>({
-  name: "delete-if",
-  keys: ["key"],
-  args: ["expected value"],
+  name: "delete-if", keys: ["key"], args: ["expected value"],
   lua: `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])

@@ -4,7 +4,7 @@ import { BUCKET_SCRIPT, BUCKETS_SCRIPT } from "./buckets";
 import { ADD_CREDITS_SCRIPT, CHARGE_SCRIPT, REFUND_SCRIPT, USAGE_SCRIPT } from "./credits";
 import { CLAIM_SCRIPT, COMPLETE_SCRIPT, RELEASE_SCRIPT } from "./idempotency";
 import { DELETE_IF_SCRIPT, INSERT_KEY_SCRIPT, LIST_KEYS_SCRIPT, PATCH_KEY_SCRIPT, PUT_KEY_SCRIPT, REMOVE_UNUSED_KEY_SCRIPT, SWAP_STRING_SCRIPT, TOUCH_SCRIPT } from "./key-store";
-import { defineScript, luaFragment, type LuaFragment, type RedisScript } from "./script";
+import { DECISION_LOCALS, defineScript, luaFragment, type LuaFragment, type RedisScript } from "./script";
 
 type AnyScript = RedisScript<readonly string[], readonly (string | number)[], unknown>;
 
@@ -153,7 +153,8 @@ function fragmentProblems(f: LuaFragment): string[] {
 function scriptProblems(s: AnyScript): string[] {
   const a = analyse(s.body);
   const problems: string[] = [];
-  const callable = new Set(s.fragments.flatMap((f) => f.defines));
+  // A decision script's body starts after the prologue that declares the clock's locals.
+  const callable = new Set<string>([...s.fragments.flatMap((f) => f.defines), ...(s.deadline && !s.doubles ? DECISION_LOCALS : [])]);
   for (const name of a.free) if (!callable.has(name)) problems.push(`${s.name}: reads \`${name}\`, which is neither local nor a function of its fragments`);
   const within = (used: number[], declared: readonly string[], what: string) => {
     const variadic = declared.at(-1)?.startsWith("...") ?? false;
@@ -180,6 +181,15 @@ describe("the Lua scripts' declarations", () => {
       const a = analyse(s.body + s.fragments.map((f) => f.lua).join("\n"));
       const fixedKeys = s.keys.filter((k) => !k.startsWith("...")).length;
       if (!s.keys.at(-1)?.startsWith("...")) expect(Math.max(0, ...a.keys), s.name).toBe(fixedKeys);
+    }
+  });
+
+  it("knows the decision scripts by their ARGV[4], and starts each (but a doubles one, which reads its own) with the clock and the late answer, once", () => {
+    expect(SCRIPTS.filter((s) => s.deadline).map((s) => s.name).sort()).toEqual(["admit", "bucket", "buckets", "charge", "claim"]);
+    for (const s of SCRIPTS) {
+      const prologues = s.lua.split("= server_clock(ARGV[4])").length - 1;
+      expect(prologues, s.name).toBe(s.deadline && !s.doubles ? 1 : 0);
+      if (s.deadline) expect(s.fragments.map((f) => f.name), s.name).toContain("server-clock");
     }
   });
 

@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
  * so it passes the tenant's usage key prefix in KEYS and the script appends the hour (same hash
  * tag, same slot, so Cluster routes and allows it).
  *
- * Decision scripts (`deadline: true`) take a deadline as their fourth argument (ARGV[4], or the
+ * Decision scripts (their ARGV[4] is named "deadline": `deadline`) take a deadline as their fourth argument (ARGV[4], or the
  * fourth double of a `doubles` script; server-clock milliseconds, 0 = none): a script that runs after it writes nothing and answers `late` (-1 first). The client
  * gives up at about the same moment, so a command that was queued behind a paused or hung server
  * cannot take effect after the caller has already fallen back (no token charged twice, no claim
@@ -78,12 +78,22 @@ export interface RedisScript<Keys extends readonly string[], Args extends readon
 /** ARGV of a decision script: ARGV[4] is the deadline (the connection sets it). */
 export type DecisionArgs = readonly [string | number, string | number, string | number, number, ...(string | number)[]];
 
+/**
+ * What a decision script (ARGV[4] named "deadline", not `doubles`) starts with, before its own code: the
+ * server's clock read against the deadline in ARGV[4], and the `late` answer. Its body therefore
+ * begins with these locals declared (`script.test.ts` knows them): `t` (TIME's strings), `sec`,
+ * `usec` and `now` (ms).
+ */
+export const DECISION_LOCALS = ["t", "sec", "usec", "now"] as const;
+const DECISION_PROLOGUE = `local ${DECISION_LOCALS.join(", ")}, late = server_clock(ARGV[4])
+if late then return {-1, '', math.floor(now)} end`;
+
 /** The definition `defineScript` takes. */
 export interface ScriptDefinition<Reply> {
   readonly name: string;
   readonly keys: readonly string[];
   readonly args: readonly string[];
-  /** @default false */
+  /** A decision script (see `RedisScript.deadline`). @default true exactly when ARGV[4] is named "deadline" */
   readonly deadline?: boolean;
   /** @default false (see `RedisScript.doubles`) */
   readonly doubles?: boolean;
@@ -110,7 +120,10 @@ export function defineScript<Keys extends readonly string[], Args extends readon
     for (const u of f.uses) add(u, [...path, f.name]);
     fragments.push(f);
   };
-  for (const f of d.uses ?? []) add(f, []);
+  // A decision script reads the clock first (the prologue): the server clock is always among its fragments.
+  const deadline = d.deadline ?? d.args[3] === "deadline";
+  const prologue = deadline && d.doubles !== true;
+  for (const f of prologue ? [SERVER_CLOCK, ...(d.uses ?? [])] : (d.uses ?? [])) add(f, []);
   const defined = new Set<string>();
   for (const f of fragments) {
     for (const name of f.defines) {
@@ -118,12 +131,12 @@ export function defineScript<Keys extends readonly string[], Args extends readon
       defined.add(name);
     }
   }
-  const lua = [...fragments.map((f) => f.lua), d.lua].join("\n");
+  const lua = [...fragments.map((f) => f.lua), ...(prologue ? [DECISION_PROLOGUE] : []), d.lua].join("\n");
   return {
     name: d.name,
     keys: d.keys,
     args: d.args,
-    deadline: d.deadline ?? false,
+    deadline,
     doubles: d.doubles ?? false,
     fragments,
     body: d.lua,
