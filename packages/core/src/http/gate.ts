@@ -47,11 +47,28 @@ export interface NodeRequestLike extends AsyncIterable<Uint8Array> {
  * @example gate.enter(incomingFromNode(req, { method: req.method, url: req.originalUrl, parsedBody: req.body }), capability)
  */
 export function incomingFromNode(req: NodeRequestLike, at: { readonly method: string; readonly url: string; readonly parsedBody?: unknown }): IncomingRequest {
-  const { method, url } = at;
-  const trailers = () => req.rawTrailers; // filled once the body is read
-  return at.parsedBody === undefined
-    ? { method, url, headers: req.rawHeaders, body: req, trailers }
-    : { method, url, headers: req.rawHeaders, parsedBody: { value: at.parsedBody }, trailers };
+  return new NodeIncoming(req, at.method, at.url, at.parsedBody);
+}
+
+/** One object per request, its `trailers` a method (no closure is made per request). */
+class NodeIncoming implements IncomingRequest {
+  readonly headers: readonly string[];
+  readonly body?: AsyncIterable<Uint8Array>;
+  readonly parsedBody?: { readonly value: unknown };
+  constructor(
+    private readonly req: NodeRequestLike,
+    readonly method: string,
+    readonly url: string,
+    parsed: unknown,
+  ) {
+    this.headers = req.rawHeaders;
+    if (parsed === undefined) this.body = req;
+    else this.parsedBody = { value: parsed };
+  }
+  /** Filled once the body is read. */
+  trailers(): readonly string[] | undefined {
+    return this.req.rawTrailers;
+  }
 }
 
 /** The gate's answer: write `response`, or run the handler under `decision`. */
