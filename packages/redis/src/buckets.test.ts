@@ -38,6 +38,20 @@ describe("RedisBucketStore arithmetic", () => {
     );
   });
 
+  it("refuses a cost or limits no bucket can be asked, rather than send them as NaN or 0", async () => {
+    const store = new RedisBucketStore({ client, keyPrefix, commandTimeoutMs: 5000, failure: "closed" });
+    const ref = { tenantId: randomUUID(), id: "key:bad" };
+    const ok = { capacity: 5, refillPerSecond: 1 };
+    for (const cost of [Number.NaN, Number.POSITIVE_INFINITY, -1, null, undefined]) {
+      await expect(store.consume(ref, cost as number, ok), String(cost)).rejects.toThrow(/RedisBucketStore\.consume: `cost`/);
+    }
+    for (const limits of [{ capacity: undefined, refillPerSecond: 1 }, { capacity: 1e13, refillPerSecond: 1 }, { capacity: 5, refillPerSecond: 0 }, { capacity: 1.5, refillPerSecond: 1 }]) {
+      await expect(store.consume(ref, 1, limits as never), JSON.stringify(limits)).rejects.toThrow(/limits must have an integer capacity/);
+      await expect(store.consumeAll([{ ref, limits: ok }, { ref: { ...ref, id: "tenant" }, limits: limits as never }], 1)).rejects.toThrow(/consumeAll: limits/);
+    }
+    expect(await store.consume(ref, 1, ok)).toMatchObject({ allowed: true, remaining: 4 }); // nothing was taken before
+  });
+
   it("treats a full bucket as unused: a larger capacity applies in full at once", async () => {
     const store = new RedisBucketStore({ client, keyPrefix, commandTimeoutMs: 5000, failure: "closed" });
     const ref = { tenantId: randomUUID(), id: "key:upgrade" };

@@ -1,5 +1,6 @@
 import { MemoryBucketStore, type BucketLimits, type BucketStore } from "@alloovium/core";
 import {
+  MAX_BUCKET_CAPACITY,
   bucketResult,
   takeTokens,
   type BucketDemand,
@@ -188,6 +189,9 @@ export class RedisBucketStore implements BucketStore {
   }
 
   consume(ref: BucketRef, cost: number, limits: BucketLimits): Promise<BucketResult> {
+    // The numbers travel as binary doubles: a bad one would be read as NaN or 0, not refused by Redis.
+    const bad = badDemand("consume", cost, [limits]);
+    if (bad) return Promise.reject(bad);
     let pending: Promise<BucketReply>;
     try {
       pending = this.#conn.decision(BUCKET_SCRIPT, [this.#keys.bucket(ref.tenantId, ref.id)], [cost, limits.capacity, limits.refillPerSecond, 0]);
@@ -209,6 +213,8 @@ export class RedisBucketStore implements BucketStore {
     if (!first || buckets.some((b) => b.ref.tenantId !== first.ref.tenantId)) {
       return Promise.reject(new TypeError("RedisBucketStore.consumeAll: give one or more buckets, all of one tenant"));
     }
+    const bad = badDemand("consumeAll", cost, buckets.map((b) => b.limits));
+    if (bad) return Promise.reject(bad);
     const keys = buckets.map((b) => this.#keys.bucket(b.ref.tenantId, b.ref.id)) as [string, ...string[]];
     const args: [number, number, number, number, ...number[]] = [cost, first.limits.capacity, first.limits.refillPerSecond, 0];
     for (let i = 1; i < buckets.length; i++) args.push(buckets[i]!.limits.capacity, buckets[i]!.limits.refillPerSecond);
@@ -266,4 +272,15 @@ export function resultsOf(reply: BucketsReply, cost: number, buckets: readonly B
 export function resultOf(reply: BucketReply, cost: number, limits: BucketLimits): BucketResult {
   const d = takeTokens(reply.tokens, cost, limits).result;
   return d.allowed === reply.allowed ? d : { ...d, allowed: reply.allowed };
+}
+
+/** A TypeError for a cost or limits no bucket can be asked (the caller's bug), else null. */
+function badDemand(method: string, cost: number, limits: readonly BucketLimits[]): TypeError | null {
+  if (typeof cost !== "number" || !Number.isFinite(cost) || cost < 0) return new TypeError(`RedisBucketStore.${method}: \`cost\` must be a finite number >= 0`);
+  for (const l of limits) {
+    if (!l || !Number.isInteger(l.capacity) || l.capacity <= 0 || l.capacity > MAX_BUCKET_CAPACITY || typeof l.refillPerSecond !== "number" || !Number.isFinite(l.refillPerSecond) || l.refillPerSecond <= 0) {
+      return new TypeError(`RedisBucketStore.${method}: limits must have an integer capacity from 1 to ${MAX_BUCKET_CAPACITY} and a positive finite refillPerSecond`);
+    }
+  }
+  return null;
 }

@@ -93,6 +93,31 @@ describe("connectRedisStores", () => {
     });
   });
 
+  it("reports each distinct connection error once until the connection is ready again, a Cluster node's too", async () => {
+    const client = lazy();
+    const subscriber = lazy();
+    const seen: string[] = [];
+    const redis = await connectRedisStores({ client, subscriber, keyPrefix, onError: (e) => seen.push((e as Error).message) });
+    for (const m of ["A", "B", "A", "B", "A"]) client.emit("error", new Error(m));
+    subscriber.emit("node error", new Error("C"));
+    expect(seen).toEqual(["A", "B", "C"]);
+    client.emit("ready");
+    client.emit("error", new Error("A"));
+    expect(seen).toEqual(["A", "B", "C", "A"]);
+    await redis.close();
+  });
+
+  it("leaves nothing subscribed when close runs while a watch subscribes", async () => {
+    const client = lazy();
+    const subscriber = lazy();
+    const redis = await connectRedisStores({ client, subscriber, keyPrefix });
+    const cache = createVerifiedKeyCache({ store: redis.stores.keys, hasher });
+    const watching = redis.watch(cache);
+    await redis.close();
+    await expect(watching).rejects.toThrow(/watch after close/);
+    expect([subscriber.listenerCount("message"), subscriber.status]).toEqual([0, "end"]);
+  });
+
   it("checks its options before connecting", async () => {
     const client = lazy();
     await expect(connectRedisStores({ client, subscriber: client, keyPrefix })).rejects.toThrow(/connection of its own/);

@@ -69,20 +69,26 @@ export async function connectRedisStores(options: ConnectRedisStoresOptions): Pr
   let closed = false;
   const reporters = [report(c, "client"), report(s, "subscriber")];
 
+  // Each distinct message once until the connection is ready again; a Cluster's nodes report their
+  // own failures as "node error".
   function report(conn: Connectable, name: string) {
     let last: string | undefined;
+    const seen = new Set<string>();
     const error = (e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
-      const first = message !== last;
       last = message;
-      if (first && !closed) onError?.(e, "connection");
+      if (seen.has(message)) return;
+      if (seen.size < 100) seen.add(message);
+      if (!closed) onError?.(e, "connection");
     };
     const ready = () => {
       last = undefined;
+      seen.clear();
     };
     conn.on("error", error);
+    conn.on("node error", error);
     conn.on("ready", ready);
-    return { name, lastError: () => last, detach: () => (conn.off("error", error), conn.off("ready", ready)) };
+    return { name, lastError: () => last, detach: () => (conn.off("error", error), conn.off("node error", error), conn.off("ready", ready)) };
   }
 
   try {
@@ -104,6 +110,11 @@ export async function connectRedisStores(options: ConnectRedisStoresOptions): Pr
     async watch(cache) {
       if (closed) throw new Error("connectRedisStores: watch after close");
       const unwatch = await stores.watchKeyInvalidations(cache, subscriber);
+      if (closed) {
+        // `close` ran while it subscribed: leave nothing on the ended subscriber.
+        await unwatch().catch(() => {});
+        throw new Error("connectRedisStores: watch after close");
+      }
       unwatches.push(unwatch);
     },
     close() {
@@ -169,10 +180,18 @@ function ended(conn: Connectable): Promise<void> {
     const done = () => {
       clearTimeout(timer);
       conn.off("end", done);
+      conn.off("close", done);
       resolve();
     };
+    // Kept referenced: a Cluster whose nodes are all down stays `disconnecting` and never ends,
+    // and `close()` must still settle (an unref'd timer would let the process exit first).
     const timer = setTimeout(done, 2000);
-    timer.unref();
     conn.on("end", done);
+    // A Cluster with no node left to close emits `close` without `end`.
+    if (isCluster(conn)) conn.on("close", done);
   });
+}
+
+function isCluster(conn: Connectable): boolean {
+  return typeof (conn as { nodes?: unknown }).nodes === "function";
 }

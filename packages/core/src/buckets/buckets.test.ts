@@ -128,6 +128,9 @@ describe("tiers", () => {
     expect(tierLimits({ free: { capacity: 10, refillPerSecond: 0.5 } }).free.capacity).toBe(10);
     expect(() => tierLimits({ pro: { capacity: 1.5, refillPerSecond: 1 } })).toThrow(/tiers\.pro\.capacity/);
     expect(() => tierLimits({ pro: { capacity: 10, refillPerSecond: 0 } })).toThrow(/tiers\.pro\.refillPerSecond/);
+    // A bucket larger than a store can count in millionths of a token within 64 bits is refused.
+    expect(tierLimits({ pro: { capacity: 1e12, refillPerSecond: 1 } }).pro.capacity).toBe(1e12);
+    expect(() => tierLimits({ pro: { capacity: 1e13, refillPerSecond: 1 } })).toThrow(/tiers\.pro\.capacity must be a positive integer up to 1000000000000/);
   });
 });
 

@@ -13,12 +13,18 @@ export const DEFAULT_TIER_LIMITS: TierLimits = Object.freeze({
 });
 
 /**
+ * The largest bucket a store must hold: a token count in millionths stays within a 64-bit
+ * integer (the Redis scripts answer tokens so), with room to spare.
+ */
+export const MAX_BUCKET_CAPACITY = 1e12;
+
+/**
  * Checks bucket limits; a bad value throws naming the option.
  * @example const limits = checkLimits("createMyStore: `limits`", options.limits); // throws naming the option
  */
 export function checkLimits(where: string, limits: BucketLimits): BucketLimits {
-  if (!limits || !Number.isInteger(limits.capacity) || limits.capacity <= 0) {
-    throw new TypeError(`${where}.capacity must be a positive integer`);
+  if (!limits || !Number.isInteger(limits.capacity) || limits.capacity <= 0 || limits.capacity > MAX_BUCKET_CAPACITY) {
+    throw new TypeError(`${where}.capacity must be a positive integer up to ${MAX_BUCKET_CAPACITY}`);
   }
   if (typeof limits.refillPerSecond !== "number" || !Number.isFinite(limits.refillPerSecond) || limits.refillPerSecond <= 0) {
     throw new TypeError(`${where}.refillPerSecond must be a positive finite number`);

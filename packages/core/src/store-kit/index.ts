@@ -8,7 +8,7 @@
 
 // Token buckets: the arithmetic every bucket store shares.
 export { bucketResult, holdsCost, refillTokens, takeTokens, type BucketDemand, type BucketRef, type BucketResult } from "../buckets/store";
-export { checkLimits } from "../buckets/tiers";
+export { MAX_BUCKET_CAPACITY, checkLimits } from "../buckets/tiers";
 
 // The admission: bucket, idempotency claim and credit charge in one step.
 export { composeAdmission, type AdmissionClaim, type AdmissionCredits, type AdmissionRequest, type AdmissionResult } from "../pipeline/admission";
