@@ -10,6 +10,7 @@ export { createPolicy, type Policy } from "./pipeline/pipeline";
 export type { PolicyOptions, PolicyStores, ResolvedStores, StoreOperation, TenantBucketOption } from "./pipeline/options";
 export type { ContinueDecision, Decision, HandlerResponse, RejectDecision, ReplayDecision, Settlement, WireResponse } from "./pipeline/decision";
 export type { PolicyRequest } from "./pipeline/request";
+export type { DecisionEvent, EventCredential, FailOpenStore, SettleEvent } from "./pipeline/events";
 export type { Admission } from "./pipeline/admission";
 
 // Capabilities and scopes

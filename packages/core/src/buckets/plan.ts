@@ -10,6 +10,8 @@ export interface BucketPlan {
   readonly limits: BucketLimits;
   /** The tenant-wide bucket, when the policy has one for this tenant and tier. */
   readonly tenant: BucketDemand | undefined;
+  /** The tier that sized them. */
+  readonly tier: RateLimitTier;
 }
 
 /** What `createBucketPlanner` needs: sizes per tier, the OAuth clients' tier, the tenant bucket's limits. */
@@ -30,15 +32,18 @@ export function createBucketPlanner(options: BucketPlannerOptions): (principal: 
   const tierOf = (p: Principal): RateLimitTier =>
     p.auth_method === "api_key" ? p.rate_limit_tier : typeof oauthTier === "string" ? oauthTier : (oauthTier[p.client_id] ?? "standard");
   const own = (p: Principal): BucketPlan => {
-    if (p.auth_method !== "api_key") return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id.length}:${p.client_id}:${p.user_id}` }, limits: tiers[tierOf(p)], tenant: undefined };
+    if (p.auth_method !== "api_key") {
+      const tier = tierOf(p);
+      return { ref: { tenantId: p.tenant_id, id: `oauth:${p.client_id.length}:${p.client_id}:${p.user_id}` }, limits: tiers[tier], tenant: undefined, tier };
+    }
     let b = keyBuckets.get(p);
-    if (!b) keyBuckets.set(p, (b = { ref: { tenantId: p.tenant_id, id: `key:${p.api_key_id}` }, limits: tiers[p.rate_limit_tier], tenant: undefined }));
+    if (!b) keyBuckets.set(p, (b = { ref: { tenantId: p.tenant_id, id: `key:${p.api_key_id}` }, limits: tiers[p.rate_limit_tier], tenant: undefined, tier: p.rate_limit_tier }));
     return b;
   };
   if (!tenantLimits) return (p) => own(p); // no tenant bucket: a key's plan is one object per principal
   return (p) => {
-    const { ref, limits } = own(p);
-    const shared = tenantLimits(p.tenant_id, tierOf(p));
-    return { ref, limits, tenant: shared ? { ref: { tenantId: p.tenant_id, id: TENANT_BUCKET_ID }, limits: shared } : undefined };
+    const { ref, limits, tier } = own(p);
+    const shared = tenantLimits(p.tenant_id, tier);
+    return { ref, limits, tenant: shared ? { ref: { tenantId: p.tenant_id, id: TENANT_BUCKET_ID }, limits: shared } : undefined, tier };
   };
 }

@@ -4,3 +4,4 @@ export * from "./options";
 export * from "./pipeline";
 export * from "./request";
 export { omitMembers, type Reservation } from "./settle";
+export * from "./events";

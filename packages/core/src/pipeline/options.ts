@@ -8,6 +8,7 @@ import { DEFAULT_REPLAY_HEADERS, IDEMPOTENCY_TTL_MS, MemoryIdempotencyStore, typ
 import type { Environment, KeyHasher } from "../keys";
 import type { ProblemOptions } from "../problems";
 import { composeAdmission, type Admission } from "./admission";
+import { deferred, type DecisionEvent, type SettleEvent } from "./events";
 
 /**
  * Where the policy's records live, as one object: `createRedisStores(...)` (or another store
@@ -87,6 +88,16 @@ export interface PolicyOptions {
   readonly transport?: TransportOptions;
   /** Told of store failures the caller cannot see (a failed `complete`, a failed `release`). */
   readonly onStoreError?: (error: unknown, operation: StoreOperation) => void;
+  /**
+   * Told of every decision (`DecisionEvent`: outcome, code, capability, tenant, credential prefix,
+   * cost, tokens left, credits, stores that failed open, the policy's own duration), after the
+   * answer: a slow listener never delays it, one that throws never changes it. Without it nothing
+   * is measured. @default none
+   * @example createPolicy({ ...options, onDecision: (e) => { if (e.outcome === "refused") refusals.inc({ code: e.code }); } })
+   */
+  readonly onDecision?: (event: DecisionEvent) => void;
+  /** Told of every settlement of an admitted request (`SettleEvent`: kept, refunded, released), as `onDecision`. @default none */
+  readonly onSettle?: (event: SettleEvent) => void;
   /** @default systemClock */
   readonly clock?: Clock;
 }
@@ -133,6 +144,9 @@ export interface PolicyConfig {
   readonly problemOptions: ProblemOptions | undefined;
   readonly transport: TransportOptions | undefined;
   readonly onStoreError: (error: unknown, operation: StoreOperation) => void;
+  /** `onDecision` and `onSettle`, deferred past the answer (undefined without a listener). */
+  readonly onDecision: ((event: DecisionEvent) => void) | undefined;
+  readonly onSettle: ((event: SettleEvent) => void) | undefined;
   readonly clock: Clock;
 }
 
@@ -183,6 +197,11 @@ function tenantLimitsOf(option: TenantBucketOption | undefined): PolicyConfig["t
     perTier[tier as RateLimitTier] = checkLimits(`createPolicy: \`tenantBucket.${tier}\``, l as BucketLimits);
   }
   return (_tenantId, tier) => perTier[tier];
+}
+
+function listener<F>(name: string, f: F | undefined): F | undefined {
+  if (f !== undefined && typeof f !== "function") throw new TypeError(`createPolicy: \`${name}\` must be a function`);
+  return f;
 }
 
 /** The stores, checked, with memory stores where one is left out. */
@@ -278,6 +297,8 @@ export function resolveOptions(options: PolicyOptions): PolicyConfig {
     problemOptions: typeBase === undefined ? undefined : { typeBase },
     transport: options.transport,
     onStoreError: options.onStoreError ?? (() => {}),
+    onDecision: deferred(listener("onDecision", options.onDecision)),
+    onSettle: deferred(listener("onSettle", options.onSettle)),
     clock,
   };
 }

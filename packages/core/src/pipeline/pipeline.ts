@@ -7,7 +7,7 @@ import { readUsage, type UsageReport } from "../credits/usage";
 import type { CreditStore } from "../credits/store";
 import { createAuthenticator } from "../credentials/authenticate";
 import type { VerifiedKeyCache } from "../credentials/key-cache";
-import type { Principal } from "../credentials/principal";
+import type { Principal, RateLimitTier } from "../credentials/principal";
 import { checkCredentialLocation } from "../credentials/transport";
 import { idempotencyDemand } from "../idempotency/key";
 import type { Environment, KeyHasher } from "../keys";
@@ -17,6 +17,8 @@ import { PROBLEM_CONTENT_TYPE, ProblemError, internalError, isPolicyError, probl
 import { checkScopes } from "../scopes";
 import type { AdmissionRequest } from "./admission";
 import type { Decision, RejectDecision } from "./decision";
+import type { DecisionEvent, FailOpenStore } from "./events";
+import type { ProblemCode } from "../problems/catalogue";
 import { resolveOptions, type PolicyConfig, type PolicyOptions, type ResolvedStores, type StoreOperation } from "./options";
 import type { PolicyRequest } from "./request";
 import { createSettlement, type Reservation } from "./settle";
@@ -71,7 +73,29 @@ export function createPolicy(options: PolicyOptions): Policy {
     return serviceUnavailable(detail);
   };
 
-  async function decide(req: PolicyRequest, capability: Capability): Promise<Decision> {
+  /** What a decision event reports beyond the decision itself, gathered only when someone listens. */
+  interface Facts {
+    principal?: Principal;
+    tier?: RateLimitTier;
+    remaining?: number;
+    credits?: { readonly charged: number; readonly balance: number };
+    readonly failedOpen: FailOpenStore[];
+  }
+
+  const emitDecision = config.onDecision;
+  const clockMs = typeof performance === "object" ? () => performance.now() : () => Date.now();
+  /** `run`, and the decision event after it when `onDecision` listens (nothing measured otherwise). */
+  const decide: Policy["decide"] = emitDecision
+    ? async (req, capability) => {
+        const start = clockMs();
+        const facts: Facts = { failedOpen: [] };
+        const decision = await run(req, capability, facts);
+        emitDecision(decisionEvent(decision, capability, facts, clockMs() - start));
+        return decision;
+      }
+    : (req, capability) => run(req, capability, undefined);
+
+  async function run(req: PolicyRequest, capability: Capability, facts: Facts | undefined): Promise<Decision> {
     // Each store call answers its own failure (503 when it fails closed); anything else thrown
     // (a bug, a grant function) is a 500 `internal_error`, here rather than on every decision.
     try {
@@ -80,6 +104,7 @@ export function createPolicy(options: PolicyOptions): Policy {
       if (isPolicyError(principal)) return reject(principal);
 
       const plan = planBuckets(principal);
+      if (facts) ((facts.principal = principal), (facts.tier = plan.tier));
       const grant = credits ? config.grantOf(principal.tenant_id) : 0;
       const before =
         checkEnvironment(principal.auth_method === "api_key" ? principal.environment : undefined, environment) ??
@@ -108,6 +133,12 @@ export function createPolicy(options: PolicyOptions): Policy {
       if (charged?.outcome === "unavailable") onStoreError(charged.error, "charge"); // metering fails open: not charged
       else if (charged) balance = charged.balance;
       else if (credits && keyError) balance = await balanceOf(principal.tenant_id, grant);
+      if (facts) {
+        facts.remaining = bucket.remaining;
+        if (balance !== undefined) facts.credits = { charged: charged?.outcome === "charged" ? charged.credits : 0, balance };
+        if (charged?.outcome === "unavailable") facts.failedOpen.push("credits");
+        if (claim && (!admitted.claim || admitted.claim.outcome === "unavailable") && config.idempotencyFailure === "open") facts.failedOpen.push("idempotency");
+      }
       const shared = plan.tenant && admitted.tenant ? { limits: plan.tenant.limits, result: admitted.tenant } : undefined;
       const headers = rateHeaders(plan.limits, bucket, grant, balance, shared);
       if (!bucket.allowed) return reject(rateLimited(capability.cost, { limits: plan.limits, result: bucket }, shared), headers);
@@ -172,6 +203,28 @@ export function createPolicy(options: PolicyOptions): Policy {
     },
     checkCredentialLocation: (req) => checkCredentialLocation(req, config.transport),
   };
+}
+
+/** The event of one decision, from what the pipeline gathered. */
+function decisionEvent(decision: Decision, capability: Capability, facts: { principal?: Principal; tier?: RateLimitTier; remaining?: number; credits?: { readonly charged: number; readonly balance: number }; readonly failedOpen: FailOpenStore[] }, durationMs: number): DecisionEvent {
+  const e: { -readonly [K in keyof DecisionEvent]: DecisionEvent[K] } = {
+    outcome: decision.kind === "continue" ? "admitted" : decision.kind === "replay" ? "replayed" : "refused",
+    status: decision.kind === "continue" ? 200 : decision.response.status,
+    capability: capability.id,
+    cost: capability.cost,
+    failedOpen: facts.failedOpen,
+    durationMs,
+  };
+  if (decision.kind === "reject") e.code = decision.problem.code as ProblemCode;
+  const p = facts.principal;
+  if (p) {
+    e.tenantId = p.tenant_id;
+    e.credential = p.auth_method === "api_key" ? { kind: "api_key", prefix: p.api_key_prefix, keyId: p.api_key_id } : { kind: "oauth", clientId: p.client_id };
+  }
+  if (facts.tier) e.tier = facts.tier;
+  if (facts.remaining !== undefined) e.remaining = facts.remaining;
+  if (facts.credits) e.credits = facts.credits;
+  return e;
 }
 
 /** The policy's `reject`: a problem body with the policy's `type` base, as the response to write. */

@@ -8,6 +8,7 @@ import { isProblemError } from "../problems/common";
 import { internalError, type PolicyError } from "../problems/problem";
 import type { AdmissionClaim } from "./admission";
 import type { ContinueDecision, Decision, HandlerResponse, RejectDecision, WireResponse } from "./decision";
+import type { SettleEvent } from "./events";
 import type { StoreOperation } from "./options";
 
 /** What a continuing request was charged, for its refund. */
@@ -25,6 +26,8 @@ export interface SettleOptions {
   readonly ttlMs: number;
   readonly replayHeaders: readonly string[];
   readonly onStoreError: (error: unknown, operation: StoreOperation) => void;
+  /** Told of each settlement, deferred (undefined without a listener). */
+  readonly onSettle: ((event: SettleEvent) => void) | undefined;
   /** Renders a problem with the policy's `type` base. */
   readonly reject: (error: PolicyError, headers?: Readonly<Record<string, string>>) => RejectDecision;
 }
@@ -70,7 +73,12 @@ export function createSettlement(options: SettleOptions): {
   settleClaim(claim: AdmissionClaim | undefined, admitted: Admitted, ref: IdempotencyRef): Promise<Decision>;
   proceed(admitted: Admitted, claimed?: { readonly ref: IdempotencyRef; readonly token: string }): ContinueDecision;
 } {
-  const { idempotency, credits, onStoreError, reject, replayHeaders, ttlMs } = options;
+  const { idempotency, credits, onStoreError, reject, replayHeaders, ttlMs, onSettle } = options;
+
+  /** The settlement event, when someone listens. */
+  function settled(a: Admitted, status: number, outcome: SettleEvent["outcome"], stored: boolean, refunded: boolean): void {
+    onSettle?.({ outcome, capability: a.capability.id, tenantId: a.principal.tenant_id, status, stored, refunded: refunded && a.reservation ? a.reservation.credits : 0 });
+  }
 
   async function refund(a: Admitted): Promise<void> {
     const r = a.reservation!;
@@ -114,13 +122,19 @@ export function createSettlement(options: SettleOptions): {
       // Nothing to settle (the hot path of an unmetered call): no state, one closure.
       return { kind: "continue", principal, capability, headers, owes: "nothing", commit: settledAlready, abort: (error) => Promise.resolve(problemOf(error, headers)) };
     }
-    let settled = false;
+    let done = false;
     if (!claimed) {
       // Credits only (the metered hot path): below 500 keeps them; a 5xx or a throw refunds them. Once.
-      const refundOnce = (): Promise<void> => {
-        if (settled) return RESOLVED;
-        settled = true;
+      const refundOnce = (status: number): Promise<void> => {
+        if (done) return RESOLVED;
+        done = true;
+        settled(a, status, "refunded", false, true);
         return refund(a);
+      };
+      const keep = (status: number): Promise<void> => {
+        if (!done) settled(a, status, "kept", false, false);
+        done = true;
+        return RESOLVED;
       };
       return {
         kind: "continue",
@@ -128,11 +142,11 @@ export function createSettlement(options: SettleOptions): {
         capability,
         headers,
         owes: "status",
-        commit: (response) => (response.status >= 500 ? refundOnce() : ((settled = true), RESOLVED)),
+        commit: (response) => (response.status >= 500 ? refundOnce(response.status) : keep(response.status)),
         async abort(error) {
           const response = problemOf(error, headers);
-          if (response.status >= 500 || !isProblemError(error)) await refundOnce();
-          else settled = true; // the handler's own answer: the credits stay
+          if (response.status >= 500 || !isProblemError(error)) await refundOnce(response.status);
+          else await keep(response.status); // the handler's own answer: the credits stay
           return response;
         },
       };
@@ -146,21 +160,30 @@ export function createSettlement(options: SettleOptions): {
       }
     };
     // A failure gives the key back (so that a retry runs) and the credits (never more than charged).
-    const fail = (): Promise<void> => Promise.all([release(), reservation ? refund(a) : undefined]).then(() => {});
+    const fail = (status: number): Promise<void> => {
+      settled(a, status, "released", false, true);
+      return Promise.all([release(), reservation ? refund(a) : undefined]).then(() => {});
+    };
     const commit = async (response: HandlerResponse): Promise<void> => {
-      if (settled) return;
-      settled = true;
-      if (response.status >= 500) return fail();
-      if (response.body === undefined) return release(); // not captured (a stream): the credits stay, a retry runs
+      if (done) return;
+      done = true;
+      if (response.status >= 500) return fail(response.status);
+      if (response.body === undefined) {
+        settled(a, response.status, "released", false, false);
+        return release(); // not captured (a stream): the credits stay, a retry runs
+      }
+      let stored = false;
       try {
         const body = capability.omitFromReplay.length ? omitMembers(response.body, capability.omitFromReplay) : response.body;
-        const stored = await idempotency.complete(ref, token, toStoredResponse(response.status, response.headers ?? {}, body, replayHeaders), { ttlMs });
+        stored = await idempotency.complete(ref, token, toStoredResponse(response.status, response.headers ?? {}, body, replayHeaders), { ttlMs });
         // Not held any more (its lease ran out and another request took the key): nothing was stored.
         if (!stored) onStoreError(new Error("the idempotency record was no longer held by this request; the response was not stored"), "complete");
       } catch (e) {
         onStoreError(e, "complete");
-        await release();
+        settled(a, response.status, "released", false, false); // the credits stay: the handler answered
+        return release();
       }
+      settled(a, response.status, "kept", stored, false);
     };
     return {
       kind: "continue",
@@ -172,9 +195,9 @@ export function createSettlement(options: SettleOptions): {
       async abort(error) {
         const response = problemOf(error, headers);
         if (response.status < 500 && isProblemError(error)) await commit(response); // the handler's answer, kept for replay
-        else if (!settled) {
-          settled = true;
-          await fail();
+        else if (!done) {
+          done = true;
+          await fail(response.status);
         }
         return response;
       },
