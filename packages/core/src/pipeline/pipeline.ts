@@ -86,12 +86,17 @@ export function createPolicy(options: PolicyOptions): Policy {
   const clockMs = typeof performance === "object" ? () => performance.now() : () => Date.now();
   /** `run`, and the decision event after it when `onDecision` listens (nothing measured otherwise). */
   const decide: Policy["decide"] = emitDecision
-    ? async (req, capability) => {
+    ? (req, capability) => {
         const start = clockMs();
         const facts: Facts = { failedOpen: [] };
-        const decision = await run(req, capability, facts);
-        emitDecision(decisionEvent(decision, capability, facts, clockMs() - start));
-        return decision;
+        return run(req, capability, facts).then((decision) => {
+          try {
+            emitDecision(decisionEvent(decision, capability, facts, clockMs() - start));
+          } catch {
+            // The event is lost, never the answer.
+          }
+          return decision;
+        });
       }
     : (req, capability) => run(req, capability, undefined);
 
