@@ -66,11 +66,18 @@ export interface Admission {
 const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
 const bothBuckets = ([bucket, tenant]: BucketResult[]): { bucket: BucketResult; tenant: BucketResult } => ({ bucket: bucket!, tenant: tenant! });
 
+/** The credential's bucket and the tenant's, taken together (all or nothing). */
+const bothDemands = (request: AdmissionRequest, tenant: BucketDemand): BucketDemand[] => [{ ref: request.bucket, limits: request.limits }, tenant];
+
+/** A charge's answer as the credit part of an admission. */
+const creditsOf = (charged: ChargeResult): AdmissionCredits =>
+  charged.allowed ? { outcome: "charged", balance: charged.balance, credits: charged.charged, hour: charged.hour } : { outcome: "insufficient", balance: charged.balance };
+
 /** The bucket step of an admission: the credential's bucket, with the tenant's when asked (all-or-nothing). */
 function consumeStep(buckets: BucketStore, request: AdmissionRequest): Promise<{ bucket: BucketResult; tenant?: BucketResult }> {
   if (!request.tenant) return buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
   if (!buckets.consumeAll) return Promise.reject(new TypeError("composeAdmission: a tenant bucket needs a BucketStore with consumeAll"));
-  return buckets.consumeAll([{ ref: request.bucket, limits: request.limits }, request.tenant], request.cost).then(bothBuckets);
+  return buckets.consumeAll(bothDemands(request, request.tenant), request.cost).then(bothBuckets);
 }
 
 async function balanceOf(credits: CreditStore, tenantId: string, grant: number): Promise<AdmissionCredits> {
@@ -106,7 +113,7 @@ function synchronous(buckets: BucketStore, credits: CreditStore | undefined): ((
   return (request) => {
     let bucket: BucketResult;
     let tenant: BucketResult | undefined;
-    if (request.tenant) [bucket, tenant] = sb.consumeAllNow([{ ref: request.bucket, limits: request.limits }, request.tenant], request.cost) as [BucketResult, BucketResult];
+    if (request.tenant) [bucket, tenant] = sb.consumeAllNow(bothDemands(request, request.tenant), request.cost) as [BucketResult, BucketResult];
     else bucket = sb.consumeNow(request.bucket, request.cost, request.limits);
     const result: { -readonly [K in keyof AdmissionResult]: AdmissionResult[K] } = { bucket };
     if (tenant) result.tenant = tenant;
@@ -116,12 +123,7 @@ function synchronous(buckets: BucketStore, credits: CreditStore | undefined): ((
     // A credit store that throws fails metering open, as on the asynchronous path: the call goes through uncharged.
     try {
       if (!bucket.allowed) result.credits = { outcome: "balance", balance: sc.balanceNow(tenantId, charge.grant) };
-      else {
-        const charged = sc.chargeNow({ tenantId, capability: charge.capability, credits: charge.credits, grant: charge.grant });
-        result.credits = charged.allowed
-          ? { outcome: "charged", balance: charged.balance, credits: charged.charged, hour: charged.hour }
-          : { outcome: "insufficient", balance: charged.balance };
-      }
+      else result.credits = creditsOf(sc.chargeNow({ tenantId, capability: charge.capability, credits: charge.credits, grant: charge.grant }));
     } catch (error) {
       result.credits = { outcome: "unavailable", error };
     }
@@ -166,10 +168,9 @@ export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyS
     }
     if (!charged.allowed) {
       if (claim?.outcome === "claimed") await idempotency.release(asked!.ref, claim.token).catch(() => {}); // the lease frees it otherwise
-      return { bucket, credits: { outcome: "insufficient", balance: charged.balance } };
+      return { bucket, credits: creditsOf(charged) };
     }
-    const result = { outcome: "charged", balance: charged.balance, credits: charged.charged, hour: charged.hour } as const;
-    return claim ? { bucket, claim, credits: result } : { bucket, credits: result };
+    return claim ? { bucket, claim, credits: creditsOf(charged) } : { bucket, credits: creditsOf(charged) };
   };
   const now = synchronous(buckets, credits);
   return {

@@ -21,7 +21,7 @@ import type { DecisionEvent, FailOpenStore } from "./events";
 import type { ProblemCode } from "../problems/catalogue";
 import { resolveOptions, type PolicyConfig, type PolicyOptions, type ResolvedStores, type StoreOperation } from "./options";
 import type { PolicyRequest } from "./request";
-import { createSettlement, type Reservation } from "./settle";
+import { claimFailed, createSettlement, type Reservation } from "./settle";
 
 /** The policy: one `decide` per request. */
 export interface Policy {
@@ -72,15 +72,6 @@ export function createPolicy(options: PolicyOptions): Policy {
     onStoreError(e, operation);
     return serviceUnavailable(detail);
   };
-
-  /** What a decision event reports beyond the decision itself, gathered only when someone listens. */
-  interface Facts {
-    principal?: Principal;
-    tier?: RateLimitTier;
-    remaining?: number;
-    credits?: { readonly charged: number; readonly balance: number };
-    readonly failedOpen: FailOpenStore[];
-  }
 
   const emitDecision = config.onDecision;
   const clockMs = typeof performance === "object" ? () => performance.now() : () => Date.now();
@@ -142,7 +133,7 @@ export function createPolicy(options: PolicyOptions): Policy {
         facts.remaining = bucket.remaining;
         if (balance !== undefined) facts.credits = { charged: charged?.outcome === "charged" ? charged.credits : 0, balance };
         if (charged?.outcome === "unavailable") facts.failedOpen.push("credits");
-        if (claim && (!admitted.claim || admitted.claim.outcome === "unavailable") && config.idempotencyFailure === "open") facts.failedOpen.push("idempotency");
+        if (claim && claimFailed(admitted.claim) && config.idempotencyFailure === "open") facts.failedOpen.push("idempotency");
       }
       const shared = plan.tenant && admitted.tenant ? { limits: plan.tenant.limits, result: admitted.tenant } : undefined;
       const headers = rateHeaders(plan.limits, bucket, grant, balance, shared);
@@ -210,8 +201,17 @@ export function createPolicy(options: PolicyOptions): Policy {
   };
 }
 
+/** What a decision event reports beyond the decision itself, gathered only when someone listens. */
+interface Facts {
+  principal?: Principal;
+  tier?: RateLimitTier;
+  remaining?: number;
+  credits?: { readonly charged: number; readonly balance: number };
+  readonly failedOpen: FailOpenStore[];
+}
+
 /** The event of one decision, from what the pipeline gathered. */
-function decisionEvent(decision: Decision, capability: Capability, facts: { principal?: Principal; tier?: RateLimitTier; remaining?: number; credits?: { readonly charged: number; readonly balance: number }; readonly failedOpen: FailOpenStore[] }, durationMs: number): DecisionEvent {
+function decisionEvent(decision: Decision, capability: Capability, facts: Facts, durationMs: number): DecisionEvent {
   const e: { -readonly [K in keyof DecisionEvent]: DecisionEvent[K] } = {
     outcome: decision.kind === "continue" ? "admitted" : decision.kind === "replay" ? "replayed" : "refused",
     status: decision.kind === "continue" ? 200 : decision.response.status,

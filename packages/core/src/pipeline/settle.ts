@@ -61,6 +61,11 @@ export function omitMembers(body: string, members: readonly string[]): string {
   }
 }
 
+/** True when an asked-for claim has no answer: its store failed (or the admission gave none). */
+export function claimFailed(claim: AdmissionClaim | undefined): claim is { readonly outcome: "unavailable"; readonly error: unknown } | undefined {
+  return !claim || claim.outcome === "unavailable";
+}
+
 const RESOLVED: Promise<void> = Promise.resolve();
 const settledAlready = (): Promise<void> => RESOLVED;
 
@@ -96,7 +101,7 @@ export function createSettlement(options: SettleOptions): {
   }
 
   async function settleClaim(claim: AdmissionClaim | undefined, a: Admitted, ref: IdempotencyRef): Promise<Decision> {
-    if (!claim || claim.outcome === "unavailable") {
+    if (claimFailed(claim)) {
       if (claim) onStoreError(claim.error, "admit");
       if (options.idempotencyFailure === "open") return proceed(a);
       if (a.reservation) await refund(a);
