@@ -10,7 +10,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster, Redis } from "ioredis";
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * Waits at least `ms` of real time. A timer alone may fire early: it is set from the event loop's
+ * cached time, which lags the real time by whatever the current turn did (more on a loaded
+ * machine), and a real-clock harness's `advance` must not be shorter than asked.
+ */
+export async function sleep(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0; left = until - performance.now()) await new Promise<void>((r) => setTimeout(r, Math.ceil(left)));
+}
 
 /** Polls `check` until it returns a value other than undefined/false, or throws at the deadline. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 25): Promise<T> {

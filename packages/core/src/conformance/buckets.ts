@@ -7,7 +7,7 @@ import { retryAfterOf, retryAfterSeconds, type BucketDemand, type BucketLimits, 
 /** What a bucket store implementation gives the suite. */
 export interface BucketStoreHarness {
   readonly store: BucketStore;
-  /** Lets `ms` of the store's clock pass (a fake clock moves; a real server is waited for). */
+  /** Lets at least `ms` of the store's clock pass (a fake clock moves; a real server is waited for, never less: a bare timer may fire early). */
   advance(ms: number): Promise<void>;
   /**
    * True when `advance` moves a fake clock: exactly `ms` pass and nothing else does, so the
