@@ -58,8 +58,10 @@ export { catalogue, type ProblemCode } from "./problems/catalogue";
 // The HTTP edge, for adapters
 export {
   createHttpGate,
+  incomingFromFetch,
   incomingFromNode,
   NULL_BODY_STATUSES,
+  type FetchRequestLike,
   type GateResult,
   type HttpGate,
   type HttpGateOptions,

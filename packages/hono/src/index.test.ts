@@ -1,8 +1,9 @@
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ProblemError } from "@alloovium/core";
+import { Readable } from "node:stream";
+import { ProblemError, type CapabilitySet, type Policy } from "@alloovium/core";
 import { createTestPolicy } from "@alloovium/core/testing";
-import { adapterConformance, adapterSuiteCapabilities } from "@alloovium/core/conformance";
+import { adapterConformance, adapterSuiteCapabilities, type AdapterApp } from "@alloovium/core/conformance";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
@@ -10,8 +11,8 @@ import { alloovium, type AllooviumEnv } from "./index";
 
 const { whoami, create, flaky } = adapterSuiteCapabilities;
 
-// The shared adapter suite (packages/core/src/conformance/adapter.ts) over this framework's app.
-adapterConformance("@alloovium/hono", async (policy, capabilities, bodyLimitBytes) => {
+/** The suite's app (see `AdapterHarness` in packages/core/src/conformance/adapter.ts). */
+function harnessApp(policy: Policy, capabilities: CapabilitySet, bodyLimitBytes: number): Hono<AllooviumEnv> {
   let creates = 0;
   let flakyRuns = 0;
   const a = alloovium({ policy, capabilities, bodyLimitBytes });
@@ -29,19 +30,52 @@ adapterConformance("@alloovium/hono", async (policy, capabilities, bodyLimitByte
     if (c.req.param("id") === "throw") throw new Error("secret detail");
     return c.json({ runs: flakyRuns }, c.req.param("id") === "unavailable" ? 503 : 200);
   });
-  app.get("/open", a.screen, async (c) => c.json({ got: c.get("policyRequest").body === undefined ? null : await c.req.json() }));
+  app.on(["GET", "POST"], "/open", a.screen, async (c) => c.json({ got: c.get("policyRequest").body === undefined ? null : await c.req.json() }));
   app.get("/plain-boom", () => {
     throw new Error("outside any capability");
   });
   app.notFound(a.notFound);
   app.onError(a.onError);
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
+  return app;
+}
+
+function listening(server: Server): Promise<AdapterApp> {
+  return new Promise<void>((r) => server.listen(0, "127.0.0.1", r)).then(() => ({
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
-  };
+  }));
+}
+
+// The shared adapter suite (packages/core/src/conformance/adapter.ts) over this framework's app,
+// on @hono/node-server (the adapter reads the Node request in `c.env.incoming`).
+adapterConformance("@alloovium/hono", (policy, capabilities, bodyLimitBytes) => {
+  return listening(createAdaptorServer({ fetch: harnessApp(policy, capabilities, bodyLimitBytes).fetch }) as Server);
 });
+
+/**
+ * `app.fetch` behind the smallest Request-in, Response-out server, as Bun.serve and Deno.serve
+ * call it: repeated headers joined into one value by `Headers`, no body on GET and HEAD, no
+ * `c.env`. The adapter reads only the Fetch `Request` (`c.req.raw`).
+ */
+function fetchServer(fetch: (request: Request) => Response | Promise<Response>): Server {
+  return createServer((req, res) => {
+    const headers = new Headers();
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
+    const method = req.method ?? "GET";
+    const body = method === "GET" || method === "HEAD" ? null : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
+    const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method, headers, body, duplex: "half" } as RequestInit);
+    void Promise.resolve(fetch(request)).then(async (response) => {
+      res.writeHead(response.status, [...response.headers].flat());
+      res.end(response.body ? Buffer.from(await response.arrayBuffer()) : undefined);
+    });
+  });
+}
+
+adapterConformance(
+  "@alloovium/hono on the Web-standard path (app.fetch)",
+  (policy, capabilities, bodyLimitBytes) => listening(fetchServer(harnessApp(policy, capabilities, bodyLimitBytes).fetch)),
+  { readsGetBodies: false },
+);
 
 // Outside @hono/node-server (Bun, Deno, workers, app.request) there is no `c.env.incoming`: the
 // adapter reads the Fetch request instead.

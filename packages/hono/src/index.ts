@@ -1,4 +1,4 @@
-import { NULL_BODY_STATUSES, createHttpGate, flattenHeaders, incomingFromNode, type Capability, type HttpGate, type HttpGateOptions, type IncomingRequest, type NodeRequestLike, type PolicyContext, type PolicyRequest, type WireResponse } from "@alloovium/core";
+import { NULL_BODY_STATUSES, createHttpGate, incomingFromFetch, incomingFromNode, type Capability, type HttpGate, type HttpGateOptions, type IncomingRequest, type NodeRequestLike, type PolicyContext, type PolicyRequest, type WireResponse } from "@alloovium/core";
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
 
 /** The Hono env of policy routes: `c.get("principal")`, `c.get("policyRequest")`. */
@@ -48,14 +48,14 @@ type NodeBindings = { incoming?: NodeIncoming; outgoing?: NodeOutgoing } | undef
  * The request as the gate needs it. On @hono/node-server the Node request (`c.env.incoming`) is
  * read directly: touching `c.req.raw.body` or its headers makes the server build a full Fetch
  * Request and AbortController per request, and that body is null on GET, where a misplaced
- * credential must still be found.
+ * credential must still be found. Elsewhere (Bun, Deno, workers) the Fetch request is read.
  */
 function incomingOf(c: Context): IncomingRequest {
   const incoming = (c.env as NodeBindings)?.incoming;
   if (incoming && Array.isArray(incoming.rawHeaders)) {
     return incomingFromNode(incoming, { method: c.req.method, url: incoming.url ?? c.req.path });
   }
-  return { method: c.req.method, url: c.req.url, headers: flattenHeaders(c.req.raw.headers), body: c.req.raw.body };
+  return incomingFromFetch(c.req.raw); // Bun.serve, Deno.serve, workers, app.request
 }
 
 /**

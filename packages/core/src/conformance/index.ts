@@ -6,4 +6,4 @@ export { bucketStoreConformance, type BucketStoreHarness } from "./buckets";
 export { idempotencyStoreConformance, type IdempotencyStoreHarness } from "./idempotency";
 export { keyStoreConformance, type KeyStoreHarness } from "./keys";
 export { creditStoreConformance, type CreditStoreHarness } from "./credits";
-export { adapterConformance, adapterSuiteCapabilities, type AdapterApp, type AdapterHarness } from "./adapter";
+export { adapterConformance, adapterSuiteCapabilities, type AdapterApp, type AdapterConformanceOptions, type AdapterHarness } from "./adapter";

@@ -5,6 +5,7 @@ import type { ContinueDecision, Policy, PolicyRequest, WireResponse } from "../p
 import { isProblemError } from "../problems/common";
 import { internalError, isPolicyError, policyError, type PolicyError } from "../problems/problem";
 import { NO_BODY, readRequestBody, requestHasBody, type RequestBody } from "./body";
+import { fetchHeaderList } from "./headers";
 
 /** What an adapter knows about a request before the policy runs. */
 export interface IncomingRequest {
@@ -48,6 +49,24 @@ export interface NodeRequestLike extends AsyncIterable<Uint8Array> {
  */
 export function incomingFromNode(req: NodeRequestLike, at: { readonly method: string; readonly url: string; readonly parsedBody?: unknown }): IncomingRequest {
   return new NodeIncoming(req, at.method, at.url, at.parsedBody);
+}
+
+/** A Fetch `Request` as the gate reads it (Bun, Deno, workers, Hono's `c.req.raw`). */
+export interface FetchRequestLike {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Iterable<readonly [string, string]>;
+  readonly body: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * The `IncomingRequest` of a Fetch `Request` (Request in, Response out: Bun.serve, Deno.serve,
+ * workers). Its headers as a flat list, with two `Authorization` headers that Fetch merged into
+ * one value split back (see `fetchHeaderList`), and the body stream, read once by the gate.
+ * @example gate.enter(incomingFromFetch(c.req.raw), capability)
+ */
+export function incomingFromFetch(request: FetchRequestLike): IncomingRequest {
+  return { method: request.method, url: request.url, headers: fetchHeaderList(request.headers), body: request.body as AsyncIterable<Uint8Array> | null };
 }
 
 /** One object per request, its `trailers` a method (no closure is made per request). */

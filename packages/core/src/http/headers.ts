@@ -37,3 +37,25 @@ export function flattenHeaders(
   }
   return out;
 }
+
+// A second Authorization value inside a merged one: ", " then an auth-scheme and a space. No
+// single credential holds this (a bearer b64token has no comma or space; an auth-param is
+// `name=value`, never `name value`).
+const MERGED_AUTHORIZATION = /, (?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+ )/;
+
+/**
+ * The flat header list (`[name, value, …]`) of a Fetch `Headers`. Fetch joins repeated fields
+ * into one value with ", ", so two `Authorization` headers arrive as `Bearer a, Bearer b`: such a
+ * value is split back into its headers, and the policy answers `duplicate_credentials` as on Node
+ * (where the raw header list keeps them apart).
+ * @example fetchHeaderList(request.headers) // ["authorization", "Bearer a", "authorization", "Bearer b"]
+ */
+export function fetchHeaderList(headers: Iterable<readonly [string, string]>): string[] {
+  const out: string[] = [];
+  for (const [n, v] of headers) {
+    if (n === "authorization" && MERGED_AUTHORIZATION.test(v)) {
+      for (const one of v.split(MERGED_AUTHORIZATION)) out.push(n, one);
+    } else out.push(n, v);
+  }
+  return out;
+}
