@@ -3,7 +3,8 @@
  * environment; a bad value exits non-zero with a message naming the variable.
  */
 import { readFileSync } from "node:fs";
-import { FRAMEWORKS, startServer, type Framework, type SeedFile, type StartOptions } from "./server";
+import { FETCH_FRAMEWORKS, FRAMEWORKS, startServer, type Framework, type SeedFile, type StartOptions } from "./server";
+import { RUNTIMES, currentRuntime, type Runtime } from "./runtimes";
 
 class ConfigError extends Error {}
 
@@ -35,6 +36,13 @@ function configure(): StartOptions {
     environment: choice("ALLOOVIUM_ENVIRONMENT", ["live", "test"] as const, "live"),
     host: env["HOST"] || "127.0.0.1",
   };
+  // scripts/start.mjs starts the runtime named here; the app checks it runs on it.
+  const runtime = choice<Runtime>("ALLOOVIUM_RUNTIME", RUNTIMES, currentRuntime());
+  if (runtime !== currentRuntime()) throw new ConfigError(`ALLOOVIUM_RUNTIME is "${runtime}" but src/main.ts runs on ${currentRuntime()}: start it with pnpm start`);
+  if (runtime !== "node" && !FETCH_FRAMEWORKS.includes(options.framework)) {
+    throw new ConfigError(`ALLOOVIUM_FRAMEWORK must be ${FETCH_FRAMEWORKS.join(", ")} on ALLOOVIUM_RUNTIME=${runtime} (served with app.fetch); got "${options.framework}", which runs on node`);
+  }
+  options.runtime = runtime;
   const port = env["PORT"];
   if (port !== undefined && port !== "") {
     if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new ConfigError(`PORT must be an integer from 0 to 65535; got "${port}"`);
@@ -43,6 +51,11 @@ function configure(): StartOptions {
   if (env["REDIS_URL"]) {
     if (!/^rediss?:\/\//.test(env["REDIS_URL"])) throw new ConfigError("REDIS_URL must start with redis:// or rediss://");
     options.redisUrl = env["REDIS_URL"];
+  }
+  const redisKeyPrefix = env["ALLOOVIUM_REDIS_KEY_PREFIX"];
+  if (redisKeyPrefix !== undefined && redisKeyPrefix !== "") {
+    if (!/^[\x21-\x7e]{1,200}$/.test(redisKeyPrefix)) throw new ConfigError("ALLOOVIUM_REDIS_KEY_PREFIX must be 1 to 200 visible ASCII characters");
+    options.redisKeyPrefix = redisKeyPrefix;
   }
   if (env["ALLOOVIUM_SEED_FILE"]) options.seed = readJson("ALLOOVIUM_SEED_FILE", env["ALLOOVIUM_SEED_FILE"]) as SeedFile;
   const jwksFile = env["ALLOOVIUM_OAUTH_JWKS_FILE"];

@@ -8,6 +8,7 @@ import {
   createKeyManager,
   createOAuthVerifier,
   createPolicy,
+  policyError,
   type JwksSource,
   type KeyStore,
   type PolicyOptions,
@@ -21,10 +22,12 @@ import { buildKoaApp } from "./frameworks/koa";
 import type { BuildApp } from "./frameworks/types";
 import { createRoutes } from "./handlers";
 import { ProjectStore } from "./projects";
+import { RUNTIMES, currentRuntime, serveFetch, type Runtime } from "./runtimes";
 import { insertSeedRecords, seedCreditGrants, seedDemo, seedRecords, type SeedFile } from "./seed";
 import { connectRedis, type RedisWiring } from "./stores";
 
 export type { SeedFile } from "./seed";
+export type { Runtime } from "./runtimes";
 
 export type Framework = "hono" | "express" | "koa";
 
@@ -58,6 +61,12 @@ export interface StartOptions {
   tenantBucket?: PolicyOptions["tenantBucket"];
   /** The most active keys a tenant may hold (`createKeyManager`'s `maxActiveKeys`). @default 100 */
   maxActiveKeys?: number;
+  /**
+   * Where to serve: `node` (`node:http`), `bun` (`Bun.serve`) or `deno` (`Deno.serve`), the
+   * latter two with the app's `fetch` (Hono only). Must be the runtime this process runs on.
+   * @default the runtime this process runs on
+   */
+  runtime?: Runtime;
 }
 
 export interface RunningServer {
@@ -69,6 +78,9 @@ export interface RunningServer {
 }
 
 export const FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa"];
+
+/** The frameworks with a Web-standard `fetch` (Request in, Response out): what Bun and Deno serve. */
+export const FETCH_FRAMEWORKS: readonly Framework[] = ["hono"];
 
 /** For development only: every deployment sets ALLOOVIUM_KEY_PEPPER. */
 export const DEVELOPMENT_PEPPER = "alloovium-sample-development-pepper";
@@ -85,6 +97,12 @@ const BUILDERS: Record<Framework, BuildApp> = { hono: buildHonoApp, express: bui
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const build = BUILDERS[options?.framework];
   if (!build) throw new TypeError(`startServer: \`framework\` must be one of ${FRAMEWORKS.join(", ")}`);
+  const runtime = options.runtime ?? currentRuntime();
+  if (!RUNTIMES.includes(runtime)) throw new TypeError(`startServer: \`runtime\` must be one of ${RUNTIMES.join(", ")}`);
+  if (runtime !== currentRuntime()) throw new TypeError(`startServer: \`runtime\` is "${runtime}" but this process runs on ${currentRuntime()}`);
+  if (runtime !== "node" && !FETCH_FRAMEWORKS.includes(options.framework)) {
+    throw new TypeError(`startServer: on ${runtime} the app is served with Request in, Response out: \`framework\` must be ${FETCH_FRAMEWORKS.join(", ")} (${options.framework} runs on node)`);
+  }
   const log = options.log ?? ((line: string) => console.log(line));
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 8787;
@@ -142,6 +160,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       log,
       ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     });
+    const urlOf = (p: number) => `http://${host.includes(":") ? `[${host}]` : host}:${p}`;
+    if (runtime !== "node") {
+      // Bun.serve / Deno.serve with app.fetch. Their HTTP parsers answer malformed requests
+      // themselves (no answerClientErrors there); an error Hono did not answer is a bare 500 problem.
+      const internal = policy.reject(policyError("internal_error", "The server failed to complete the request.")).response;
+      const fallback = () => new Response(internal.body, { status: internal.status, headers: internal.headers });
+      const served = await serveFetch(runtime, listener.fetch!, port, host, fallback);
+      let stopping: Promise<void> | undefined;
+      const stop = async () => {
+        await served.close();
+        await redis?.close();
+      };
+      return { url: urlOf(served.port), ...(demoKey === undefined ? {} : { demoKey }), close: () => (stopping ??= stop()) };
+    }
     const server = createServer(listener);
     // The HTTP server's own refusals (bad framing, oversized headers, no Host) as problems too.
     answerClientErrors(server);

@@ -2,6 +2,7 @@ import { isProblemError, policyError } from "@alloovium/core";
 import { getRequestListener } from "@hono/node-server";
 import { alloovium, type AllooviumEnv } from "@alloovium/hono";
 import { Hono } from "hono";
+import { currentRuntime } from "../runtimes";
 import { HEALTH, type BuildApp, readOnlyRefusal, routeOf } from "./types";
 
 /** The v2 surface on Hono. */
@@ -38,8 +39,11 @@ export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, 
   // @hono/node-server answers a request it cannot turn into a Request (an unreadable target or
   // Host) with a bare 400: a problem instead, closing the connection as every malformed_request.
   // `hostname` names the URL of an HTTP/1.0 request without Host, served as on Express and Koa.
-  return getRequestListener(app.fetch, {
+  const listener = getRequestListener(app.fetch, {
     hostname: "localhost",
+    // Its lightweight Request and Response stand in for the globals on Node only: Bun.serve and
+    // Deno.serve take their own Response, nothing else.
+    overrideGlobalObjects: currentRuntime() === "node",
     errorHandler: (error) => {
       const unreadable = error instanceof Error && error.name === "RequestError";
       if (!unreadable) log(`error: ${error instanceof Error ? error.name : "unknown"} before routing`);
@@ -51,4 +55,6 @@ export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, 
       return new Response(response.body, { status: response.status, headers: unreadable ? { ...response.headers, connection: "close" } : response.headers });
     },
   });
+  // On Bun and Deno: `Bun.serve({ fetch })`, `Deno.serve(fetch)` (src/runtimes.ts).
+  return Object.assign(listener, { fetch: app.fetch });
 };

@@ -2,6 +2,7 @@ import type { RequestListener } from "node:http";
 import { policyError, type CapabilitySet, type Policy, type WireResponse } from "@alloovium/core";
 import type { ConsoleAsset } from "../console";
 import type { Route } from "../handlers";
+import type { FetchHandler } from "../runtimes";
 
 /** What every framework binding gets: one policy, one capability set, one set of routes. */
 export interface AppParts {
@@ -14,8 +15,11 @@ export interface AppParts {
   readonly log: (line: string) => void;
 }
 
-/** A framework binding: the app as a Node request listener. */
-export type BuildApp = (parts: AppParts) => RequestListener;
+/**
+ * A framework binding: the app as a Node request listener, and as a Web-standard `fetch` where
+ * the framework has one (Hono's `app.fetch`: what Bun and Deno serve).
+ */
+export type BuildApp = (parts: AppParts) => RequestListener & { readonly fetch?: FetchHandler };
 
 export const HEALTH = { status: "ok" } as const;
 

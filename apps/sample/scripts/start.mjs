@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// `pnpm start`: src/main.ts on the runtime named by ALLOOVIUM_RUNTIME (node, the default; bun;
+// deno), with the same environment. Bun runs the TypeScript sources as they are; Deno with
+// --sloppy-imports (the workspace's packages import without file extensions). The runtime is the
+// workspace's devDependency (`pnpm install` brings it); when it is missing, the same version comes
+// from the npm registry through npx.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const app = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(app, "..", "..");
+const RUNTIMES = ["node", "bun", "deno"];
+const runtime = process.env.ALLOOVIUM_RUNTIME || "node";
+if (!RUNTIMES.includes(runtime)) {
+  console.error(`error: ALLOOVIUM_RUNTIME must be one of ${RUNTIMES.join(", ")}; got "${runtime}"`);
+  process.exit(2);
+}
+
+/** What each runtime needs to run src/main.ts. */
+const ARGS = {
+  node: ["--import", "tsx", "src/main.ts"],
+  bun: ["src/main.ts"],
+  // Every permission, as for a Node program: the app reads its seed, JWKS and console files,
+  // listens, connects to Redis and reads its environment. No lockfile: pnpm's is the one.
+  deno: ["run", "--sloppy-imports", "--allow-all", "--no-lock", "src/main.ts"],
+};
+
+/** The workspace's pinned version of a runtime package (root package.json). */
+function pinned(name) {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  return String(pkg.devDependencies?.[name] ?? "latest").replace(/^[\^~]/, "");
+}
+
+/** The runtime's own binary from its npm package, when it is installed and runs. */
+function installed(name) {
+  let dir;
+  try {
+    dir = dirname(createRequire(join(root, "package.json")).resolve(`${name}/package.json`));
+  } catch {
+    return null;
+  }
+  // bun's postinstall puts the binary at bin/bun.exe; deno's links it as ./deno.
+  const bin = name === "bun" ? join(dir, "bin", "bun.exe") : join(dir, "deno");
+  if (!existsSync(bin)) return null;
+  return spawnSync(bin, ["--version"], { stdio: "ignore" }).status === 0 ? bin : null;
+}
+
+function command() {
+  if (runtime === "node") return [process.execPath, ARGS.node];
+  const bin = installed(runtime);
+  if (bin) return [bin, ARGS[runtime]];
+  const version = pinned(runtime);
+  console.error(`[start] ${runtime} is not installed here: running ${runtime}@${version} from the npm registry (npx)`);
+  return ["npx", ["--yes", `${runtime}@${version}`, ...ARGS[runtime]]];
+}
+
+const [cmd, args] = command();
+const child = spawn(cmd, args, {
+  cwd: app,
+  stdio: "inherit",
+  env: { ...process.env, ALLOOVIUM_RUNTIME: runtime, DENO_NO_UPDATE_CHECK: "1" },
+});
+// The app closes on SIGINT and SIGTERM: pass them on, and leave with its exit code.
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+child.on("error", (e) => {
+  console.error(`error: cannot start ${runtime}: ${e.message}`);
+  process.exit(1);
+});
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
