@@ -3,6 +3,7 @@
  * environment; a bad value exits non-zero with a message naming the variable.
  */
 import { readFileSync } from "node:fs";
+import { RATE_LIMIT_TIERS, type RateLimitTier } from "@alloovium/core";
 import { FETCH_FRAMEWORKS, FRAMEWORKS, startServer, type Framework, type SeedFile, type StartOptions } from "./server";
 import { RUNTIMES, currentRuntime, type Runtime } from "./runtimes";
 
@@ -68,12 +69,27 @@ function configure(): StartOptions {
   }
   const tenantBucket = env["ALLOOVIUM_TENANT_BUCKET"];
   if (tenantBucket !== undefined && tenantBucket !== "") {
-    // `<capacity>:<refillPerSecond>`, e.g. 1200:20: 1,200 tokens shared by a tenant's keys, 20 a second.
-    const m = /^(\d{1,9}):(\d{1,9}(?:\.\d{1,6})?)$/.exec(tenantBucket);
-    if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) {
-      throw new ConfigError(`ALLOOVIUM_TENANT_BUCKET must be <capacity>:<refillPerSecond> (e.g. 1200:20), a positive integer and a positive number; got "${tenantBucket}"`);
+    // `<capacity>:<refillPerSecond>`, e.g. 1200:20: 1,200 tokens shared by a tenant's keys, 20 a
+    // second; or per tier, `pro=1200:20,enterprise=5000:80` (tiers not named have none).
+    const size = (text: string) => {
+      const m = /^(\d{1,9}):(\d{1,9}(?:\.\d{1,6})?)$/.exec(text);
+      if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) {
+        throw new ConfigError(
+          `ALLOOVIUM_TENANT_BUCKET must be <capacity>:<refillPerSecond> (e.g. 1200:20), a positive integer and a positive number, or <tier>=<capacity>:<refillPerSecond>,… ; got "${tenantBucket}"`,
+        );
+      }
+      return { capacity: Number(m[1]), refillPerSecond: Number(m[2]) };
+    };
+    if (!tenantBucket.includes("=")) options.tenantBucket = size(tenantBucket);
+    else {
+      const tiers: Partial<Record<RateLimitTier, { capacity: number; refillPerSecond: number }>> = {};
+      for (const entry of tenantBucket.split(",")) {
+        const [tier = "", value = ""] = entry.split("=");
+        if (!(RATE_LIMIT_TIERS as readonly string[]).includes(tier)) throw new ConfigError(`ALLOOVIUM_TENANT_BUCKET: the tier must be one of ${RATE_LIMIT_TIERS.join(", ")}; got "${tier}"`);
+        tiers[tier as RateLimitTier] = size(value);
+      }
+      options.tenantBucket = tiers;
     }
-    options.tenantBucket = { capacity: Number(m[1]), refillPerSecond: Number(m[2]) };
   }
   const maxActiveKeys = env["ALLOOVIUM_MAX_ACTIVE_KEYS"];
   if (maxActiveKeys !== undefined && maxActiveKeys !== "") {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { App } from "./app";
+import { seesRawRequest, type App, type StoreVariant } from "./app";
 import { INVALID_REQUEST_CHALLENGE, expectProblem, show } from "./expect";
 import type { Client, WireRequest, WireResponse } from "./http";
 import type { Fixture } from "./seed";
@@ -32,8 +32,10 @@ function expectExposed(res: WireResponse, secret: string, extensions: Record<str
 }
 
 /** Deep JSON, fingerprint collisions, invalid UTF-8, credentials by shape. */
-export function badInputSuite(app: () => App, fx: Fixture): void {
+export function badInputSuite(app: () => App, fx: Fixture, variant?: StoreVariant): void {
   const K = fx.keys;
+  /** False on Bun and Deno: no body on GET, no userinfo in the URL (see `seesRawRequest`). */
+  const raw = seesRawRequest(variant);
   const c = (): Client => app().client;
   const post = (body: string | Buffer, headers: ReadonlyArray<readonly [string, string]> = [], key: string | undefined = K.vault): Promise<WireResponse> =>
     c().send({ method: "POST", path: PROJECTS, ...(key === undefined ? {} : { key }), headers: [["Content-Type", "application/json"], ...headers], body });
@@ -51,11 +53,12 @@ export function badInputSuite(app: () => App, fx: Fixture): void {
     it("walks a deep body for credentials on every route: a capability, /healthz, an unknown path", async () => {
       const deep = "[".repeat(100_000) + "]".repeat(100_000);
       const json = [["Content-Type", "application/json"]] as const;
+      expectProblem(await c().send({ method: "POST", path: "/api/v2/nope", headers: json, body: deep }), "not_found");
+      if (!raw) return;
       const me = await c().send({ method: "GET", path: ME, key: K.main, headers: json, body: deep });
       expect(me.status, show(me)).toBe(200);
       const health = await c().send({ method: "GET", path: "/healthz", headers: json, body: deep });
       expect(health.status, show(health)).toBe(200);
-      expectProblem(await c().send({ method: "POST", path: "/api/v2/nope", headers: json, body: deep }), "not_found");
       const buried = "[".repeat(50_000) + JSON.stringify(K.main) + "]".repeat(50_000);
       expectExposed(await c().send({ method: "GET", path: ME, key: K.main, headers: json, body: buried }), K.main, { location: "body" });
     });
@@ -144,6 +147,7 @@ export function badInputSuite(app: () => App, fx: Fixture): void {
         ["POST", "application/json", `{"name": "x", "api_key": "${K.vault}"`],
         ["PATCH", "application/octet-stream", `\u0000${K.vault}\u0001`],
       ] as const) {
+        if (method === "GET" && !raw) continue;
         const res = await c().send({ method, path: method === "GET" ? PROJECTS : method === "POST" ? PROJECTS : `${PROJECTS}/${randomUUID()}`, headers: [["Content-Type", type]], body });
         expectExposed(res, K.vault, { location: "body" });
         expect(res.body.parameter, `${method} ${type}`).toBeUndefined();
@@ -164,8 +168,10 @@ export function badInputSuite(app: () => App, fx: Fixture): void {
       expectExposed(await c().get(`${path}?k=${K.main}`), K.main, { location: "query", parameter: "k" });
       expectExposed(await c().get(path, undefined, [["Cookie", `k=${K.main}`]]), K.main, { location: "cookie", parameter: "k" });
       expectExposed(await c().get(path, undefined, [["X-Api-Key", K.main]]), K.main, { location: "header", parameter: "x-api-key" });
-      expectExposed(await c().send({ method: "GET", path, headers: [["Content-Type", "application/json"]], body: JSON.stringify({ meta: { api_key: K.main } }) }), K.main, { location: "body", parameter: "/meta/api_key" });
-      expectExposed(await c().send({ method: "GET", path, headers: [["Content-Type", "text/plain"]], body: K.main }), K.main, { location: "body" });
+      if (raw) {
+        expectExposed(await c().send({ method: "GET", path, headers: [["Content-Type", "application/json"]], body: JSON.stringify({ meta: { api_key: K.main } }) }), K.main, { location: "body", parameter: "/meta/api_key" });
+        expectExposed(await c().send({ method: "GET", path, headers: [["Content-Type", "text/plain"]], body: K.main }), K.main, { location: "body" });
+      }
       const clean = await c().get(path);
       expect(clean.status, show(clean)).toBe(200);
     });
@@ -187,6 +193,7 @@ export function badInputSuite(app: () => App, fx: Fixture): void {
       const name = `${K.main}%30`;
       expectExposed(await c().get(`/healthz?${name}=1`), K.main, { location: "query", parameter: "[redacted]0" });
       expectExposed(await c().get("/healthz", undefined, [["Cookie", `${name}=1`]]), K.main, { location: "cookie", parameter: "[redacted]0" });
+      if (!raw) return;
       const form = await c().send({ method: "GET", path: "/healthz", headers: [["Content-Type", "application/x-www-form-urlencoded"]], body: `${name}=1` });
       expectExposed(form, K.main, { location: "body", parameter: "[redacted]0" });
     });
@@ -194,7 +201,7 @@ export function badInputSuite(app: () => App, fx: Fixture): void {
     it("finds a key anywhere in the request target: absolute form without a path, fragment, userinfo", async () => {
       expectExposed(await c().get(`http://x?x=${K.main}`), K.main, { location: "query", parameter: "x" });
       expectExposed(await c().get(`/healthz#${K.main}`), K.main, { location: "path" });
-      expectExposed(await c().get(`http://${K.main}@x/healthz`), K.main, { location: "path" });
+      if (raw) expectExposed(await c().get(`http://${K.main}@x/healthz`), K.main, { location: "path" });
       expectExposed(await c().get(`${ME}#${K.main}`, K.main), K.main, { location: "path" });
     });
 
@@ -228,13 +235,14 @@ export function badInputSuite(app: () => App, fx: Fixture): void {
     it("answers adversarial bodies of about 1 MB in one linear pass (within the normal timeout)", async () => {
       const header = Buffer.from('{"alg":0}').toString("base64url");
       const formType = [["Content-Type", "application/x-www-form-urlencoded"]] as const;
-      const form = await c().send({ method: "GET", path: "/healthz", headers: formType, body: `${`${header}.. `.repeat(69_000)}=1` });
+      // Where GET bodies are dropped (Bun, Deno), the same bodies go to an unknown route with POST.
+      const form = await c().send({ method: raw ? "GET" : "POST", path: raw ? "/healthz" : "/nope", headers: formType, body: `${`${header}.. `.repeat(69_000)}=1` });
       expectProblem(form, "credential_location_not_allowed", { location: "body" });
       expect(String(form.body.parameter).length, show(form)).toBeLessThanOrEqual(201);
       const member = await c().send({ method: "POST", path: "/nope", headers: [["Content-Type", "application/json"]], body: JSON.stringify({ [`${K.main} `.repeat(11_000)]: 1 }) });
       expectExposed(member, K.main, { location: "body" });
-      const nearJwts = await c().send({ method: "GET", path: "/healthz", headers: [["Content-Type", "text/plain"]], body: `e${"A".repeat(11)}.`.repeat(80_000) });
-      expect(nearJwts.status, show(nearJwts)).toBe(200);
+      const nearJwts = await c().send({ method: raw ? "GET" : "POST", path: raw ? "/healthz" : "/nope", headers: [["Content-Type", "text/plain"]], body: `e${"A".repeat(11)}.`.repeat(80_000) });
+      expect(nearJwts.status, show(nearJwts)).toBe(raw ? 200 : 404);
     });
   });
 }

@@ -1,0 +1,124 @@
+/**
+ * The sample app as a user starts it on Bun or Deno: `ALLOOVIUM_RUNTIME=<runtime> pnpm start`
+ * (scripts/start.mjs) in a process of its own, configured by the run contract's environment
+ * variables only. `startApp` uses it for a variant with a `runtime`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Framework, RunningServer, StartOptions } from "../../../src/server";
+import type { Runtime } from "../../../src/runtimes";
+
+const LAUNCHER = fileURLToPath(new URL("../../../scripts/start.mjs", import.meta.url));
+
+/** The options a spawned app takes, each through its environment variable. */
+export type SpawnedOptions = Omit<StartOptions, "framework" | "log" | "runtime">;
+
+function tenantBucketEnv(option: StartOptions["tenantBucket"]): string {
+  if (option === undefined) return "";
+  if (typeof option === "function") throw new TypeError("startApp: a tenantBucket function cannot reach a spawned app");
+  const size = (l: { capacity: number; refillPerSecond: number }) => `${l.capacity}:${l.refillPerSecond}`;
+  if ("capacity" in option) return size(option as { capacity: number; refillPerSecond: number });
+  return Object.entries(option)
+    .map(([tier, limits]) => `${tier}=${size(limits as { capacity: number; refillPerSecond: number })}`)
+    .join(",");
+}
+
+/** The environment that says what `options` say. Throws for an option with no variable. */
+function environmentOf(runtime: Runtime, framework: Framework, options: SpawnedOptions | StartOptions, dir: string): Record<string, string> {
+  const env: Record<string, string> = { ALLOOVIUM_RUNTIME: runtime, ALLOOVIUM_FRAMEWORK: framework, HOST: options.host ?? "127.0.0.1", PORT: String(options.port ?? 0) };
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    switch (name) {
+      case "host":
+      case "port":
+      case "framework": // ALLOOVIUM_FRAMEWORK, above
+      case "log": // the app's output, line by line
+        break;
+      case "environment":
+        env["ALLOOVIUM_ENVIRONMENT"] = value as string;
+        break;
+      case "pepper":
+        env["ALLOOVIUM_KEY_PEPPER"] = value as string;
+        break;
+      case "seed":
+        writeFileSync(join(dir, "seed.json"), JSON.stringify(value));
+        env["ALLOOVIUM_SEED_FILE"] = join(dir, "seed.json");
+        break;
+      case "oauth": {
+        const { jwks, issuer, audience } = value as NonNullable<StartOptions["oauth"]>;
+        writeFileSync(join(dir, "jwks.json"), JSON.stringify(jwks));
+        env["ALLOOVIUM_OAUTH_JWKS_FILE"] = join(dir, "jwks.json");
+        env["ALLOOVIUM_OAUTH_ISSUER"] = issuer;
+        if (audience !== undefined) env["ALLOOVIUM_OAUTH_AUDIENCE"] = audience;
+        break;
+      }
+      case "redisUrl":
+        env["REDIS_URL"] = value as string;
+        break;
+      case "redisKeyPrefix":
+        env["ALLOOVIUM_REDIS_KEY_PREFIX"] = value as string;
+        break;
+      case "tenantBucket":
+        env["ALLOOVIUM_TENANT_BUCKET"] = tenantBucketEnv(value as StartOptions["tenantBucket"]);
+        break;
+      case "maxActiveKeys":
+        env["ALLOOVIUM_MAX_ACTIVE_KEYS"] = String(value);
+        break;
+      default:
+        throw new TypeError(`startApp: \`${name}\` has no environment variable: it cannot reach an app on ${runtime}`);
+    }
+  }
+  return env;
+}
+
+/** Starts `pnpm start` on `runtime`; resolves once it says it listens. Every output line goes to `log`. */
+export async function startSpawnedServer(runtime: Exclude<Runtime, "node">, framework: Framework, options: SpawnedOptions | StartOptions, log: (line: string) => void): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), `alloovium-${runtime}-`));
+  // Only what this app is told: none of the caller's ALLOOVIUM_* or REDIS_URL leaks in.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([n]) => !n.startsWith("ALLOOVIUM_") && n !== "REDIS_URL" && n !== "PORT" && n !== "HOST"));
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [LAUNCHER], { env: { ...inherited, ...environmentOf(runtime, framework, options, dir) }, stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const output: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let rest = "";
+      stream.setEncoding("utf8").on("data", (chunk: string) => {
+        const lines = (rest + chunk).split("\n");
+        rest = lines.pop() ?? "";
+        for (const line of lines) {
+          output.push(line);
+          log(line);
+          const m = /^listening on (http:\/\/\S+)$/.exec(line);
+          if (m) resolve(m[1]!);
+        }
+      });
+    }
+    child.once("exit", (code) => reject(new Error(`the app on ${runtime} exited (${code}) before listening:\n${output.join("\n")}`)));
+    child.once("error", reject);
+  }).catch((e: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close: () =>
+      (closing ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = once(child, "exit");
+          child.kill("SIGTERM");
+          await exited;
+        }
+        rmSync(dir, { recursive: true, force: true });
+      })()),
+  };
+}
