@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -79,6 +80,8 @@ let consumer = "";
 let esm: Record<string, Probe> = {};
 let cjs: Record<string, Probe> = {};
 let typecheck: Record<"nodenext" | "bundler", Run>;
+/** What consumer/runtimes.mjs printed on each runtime. */
+let onRuntime: Record<"bun" | "deno", Record<string, unknown>> = { bun: {}, deno: {} };
 const packageDirs = readdirSync(join(root, "packages")).map((name) => join(root, "packages", name));
 
 beforeAll(async () => {
@@ -115,12 +118,20 @@ beforeAll(async () => {
   lap("npm install");
   const specs = entryPoints.map((e) => e.spec);
   const tsc = join(consumer, "node_modules", "typescript", "bin", "tsc");
-  const [esmRun, cjsRun, nodenext, bundler] = await Promise.all([
+  // The workspace's bun and deno (root devDependencies): the installed dist needs no flag on either.
+  const runtimeBin = (name: "bun" | "deno") => {
+    const dir = dirname(createRequire(join(root, "package.json")).resolve(`${name}/package.json`));
+    return name === "bun" ? join(dir, "bin", "bun.exe") : join(dir, "deno");
+  };
+  const [esmRun, cjsRun, nodenext, bundler, bunRun, denoRun] = await Promise.all([
     mustRun(process.execPath, ["probe.mjs", ...specs], consumer),
     mustRun(process.execPath, ["probe.cjs", ...specs], consumer),
     run(process.execPath, [tsc, "-p", "tsconfig.nodenext.json"], consumer),
     run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], consumer),
+    mustRun(runtimeBin("bun"), ["runtimes.mjs"], consumer),
+    mustRun(runtimeBin("deno"), ["run", "--allow-all", "--no-lock", "runtimes.mjs"], consumer),
   ]);
+  onRuntime = { bun: JSON.parse(bunRun.stdout) as Record<string, unknown>, deno: JSON.parse(denoRun.stdout) as Record<string, unknown> };
   esm = JSON.parse(esmRun.stdout) as Record<string, Probe>;
   cjs = JSON.parse(cjsRun.stdout) as Record<string, Probe>;
   typecheck = { nodenext, bundler };
@@ -201,5 +212,17 @@ describe("the packed packages, installed with npm outside the workspace", () => 
 
   it("type-checks a user's ES module against the installed types (moduleResolution bundler)", () => {
     expect(ownErrors(typecheck.bundler)).toEqual([]);
+  });
+
+  it.each(["bun", "deno"] as const)("runs @alloovium/core, @alloovium/hono and @alloovium/redis as installed on %s, through app.fetch", (runtime) => {
+    const r = onRuntime[runtime];
+    expect(r["runtime"]).toBe(runtime);
+    expect(r["redisStores"]).toBe("function");
+    expect(r["me"]).toMatchObject({ status: 200, ratelimit: '"tokens";q=600;w=60, "credits";q=100000', body: { auth_method: "api_key" } });
+    expect(r["none"]).toMatchObject({ status: 401, body: { code: "missing_credentials" } });
+    expect(r["duplicate"]).toMatchObject({ status: 400, body: { code: "duplicate_credentials" } });
+    expect(r["first"]).toMatchObject({ status: 201, replayed: null, body: { n: 1, got: { a: 1 } } });
+    expect(r["replay"]).toMatchObject({ status: 201, replayed: "true", body: { n: 1, got: { a: 1 } } });
+    expect(r["missing"]).toMatchObject({ status: 400, body: { code: "credential_location_not_allowed", location: "query" } });
   });
 });

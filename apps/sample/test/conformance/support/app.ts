@@ -91,6 +91,14 @@ export async function startApp(
   return { server, client: createClient(server.url), logLines, close };
 }
 
+/**
+ * `startServer(options)` where the variant runs: in this process on Node, or `pnpm start` on the
+ * variant's runtime (a refusal to start rejects with the app's output, which holds its message).
+ */
+export function startServerOn(variant: StoreVariant, options: StartOptions): Promise<RunningServer> {
+  return variant.runtime ? startSpawnedServer(variant.runtime, options.framework, options, options.log ?? (() => {})) : startServer(options);
+}
+
 /** Leaves Redis as it was: deletes every key this server wrote (they all start with its prefix). */
 export async function deleteByPrefix(url: string, prefix: string): Promise<void> {
   const { Redis } = await import("ioredis");

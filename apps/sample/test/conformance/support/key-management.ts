@@ -4,8 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, describe, it } from "vitest";
-import { startServer, type Framework, type RunningServer } from "../../../src/server";
-import { deleteByPrefix, startApp, type App, type StoreVariant } from "./app";
+import type { Framework, RunningServer } from "../../../src/server";
+import { deleteByPrefix, startApp, startServerOn, type App, type StoreVariant } from "./app";
 import { ISO_OFFSET, UUID, expectProblem, show } from "./expect";
 import { createClient, sfMember, type Client, type WireResponse } from "./http";
 import { METERED_CREDITS, TENANT, createFixture, tenantOf, type Fixture } from "./seed";
@@ -642,7 +642,7 @@ export function keyLifecycleSuite(app: () => App, fx: Fixture, created: string[]
       const first = seeded.seed.api_keys[0]!;
       const seed = { ...seeded.seed, api_keys: [...seeded.seed.api_keys, { ...first, id: randomUUID() }] };
       const n = seed.api_keys.length - 1;
-      const started = startServer({ framework, host: "127.0.0.1", port: 0, seed, pepper: "conformance-suite-pepper", log: () => {} });
+      const started = startServerOn(variant, { framework, host: "127.0.0.1", port: 0, seed, pepper: "conformance-suite-pepper", log: () => {} });
       await expect(started).rejects.toThrow(`seed: api_keys[${n}].key is listed twice`);
       await started.catch((e: Error) => expect(e.message).not.toContain(first.key));
     });
@@ -653,7 +653,7 @@ export function keyLifecycleSuite(app: () => App, fx: Fixture, created: string[]
       const [u0, ...users] = seeded.seed.users;
       const badName = { ...seeded.seed, api_keys: [{ ...k0!, name: "x\ud800" }, ...keys] };
       const badEmail = { ...seeded.seed, users: [{ ...u0!, email: "\udc00@example.com" }, ...users] };
-      const start = (seed: typeof seeded.seed) => startServer({ framework, host: "127.0.0.1", port: 0, seed, pepper: "conformance-suite-pepper", log: () => {} });
+      const start = (seed: typeof seeded.seed) => startServerOn(variant, { framework, host: "127.0.0.1", port: 0, seed, pepper: "conformance-suite-pepper", log: () => {} });
       await expect(start(badName)).rejects.toThrow("seed: api_keys[0].name must be a string (well-formed UTF-16");
       await expect(start(badEmail)).rejects.toThrow("seed: users[0].email must be a string (well-formed UTF-16");
     });
@@ -666,7 +666,7 @@ export function keyLifecycleSuite(app: () => App, fx: Fixture, created: string[]
       const start = (): Promise<RunningServer> => {
         const lines: string[] = [];
         logs.push(lines);
-        return startServer({ framework, host: "127.0.0.1", port: 0, seed: seeded.seed, pepper: "conformance-suite-pepper", log: (l) => lines.push(l), redisUrl: variant.url, redisKeyPrefix: prefix });
+        return startServerOn(variant, { framework, host: "127.0.0.1", port: 0, seed: seeded.seed, pepper: "conformance-suite-pepper", log: (l) => lines.push(l), redisUrl: variant.url, redisKeyPrefix: prefix });
       };
       const servers: RunningServer[] = [];
       try {
