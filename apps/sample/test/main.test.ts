@@ -70,6 +70,10 @@ describe("pnpm start (src/main.ts)", () => {
     ["ALLOOVIUM_MAX_ACTIVE_KEYS", "0"],
     ["ALLOOVIUM_MAX_ACTIVE_KEYS", "ten"],
     ["ALLOOVIUM_FRAMEWORK", "rails"],
+    ["ALLOOVIUM_TENANT_BUCKET", "gold=10:1"],
+    ["ALLOOVIUM_TENANT_BUCKET", "pro=10"],
+    ["ALLOOVIUM_REDIS_KEY_PREFIX", "with space"],
+    ["ALLOOVIUM_RUNTIME", "java"],
   ])("exits 2 naming %s for %j", async (name, value) => {
     const child = start({ [name]: value });
     let err = "";
