@@ -1,43 +1,15 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import { ProblemError, type CapabilitySet, type Policy } from "@alloovium/core";
 import { createTestPolicy } from "@alloovium/core/testing";
 import { adapterConformance, adapterSuiteCapabilities, type AdapterApp } from "@alloovium/core/conformance";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { harnessApp } from "./conformance-app";
 import { alloovium, type AllooviumEnv } from "./index";
 
 const { whoami, create, flaky } = adapterSuiteCapabilities;
-
-/** The suite's app (see `AdapterHarness` in packages/core/src/conformance/adapter.ts). */
-function harnessApp(policy: Policy, capabilities: CapabilitySet, bodyLimitBytes: number): Hono<AllooviumEnv> {
-  let creates = 0;
-  let flakyRuns = 0;
-  const a = alloovium({ policy, capabilities, bodyLimitBytes });
-  const app = new Hono<AllooviumEnv>();
-  app.get(whoami.routePath, a.route(whoami), (c) => c.json(c.get("principal")));
-  app.post(create.routePath, a.route(create), async (c) => {
-    creates++;
-    const { rawBody } = c.get("policyRequest");
-    if (rawBody !== undefined) throw new ProblemError("invalid_body", "Not JSON.");
-    return c.json({ n: creates, got: await c.req.json() }, 201, { location: `/things/${creates}` });
-  });
-  app.post(flaky.routePath, a.route(flaky), (c) => {
-    flakyRuns++;
-    if (c.req.param("id") === "boom" && flakyRuns === 1) throw new Error("secret detail");
-    if (c.req.param("id") === "throw") throw new Error("secret detail");
-    return c.json({ runs: flakyRuns }, c.req.param("id") === "unavailable" ? 503 : 200);
-  });
-  app.on(["GET", "POST"], "/open", a.screen, async (c) => c.json({ got: c.get("policyRequest").body === undefined ? null : await c.req.json() }));
-  app.get("/plain-boom", () => {
-    throw new Error("outside any capability");
-  });
-  app.notFound(a.notFound);
-  app.onError(a.onError);
-  return app;
-}
 
 function listening(server: Server): Promise<AdapterApp> {
   return new Promise<void>((r) => server.listen(0, "127.0.0.1", r)).then(() => ({
