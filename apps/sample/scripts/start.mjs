@@ -23,9 +23,10 @@ if (!RUNTIMES.includes(runtime)) {
 const ARGS = {
   node: ["--import", "tsx", "src/main.ts"],
   bun: ["src/main.ts"],
-  // Every permission, as for a Node program: the app reads its seed, JWKS and console files,
-  // listens, connects to Redis and reads its environment. No lockfile: pnpm's is the one.
-  deno: ["run", "--sloppy-imports", "--allow-all", "--no-lock", "src/main.ts"],
+  // What the app does: listen and connect to Redis (net), read its seed, JWKS and console files
+  // (read), its configuration (env), and what Node's os module tells ioredis (sys). Never a
+  // prompt: a missing permission fails at once. No lockfile: pnpm's is the one.
+  deno: ["run", "--sloppy-imports", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--no-prompt", "--no-lock", "src/main.ts"],
 };
 
 /** The workspace's pinned version of a runtime package (root package.json). */
