@@ -8,7 +8,9 @@ import { generateApiKey } from "@alloovium/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Framework } from "../../src/server";
 import { FRAMEWORKS, MEMORY, startApp, type App } from "./support/app";
-import type { Client, WireRequest, WireResponse } from "./support/http";
+import { sampleOpenApiDocument } from "../../src/openapi";
+import { createResponseValidator } from "../openapi/response-validator";
+import { recordedExchanges, type Client, type WireRequest, type WireResponse } from "./support/http";
 import { createIssuer } from "./support/oauth";
 import { TENANT, USER, createFixture, type Fixture } from "./support/seed";
 
@@ -302,4 +304,13 @@ describe("the three frameworks answer alike", () => {
       raw.get(framework)!.forEach((res, i) => expect.soft(res.status, `${framework}: ${ROWS[i]![0]}`).toBeLessThan(500));
     }
   });
+});
+
+// Every row's answer, on every framework, that names an operation of the OpenAPI document is
+// one the document describes (status, media type, body, headers).
+it("answers every row as the OpenAPI document describes", () => {
+  const validator = createResponseValidator(sampleOpenApiDocument());
+  const report = validator.check(recordedExchanges);
+  expect(report.failures, `${report.failures.length} answers the document does not describe`).toEqual([]);
+  expect(report.checked).toBeGreaterThan(ROWS.length);
 });

@@ -38,6 +38,7 @@ const EXTENSIONS: Partial<Record<ProblemCode, { readonly properties: Record<stri
     properties: { location: { type: "string", enum: ["query", "cookie", "header", "body", "path"] }, parameter: { type: "string", maxLength: 300 } },
     required: ["location"],
   },
+  environment_mismatch: { properties: { environment: { type: "string", enum: ["live", "test"], description: "The environment the request may act in." } }, required: ["environment"] },
   insufficient_scope: { properties: { missing_scopes: { type: "array", items: { type: "string", maxLength: 200 }, maxItems: 1000 } }, required: ["missing_scopes"] },
   rate_limited: { properties: { cost: count(), remaining: count(), limit: count() }, required: ["cost", "remaining", "limit"] },
   cost_exceeds_capacity: { properties: { cost: count(), limit: count() }, required: ["cost", "limit"] },
@@ -79,6 +80,8 @@ function problemsOf(cap: Capability, idempotent: boolean): ProblemCode[] {
     "malformed_authorization",
     "credential_location_not_allowed",
     "duplicate_credentials",
+    "malformed_request", // the HTTP server's own refusals (framing, Host), on any request
+    "headers_too_large",
     "missing_credentials",
     "unsupported_auth_scheme",
     "invalid_api_key",
