@@ -10,7 +10,8 @@ export type JsonSchema = Record<string, unknown>;
  */
 export interface DocumentedSchema<Output = unknown> {
   readonly schema: StandardSchemaV1<unknown, Output>;
-  readonly jsonSchema: JsonSchema;
+  /** A JSON Schema object (draft 2020-12): any converter's output type is accepted. */
+  readonly jsonSchema: object;
 }
 
 /**
@@ -59,7 +60,7 @@ export function hasJsonSchema(s: Schema): boolean {
  */
 export function jsonSchemaOf(s: Schema, where: string): JsonSchema {
   let out: JsonSchema;
-  if (isDocumented(s)) out = s.jsonSchema;
+  if (isDocumented(s)) out = s.jsonSchema as JsonSchema;
   else {
     const converter = converterOf(s);
     if (!converter || typeof converter.input !== "function") {
