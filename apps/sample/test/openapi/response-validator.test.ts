@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { capabilities } from "../../src/capabilities";
 import { sampleOpenApiDocument } from "../../src/openapi";
 import type { Exchange, WireRequest } from "../conformance/support/http";
 import { createResponseValidator } from "./response-validator";
@@ -16,6 +17,10 @@ function exchange(request: WireRequest, status: number, headers: Record<string, 
 describe("the response check against the sample's document", () => {
   const validator = createResponseValidator(sampleOpenApiDocument());
   const ok = { "content-type": "application/json", ratelimit: LIMIT, "ratelimit-policy": POLICY };
+
+  it("reads one operation per capability from the document, and nothing else", () => {
+    expect(validator.operationIds().sort()).toEqual(capabilities.list.map((c) => c.id).sort());
+  });
 
   it("passes a response the document describes", () => {
     const report = validator.check([exchange({ path: "/api/v2/me" }, 200, ok, principal)]);

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { defineCapability, type Capability } from "../capabilities";
 import { createTestPolicy } from "../testing";
 import { createHttpGate, type GateResult } from "./gate";
-import { inputOf, queryOf } from "./input";
+import { inputOf, queryOf, validateInput } from "./input";
 
 const TENANT = "c7a1e9c2-9c1e-4e4e-bf97-a4b5e76cf9c8"; // mintApiKey's default tenant
 
@@ -132,6 +132,23 @@ describe("request validation in the gate (after the policy admitted the request)
     const r = await send("/things/x%20y?a=1&a=2&b=3");
     if (r.kind !== "continue") throw new Error(r.response.body);
     expect({ params: r.input.params, query: r.input.query, body: r.input.body }).toEqual({ params: { id: "x y" }, query: { a: ["1", "2"], b: "3" }, body: undefined });
+  });
+});
+
+describe("validateInput", () => {
+  it("answers any JSON body with the parsed input or a 400/422 problem whose errors are fields and messages, never a throw", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), async (body) => {
+        const r = await validateInput(create, { method: "POST", path: "/things/a", query: "", headers: [], body });
+        if ("code" in r) {
+          expect(["invalid_body", "validation_failed"]).toContain(r.code);
+          for (const e of (r.extensions?.["errors"] as { field: unknown; message: unknown }[] | undefined) ?? []) {
+            expect(typeof e.field).toBe("string");
+            expect(typeof e.message).toBe("string");
+          }
+        } else expect(Body.safeParse(body).success).toBe(true);
+      }),
+    );
   });
 });
 
