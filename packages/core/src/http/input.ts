@@ -80,8 +80,8 @@ export function rawInput(capability: Pick<Capability, "path">, request: PolicyRe
 
 /** `true` when the capability declares a schema for a part of the request. */
 export function validates(capability: Capability): boolean {
-  const { query, params, body } = capability.schemas;
-  return query !== undefined || params !== undefined || body !== undefined;
+  const schemas = capability.schemas as Capability["schemas"] | undefined; // absent on a hand-made capability object
+  return schemas !== undefined && (schemas.query !== undefined || schemas.params !== undefined || schemas.body !== undefined);
 }
 
 async function parameter(schema: Schema | undefined, value: Record<string, unknown>, where: "query" | "path"): Promise<{ value: unknown } | PolicyError> {
