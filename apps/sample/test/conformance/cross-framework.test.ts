@@ -150,6 +150,11 @@ const ROWS: readonly Row[] = [
   ["GET the created key from another tenant", ({ c, fx, state }) => c.get(`${KEYS}/${state.keyId}`, fx.keys.otherKeys)],
   ["PATCH the created key's name", ({ c, fx, state }) => c.send({ method: "PATCH", path: `${KEYS}/${state.keyId}`, key: fx.keys.keys, json: { name: "CI (renamed)" } })],
   ["roll with a grace period over 7 days", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/roll`, key: fx.keys.keys, json: { grace_period_seconds: 604801 } })],
+  // Validated by the capabilities' schemas in core's gate, after the policy admitted the request.
+  ["roll with a grace period as a string and an unknown field", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/roll`, key: fx.keys.keys, json: { grace_period_seconds: "60", keep: true } })],
+  ["PATCH a key with a tier and a name that is not a string", ({ c, fx, state }) => c.send({ method: "PATCH", path: `${KEYS}/${state.keyId}`, key: fx.keys.keys, json: { name: 5, rate_limit_tier: "pro" } })],
+  ["revoke with a JSON array body", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/revoke`, key: fx.keys.keys, json: [] })],
+  ["GET /api/v2/openapi.json", ({ c }) => c.get("/api/v2/openapi.json")],
   ["roll the created key", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/roll`, key: fx.keys.keys, json: { grace_period_seconds: 60 } })],
   ["revoke the created key", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/revoke`, key: fx.keys.keys })],
   ["keys without keys:read", ({ c, fx }) => c.get(KEYS, fx.keys.readOnly)],
