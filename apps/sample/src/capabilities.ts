@@ -1,4 +1,9 @@
 import { defineCapabilities, defineCapability } from "@alloovium/core";
+import { CapabilityList, CreatedKey, KeyCreate, KeyPatch, KeyRecord, KeyRevoke, KeyRoll, Principal, Project, ProjectCreate, ProjectPatch, Usage } from "./schemas";
+
+const created = (what: string, schema: typeof Project | typeof CreatedKey) => ({
+  201: { description: `The ${what}.`, schema, headers: { location: { description: `The ${what}'s URL.`, required: true } } },
+});
 
 /** `GET /api/v2/me`: the calling principal, exactly. No scope, touches no store. */
 export const whoami = defineCapability({
@@ -9,6 +14,7 @@ export const whoami = defineCapability({
   cost: 1,
   idempotent: true,
   description: "Identity and capabilities of the calling credential.",
+  responses: { 200: { description: "The calling principal.", schema: Principal } },
 });
 
 /** `GET /api/v2/capabilities`: every capability, with `allowed` for the caller's scopes. */
@@ -20,6 +26,7 @@ export const listCapabilities = defineCapability({
   cost: 1,
   idempotent: true,
   description: "The capabilities of this API and whether the caller may use each.",
+  responses: { 200: { description: "Every capability, with `allowed` for the caller.", schema: CapabilityList } },
 });
 
 export const listProjects = defineCapability({
@@ -31,6 +38,8 @@ export const listProjects = defineCapability({
   credits: 1,
   idempotent: true,
   description: "The tenant's projects, newest first, cursor paginated.",
+  paginated: true,
+  responses: { 200: { description: "A page of projects.", schema: Project } },
 });
 
 export const createProject = defineCapability({
@@ -42,6 +51,8 @@ export const createProject = defineCapability({
   credits: 2,
   idempotent: true,
   description: "Creates a project (safe to retry with an Idempotency-Key).",
+  body: ProjectCreate,
+  responses: created("project", Project),
 });
 
 export const getProject = defineCapability({
@@ -53,6 +64,7 @@ export const getProject = defineCapability({
   credits: 1,
   idempotent: true,
   description: "One project.",
+  responses: { 200: { description: "The project.", schema: Project } },
 });
 
 export const updateProject = defineCapability({
@@ -64,6 +76,8 @@ export const updateProject = defineCapability({
   credits: 2,
   idempotent: true,
   description: "Changes a project's name, description, type or status.",
+  body: ProjectPatch,
+  responses: { 200: { description: "The project as changed.", schema: Project } },
 });
 
 export const deleteProject = defineCapability({
@@ -75,6 +89,7 @@ export const deleteProject = defineCapability({
   credits: 2,
   idempotent: true,
   description: "Deletes a project.",
+  responses: { 204: { description: "Deleted." } },
 });
 
 /** `GET /api/v2/keys`: the tenant's API keys (records only: never a raw key or a digest). */
@@ -87,6 +102,8 @@ export const listKeys = defineCapability({
   credits: 0,
   idempotent: true,
   description: "The tenant's API keys, newest first, cursor paginated.",
+  paginated: true,
+  responses: { 200: { description: "A page of key records.", schema: KeyRecord } },
 });
 
 /** `POST /api/v2/keys`: a new key; the raw key is in this answer only, never in a replay. */
@@ -100,6 +117,9 @@ export const createKey = defineCapability({
   idempotent: true,
   omitFromReplay: ["key"],
   description: "Creates an API key (the raw key is shown once; a replay answers the record without it).",
+  body: KeyCreate,
+  problems: ["key_limit_reached"],
+  responses: created("key", CreatedKey),
 });
 
 export const getKey = defineCapability({
@@ -111,6 +131,7 @@ export const getKey = defineCapability({
   credits: 0,
   idempotent: true,
   description: "One API key's record.",
+  responses: { 200: { description: "The key's record.", schema: KeyRecord } },
 });
 
 export const updateKey = defineCapability({
@@ -122,6 +143,8 @@ export const updateKey = defineCapability({
   credits: 0,
   idempotent: true,
   description: "Renames a key or changes its scopes (never beyond the caller's).",
+  body: KeyPatch,
+  responses: { 200: { description: "The key's record as changed.", schema: KeyRecord } },
 });
 
 export const revokeKey = defineCapability({
@@ -133,6 +156,8 @@ export const revokeKey = defineCapability({
   credits: 0,
   idempotent: true,
   description: "Revokes a key at once.",
+  body: KeyRevoke,
+  responses: { 200: { description: "The revoked key's record.", schema: KeyRecord } },
 });
 
 /** `POST /api/v2/keys/{id}/roll`: answers like create, for the new key. */
@@ -146,6 +171,9 @@ export const rollKey = defineCapability({
   idempotent: true,
   omitFromReplay: ["key"],
   description: "Replaces a key; the old one keeps working for grace_period_seconds (0 to 7 days).",
+  body: KeyRoll,
+  problems: ["key_already_rolled"],
+  responses: created("new key", CreatedKey),
 });
 
 /** `GET /api/v2/usage`: the tenant's balance and hourly calls and credits over the last 24 hours. */
@@ -158,6 +186,7 @@ export const getUsage = defineCapability({
   credits: 0,
   idempotent: true,
   description: "Credit balance and calls and credits per capability per hour, last 24 hours.",
+  responses: { 200: { description: "The balance and the last 24 hours of usage.", schema: Usage } },
 });
 
 /** The one set of declarations every framework serves. */

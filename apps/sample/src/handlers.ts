@@ -1,12 +1,14 @@
 import {
   ProblemError,
+  inputOf,
   paginate,
   parsePageQuery,
-  readJsonObject,
   valueOrThrow,
   type Capability,
+  type InputOf,
   type KeyManager,
   type Principal,
+  type RequestInput,
   type UsageReport,
 } from "@alloovium/core";
 import {
@@ -26,7 +28,7 @@ import {
   updateProject,
   whoami,
 } from "./capabilities";
-import { parseProjectInput, type ProjectStore } from "./projects";
+import type { ProjectInput, ProjectStore } from "./projects";
 
 /** What every framework gives a handler: the same for Express, Koa and Hono. */
 export interface HandlerInput {
@@ -38,6 +40,8 @@ export interface HandlerInput {
   readonly body?: unknown;
   /** The body's text when it was not valid JSON. */
   readonly rawBody?: string;
+  /** The parameters, query and body as the capability's schemas parsed them (the context's `input`). */
+  readonly input: RequestInput<unknown, unknown, unknown>;
 }
 
 /** What a handler answers; `body` is sent as JSON, or nothing when undefined. */
@@ -73,8 +77,20 @@ export interface RouteDeps {
   readonly usage: (tenantId: string) => Promise<UsageReport>;
 }
 
-/** The fields a key create takes; no tier: a key takes its creator's. */
-const KEY_CREATE_FIELDS = ["name", "environment", "scopes", "expires_at"] as const;
+/** A route whose handler also gets the input typed by the capability's schemas. */
+function typed<C extends Capability>(capability: C, handle: (input: HandlerInput, valid: InputOf<C>) => HandlerResult | Promise<HandlerResult>): Route {
+  return { capability, handle: (input) => handle(input, inputOf(capability, input)) };
+}
+
+/** The writable fields a project schema let through, without the absent ones. */
+function projectFields(body: { name?: string | undefined; description?: string | null | undefined; project_type?: ProjectInput["project_type"] | undefined; status?: ProjectInput["status"] | undefined }): ProjectInput {
+  const out: ProjectInput = {};
+  if (body.name !== undefined) out.name = body.name;
+  if (body.description !== undefined) out.description = body.description;
+  if (body.project_type !== undefined) out.project_type = body.project_type;
+  if (body.status !== undefined) out.status = body.status;
+  return out;
+}
 
 /** The v2 surface's handlers. Errors are thrown as `ProblemError`. */
 export function createRoutes({ projects, keys, usage }: RouteDeps): Route[] {
@@ -94,22 +110,16 @@ export function createRoutes({ projects, keys, usage }: RouteDeps): Route[] {
         return { status: 200, body: { data, next_cursor, has_more } }; // the quickstart's member order
       },
     },
-    {
-      capability: createProject,
-      handle: ({ principal, body, rawBody }) => {
-        const created = projects.create(principal.tenant_id, parseProjectInput(body, rawBody, false));
-        return { status: 201, headers: { location: `/api/v2/vault/projects/${created.id}` }, body: created };
-      },
-    },
+    // Bodies arrive checked by the capabilities' schemas (400 invalid_body, 422 validation_failed).
+    typed(createProject, ({ principal }, { body }) => {
+      const created = projects.create(principal.tenant_id, projectFields(body));
+      return { status: 201, headers: { location: `/api/v2/vault/projects/${created.id}` }, body: created };
+    }),
     { capability: getProject, handle: (input) => ({ status: 200, body: project(input) }) },
-    {
-      capability: updateProject,
-      handle: (input) => {
-        const id = project(input).id;
-        const patch = parseProjectInput(input.body, input.rawBody, true);
-        return { status: 200, body: projects.update(input.principal.tenant_id, id, patch) ?? notFound() };
-      },
-    },
+    typed(updateProject, (input, { body }) => {
+      const id = project(input).id;
+      return { status: 200, body: projects.update(input.principal.tenant_id, id, projectFields(body)) ?? notFound() };
+    }),
     {
       capability: deleteProject,
       handle: (input) => {
@@ -125,37 +135,19 @@ export function createRoutes({ projects, keys, usage }: RouteDeps): Route[] {
         return { status: 200, body: { data, next_cursor, has_more } };
       },
     },
-    {
-      capability: createKey,
-      handle: async ({ principal, body, rawBody }) => {
-        const input = readJsonObject({ body, rawBody }, { allowedFields: KEY_CREATE_FIELDS, name: "a key" });
-        const created = valueOrThrow(await keys.create(principal, input));
-        return { status: 201, headers: { location: `/api/v2/keys/${created.id}` }, body: created };
-      },
-    },
+    // The key manager judges what a schema cannot: blank names, scope syntax, escalation, expiry.
+    typed(createKey, async ({ principal }, { body }) => {
+      const created = valueOrThrow(await keys.create(principal, body));
+      return { status: 201, headers: { location: `/api/v2/keys/${created.id}` }, body: created };
+    }),
     { capability: getKey, handle: async (input) => ({ status: 200, body: valueOrThrow(await keys.get(input.principal, keyId(input))) }) },
-    {
-      capability: updateKey,
-      handle: async (input) => {
-        const patch = readJsonObject(input); // the manager names each field it cannot change
-        return { status: 200, body: valueOrThrow(await keys.update(input.principal, keyId(input), patch)) };
-      },
-    },
-    {
-      capability: revokeKey,
-      handle: async (input) => {
-        readJsonObject(input, { required: false, allowedFields: [], name: "a revocation" });
-        return { status: 200, body: valueOrThrow(await keys.revoke(input.principal, keyId(input))) };
-      },
-    },
-    {
-      capability: rollKey,
-      handle: async (input) => {
-        const options = readJsonObject(input, { required: false, allowedFields: ["grace_period_seconds"], name: "a roll" });
-        const created = valueOrThrow(await keys.roll(input.principal, keyId(input), options));
-        return { status: 201, headers: { location: `/api/v2/keys/${created.id}` }, body: created };
-      },
-    },
+    typed(updateKey, async (input, { body }) => ({ status: 200, body: valueOrThrow(await keys.update(input.principal, keyId(input), body)) })),
+    { capability: revokeKey, handle: async (input) => ({ status: 200, body: valueOrThrow(await keys.revoke(input.principal, keyId(input))) }) },
+    typed(rollKey, async (input, { body }) => {
+      const options: Readonly<Record<string, unknown>> = body ?? {};
+      const created = valueOrThrow(await keys.roll(input.principal, keyId(input), options));
+      return { status: 201, headers: { location: `/api/v2/keys/${created.id}` }, body: created };
+    }),
     {
       capability: getUsage,
       handle: async ({ principal }) => {

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { ProblemError, readJsonObject } from "@alloovium/core";
 
 export const PROJECT_TYPES = ["commercial", "residential", "industrial", "infrastructure", "mixed_use"] as const;
 export type ProjectType = (typeof PROJECT_TYPES)[number];
@@ -93,50 +92,10 @@ export class ProjectStore {
   }
 }
 
-/** The writable fields, checked. */
+/** The writable fields, as the capabilities' schemas (src/schemas.ts) let them through. */
 export interface ProjectInput {
   name?: string;
   description?: string | null;
   project_type?: ProjectType;
   status?: ProjectStatus;
-}
-
-const FIELDS = new Set(["name", "description", "project_type", "status"]);
-
-/**
- * Checks a create (`partial` false: name and project_type required) or update body. Throws 400
- * `invalid_body` when it is not JSON, 422 `validation_failed` with every field error otherwise.
- */
-export function parseProjectInput(body: unknown, rawBody: string | undefined, partial: boolean): ProjectInput {
-  const b = readJsonObject({ body, rawBody });
-  const errors: { field: string; message: string }[] = [];
-  const out: ProjectInput = {};
-  for (const k of Object.keys(b)) if (!FIELDS.has(k)) errors.push({ field: k, message: "is not a writable field of a project" });
-  if ("name" in b || !partial) {
-    const v = b["name"];
-    if (typeof v !== "string") errors.push({ field: "name", message: v === undefined ? "is required" : "must be a string" });
-    else if (v.trim().length === 0 || [...v].length > NAME_MAX) errors.push({ field: "name", message: `must be 1 to ${NAME_MAX} characters` });
-    else out.name = v;
-  }
-  if ("description" in b) {
-    const v = b["description"];
-    if (v !== null && typeof v !== "string") errors.push({ field: "description", message: "must be a string or null" });
-    else if (typeof v === "string" && [...v].length > DESCRIPTION_MAX) errors.push({ field: "description", message: `must be at most ${DESCRIPTION_MAX} characters` });
-    else out.description = v;
-  }
-  if ("project_type" in b || !partial) {
-    const v = b["project_type"];
-    if (typeof v !== "string" || !(PROJECT_TYPES as readonly string[]).includes(v)) {
-      errors.push({ field: "project_type", message: v === undefined ? "is required" : `must be one of ${PROJECT_TYPES.join(", ")}` });
-    } else out.project_type = v as ProjectType;
-  }
-  if ("status" in b) {
-    const v = b["status"];
-    if (typeof v !== "string" || !(PROJECT_STATUSES as readonly string[]).includes(v)) errors.push({ field: "status", message: "must be active or archived" });
-    else out.status = v as ProjectStatus;
-  }
-  if (errors.length > 0) {
-    throw new ProblemError("validation_failed", `The request has ${errors.length} invalid field${errors.length === 1 ? "" : "s"}.`, { errors });
-  }
-  return out;
 }

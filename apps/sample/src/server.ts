@@ -21,6 +21,7 @@ import { buildHonoApp } from "./frameworks/hono";
 import { buildKoaApp } from "./frameworks/koa";
 import type { BuildApp } from "./frameworks/types";
 import { createRoutes } from "./handlers";
+import { openApiAsset } from "./openapi";
 import { ProjectStore } from "./projects";
 import { RUNTIMES, currentRuntime, serveFetch, type Runtime } from "./runtimes";
 import { insertSeedRecords, seedCreditGrants, seedDemo, seedRecords, type SeedFile } from "./seed";
@@ -156,7 +157,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       policy,
       capabilities,
       routes: createRoutes({ projects: new ProjectStore(), keys, usage: (tenantId) => policy.usage(tenantId) }),
-      statics: consoleAssets(),
+      statics: [...consoleAssets(), openApiAsset(options.oauth?.issuer)],
       log,
       ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     });

@@ -22,7 +22,12 @@ export {
   type CapabilityListing,
   type CapabilityMatch,
   type CapabilitySet,
+  type DocumentedSchema,
   type HttpMethod,
+  type JsonSchema,
+  type ResponseDeclaration,
+  type Schema,
+  type SchemaOutput,
 } from "./capabilities";
 export { checkScopes, isScope, normalizeScopes } from "./scopes";
 
@@ -73,5 +78,9 @@ export {
 export { answerClientErrors, type ClientErrorOptions } from "./http/client-errors";
 export { flattenHeaders } from "./http/headers";
 export { readJsonObject, type ReadJsonObjectOptions } from "./http/json-body";
+export { inputOf, type InputOf, type RawParams, type RawQuery, type RequestInput } from "./http/input";
+
+// The OpenAPI document
+export { createOpenApiDocument, type OpenApiDocument, type OpenApiDocumentOptions } from "./openapi";
 
 export type { Clock } from "./clock";

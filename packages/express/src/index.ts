@@ -95,6 +95,7 @@ export function alloovium(options: AllooviumOptions): AllooviumExpress {
         const locals = res.locals as Locals;
         locals["principal"] = decision.principal;
         locals["policyRequest"] = request;
+        locals["input"] = result.input;
         locals[DECISION] = decision;
         req.body = request.body;
         setHeaders(res, decision.headers);

@@ -75,6 +75,7 @@ export function alloovium(options: AllooviumOptions): AllooviumHono {
       const { decision, request } = result;
       handOn(c, request);
       c.set("principal", decision.principal);
+      c.set("input", result.input);
       try {
         await next();
       } catch (error) {

@@ -69,6 +69,7 @@ export function alloovium(options: AllooviumOptions): AllooviumKoa {
       const { decision, request } = result;
       ctx.state.principal = decision.principal;
       ctx.state.policyRequest = request;
+      ctx.state.input = result.input;
       (ctx.request as { body?: unknown }).body = request.body;
       ctx.set(decision.headers);
       try {

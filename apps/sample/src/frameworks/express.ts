@@ -38,6 +38,7 @@ export const buildExpressApp: BuildApp = ({ policy, capabilities, routes, static
         principal: res.locals.principal,
         params: req.params as Record<string, string>,
         query: request.query ?? "",
+        input: res.locals.input,
         body: request.body,
         ...(request.rawBody === undefined ? {} : { rawBody: request.rawBody }),
       });

@@ -24,6 +24,7 @@ export const buildHonoApp: BuildApp = ({ policy, capabilities, routes, statics, 
         principal: c.get("principal"),
         params: c.req.param(),
         query: request.query ?? "",
+        input: c.get("input"),
         body: request.body,
         ...(request.rawBody === undefined ? {} : { rawBody: request.rawBody }),
       });

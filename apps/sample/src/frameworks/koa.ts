@@ -40,6 +40,7 @@ export const buildKoaApp: BuildApp = ({ policy, capabilities, routes, statics, b
           principal: ctx.state.principal,
           params: ctx.params,
           query: request.query ?? "",
+          input: ctx.state.input,
           body: request.body,
           ...(request.rawBody === undefined ? {} : { rawBody: request.rawBody }),
         });

@@ -8,7 +8,9 @@ import { generateApiKey } from "@alloovium/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Framework } from "../../src/server";
 import { FRAMEWORKS, MEMORY, startApp, type App } from "./support/app";
-import type { Client, WireRequest, WireResponse } from "./support/http";
+import { sampleOpenApiDocument } from "../../src/openapi";
+import { createResponseValidator } from "../openapi/response-validator";
+import { recordedExchanges, type Client, type WireRequest, type WireResponse } from "./support/http";
 import { createIssuer } from "./support/oauth";
 import { TENANT, USER, createFixture, type Fixture } from "./support/seed";
 
@@ -148,6 +150,11 @@ const ROWS: readonly Row[] = [
   ["GET the created key from another tenant", ({ c, fx, state }) => c.get(`${KEYS}/${state.keyId}`, fx.keys.otherKeys)],
   ["PATCH the created key's name", ({ c, fx, state }) => c.send({ method: "PATCH", path: `${KEYS}/${state.keyId}`, key: fx.keys.keys, json: { name: "CI (renamed)" } })],
   ["roll with a grace period over 7 days", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/roll`, key: fx.keys.keys, json: { grace_period_seconds: 604801 } })],
+  // Validated by the capabilities' schemas in core's gate, after the policy admitted the request.
+  ["roll with a grace period as a string and an unknown field", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/roll`, key: fx.keys.keys, json: { grace_period_seconds: "60", keep: true } })],
+  ["PATCH a key with a tier and a name that is not a string", ({ c, fx, state }) => c.send({ method: "PATCH", path: `${KEYS}/${state.keyId}`, key: fx.keys.keys, json: { name: 5, rate_limit_tier: "pro" } })],
+  ["revoke with a JSON array body", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/revoke`, key: fx.keys.keys, json: [] })],
+  ["GET /api/v2/openapi.json", ({ c }) => c.get("/api/v2/openapi.json")],
   ["roll the created key", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/roll`, key: fx.keys.keys, json: { grace_period_seconds: 60 } })],
   ["revoke the created key", ({ c, fx, state }) => c.send({ method: "POST", path: `${KEYS}/${state.keyId}/revoke`, key: fx.keys.keys })],
   ["keys without keys:read", ({ c, fx }) => c.get(KEYS, fx.keys.readOnly)],
@@ -302,4 +309,13 @@ describe("the three frameworks answer alike", () => {
       raw.get(framework)!.forEach((res, i) => expect.soft(res.status, `${framework}: ${ROWS[i]![0]}`).toBeLessThan(500));
     }
   });
+});
+
+// Every row's answer, on every framework, that names an operation of the OpenAPI document is
+// one the document describes (status, media type, body, headers).
+it("answers every row as the OpenAPI document describes", () => {
+  const validator = createResponseValidator(sampleOpenApiDocument());
+  const report = validator.check(recordedExchanges);
+  expect(report.failures, `${report.failures.length} answers the document does not describe`).toEqual([]);
+  expect(report.checked).toBeGreaterThan(ROWS.length);
 });

@@ -1,12 +1,26 @@
 import { policyError, type PolicyError } from "../problems";
 import { isScope } from "../scopes";
 import { findCredential, redactEncoded } from "../credentials/transport";
+import { isProblemCode, type ProblemCode } from "../problems/catalogue";
+import { acceptsUndefined, hasJsonSchema, isSchema, type JsonSchema, type Schema } from "./schema";
+
+export type { DocumentedSchema, JsonSchema, Schema, SchemaOutput } from "./schema";
+
+/** A success response a capability declares, for the OpenAPI document (not checked at run time). */
+export interface ResponseDeclaration {
+  /** One line for humans. */
+  readonly description: string;
+  /** The JSON body; left out for a response without one (204). On a `paginated` capability, the 200's schema is one item. */
+  readonly schema?: Schema;
+  /** Headers of this response beside the RateLimit pair (`location` on a 201). */
+  readonly headers?: Readonly<Record<string, { readonly description: string; readonly required?: boolean; readonly schema?: JsonSchema }>>;
+}
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /** What `defineCapability` takes. */
-export interface CapabilityInput {
+export interface CapabilityInput<Query = unknown, Params = unknown, Body = unknown> {
   /** `resource.action`, e.g. `meta.whoami`. */
   readonly id: string;
   readonly method: HttpMethod;
@@ -30,10 +44,30 @@ export interface CapabilityInput {
   readonly omitFromReplay?: readonly string[];
   /** One line for humans; listed by `GET /api/v2/capabilities` when present. */
   readonly description?: string;
+  /**
+   * The query string's schema, validated after the policy admitted the request (400
+   * `invalid_parameter` with `param`). It sees the query as an object of strings (a repeated
+   * name: an array of its values). @default none: the handler gets the raw object
+   */
+  readonly query?: Schema<Query>;
+  /** The path parameters' schema (`{ id }`), validated likewise (400 `invalid_parameter`). @default none */
+  readonly params?: Schema<Params>;
+  /**
+   * The JSON body's schema, validated after the policy admitted the request: a body that is not
+   * JSON, or none where the schema needs one, is 400 `invalid_body`; a body the schema refuses is
+   * 422 `validation_failed` with `errors: [{ field, message }]`. @default none
+   */
+  readonly body?: Schema<Body>;
+  /** The success responses, by status, for the OpenAPI document. @default none */
+  readonly responses?: Readonly<Record<number, ResponseDeclaration>>;
+  /** Problem codes the handler itself may answer beyond the policy's and validation's (`not_found`, `key_limit_reached`), for the document. @default [] */
+  readonly problems?: readonly ProblemCode[];
+  /** Cursor paginated (`limit`, `cursor`; the 200 answers `{ data, next_cursor, has_more }`), for the document. @default false */
+  readonly paginated?: boolean;
 }
 
 /** A checked, frozen capability declaration. */
-export interface Capability {
+export interface Capability<Query = unknown, Params = unknown, Body = unknown> {
   readonly id: string;
   readonly method: HttpMethod;
   readonly path: string;
@@ -48,6 +82,17 @@ export interface Capability {
   readonly routePath: string;
   /** The names of the path parameters, in order. */
   readonly params: readonly string[];
+  /** The declared schemas (validated by the HTTP gate after the policy admitted the request). */
+  readonly schemas: {
+    readonly query?: Schema<Query>;
+    readonly params?: Schema<Params>;
+    readonly body?: Schema<Body>;
+    /** Whether a request without a body passes `body` (judged at start-up). */
+    readonly bodyOptional: boolean;
+  };
+  readonly responses: Readonly<Record<number, ResponseDeclaration>>;
+  readonly problems: readonly ProblemCode[];
+  readonly paginated: boolean;
 }
 
 const ID = /^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$/;
@@ -72,7 +117,7 @@ function count(field: string, id: string, v: unknown): number {
  *   id: "meta.whoami", method: "GET", path: "/api/v2/me", scopes: [], cost: 1, idempotent: true,
  * });
  */
-export function defineCapability(input: CapabilityInput): Capability {
+export function defineCapability<Query = unknown, Params = unknown, Body = unknown>(input: CapabilityInput<Query, Params, Body>): Capability<Query, Params, Body> {
   if (!input || typeof input !== "object") throw new TypeError("defineCapability: a declaration object is required");
   const { id } = input;
   if (typeof id !== "string" || !ID.test(id)) fail(id, "id", 'must look like "resource.action"');
@@ -100,7 +145,27 @@ export function defineCapability(input: CapabilityInput): Capability {
   }
   const omit = input.omitFromReplay ?? [];
   if (!Array.isArray(omit) || omit.some((m) => typeof m !== "string" || m === "")) fail(id, "omitFromReplay", "must be an array of member names");
-  const cap: { -readonly [K in keyof Capability]: Capability[K] } = {
+  for (const field of ["query", "params", "body"] as const) {
+    if (input[field] !== undefined && !isSchema(input[field])) fail(id, field, "must be a Standard Schema (zod 4, valibot, ...) or { schema, jsonSchema }");
+  }
+  const responses = input.responses ?? {};
+  if (typeof responses !== "object" || responses === null) fail(id, "responses", "must be an object keyed by status");
+  for (const [status, r] of Object.entries(responses)) {
+    if (!/^[1-3][0-9][0-9]$/.test(status)) fail(id, "responses", `has a status "${status}" that is not a success (100 to 399; problems are documented from the contract)`);
+    if (!r || typeof r.description !== "string") fail(id, "responses", `${status} needs a description`);
+    if (r.schema !== undefined && (!isSchema(r.schema) || !hasJsonSchema(r.schema))) fail(id, "responses", `${status} has a schema without a JSON Schema; pass { schema, jsonSchema }`);
+  }
+  const problems = input.problems ?? [];
+  if (!Array.isArray(problems)) fail(id, "problems", "must be an array of problem codes");
+  for (const code of problems) if (!isProblemCode(code)) fail(id, "problems", `has an unknown code ${JSON.stringify(code)}`);
+  if (input.paginated !== undefined && typeof input.paginated !== "boolean") fail(id, "paginated", "must be a boolean");
+  const schemas: { -readonly [K in keyof Capability<Query, Params, Body>["schemas"]]: Capability<Query, Params, Body>["schemas"][K] } = {
+    bodyOptional: input.body === undefined || acceptsUndefined(input.body),
+  };
+  if (input.query !== undefined) schemas.query = input.query;
+  if (input.params !== undefined) schemas.params = input.params;
+  if (input.body !== undefined) schemas.body = input.body;
+  const cap: { -readonly [K in keyof Capability<Query, Params, Body>]: Capability<Query, Params, Body>[K] } = {
     id,
     method: input.method,
     path,
@@ -112,6 +177,10 @@ export function defineCapability(input: CapabilityInput): Capability {
     omitFromReplay: Object.freeze([...new Set(omit)]),
     routePath: "/" + segments.map((s) => (s.startsWith("{") ? ":" + s.slice(1, -1) : s)).join("/"),
     params: Object.freeze(params),
+    schemas: Object.freeze(schemas),
+    responses: Object.freeze({ ...responses }),
+    problems: Object.freeze([...new Set(problems)]),
+    paginated: input.paginated ?? false,
   };
   if (input.description !== undefined) cap.description = input.description;
   return Object.freeze(cap);

@@ -3,10 +3,24 @@ import { createTestPolicy } from "../testing";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Policy } from "../pipeline";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+
+/** whoami's query schema (a hand-written Standard Schema): `strict`, when given, must be `yes`. */
+const strictQuery: StandardSchemaV1<unknown, Record<string, unknown>> = {
+  "~standard": {
+    version: 1,
+    vendor: "alloovium-conformance",
+    validate: (value) => {
+      const q = value as Record<string, unknown>;
+      return q["strict"] === undefined || q["strict"] === "yes" ? { value: q } : { issues: [{ message: "must be yes", path: ["strict"] }] };
+    },
+    jsonSchema: { input: () => ({ type: "object", properties: { strict: { const: "yes" } } }), output: () => ({ type: "object" }) },
+  } as StandardSchemaV1.Props<unknown, Record<string, unknown>>,
+};
 
 /** The capabilities the adapter suite mounts. */
 export const adapterSuiteCapabilities = (() => {
-  const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", cost: 1, idempotent: true });
+  const whoami = defineCapability({ id: "meta.whoami", method: "GET", path: "/api/v2/me", cost: 1, idempotent: true, query: strictQuery });
   const create = defineCapability({ id: "things.create", method: "POST", path: "/things", scopes: ["vault:write"], cost: 1, idempotent: true });
   const flaky = defineCapability({ id: "things.flaky", method: "POST", path: "/flaky/{id}", cost: 1, credits: 3, idempotent: true });
   return { whoami, create, flaky, all: defineCapabilities([whoami, create, flaky]) };
@@ -101,6 +115,17 @@ export function adapterConformance(name: string, start: AdapterHarness, options:
       expect(json(r.body)).toMatchObject({ auth_method: "api_key", scopes: ["vault:write"] });
       expect(r.headers["ratelimit-policy"]).toBe('"tokens";q=600;w=60, "credits";q=100000');
       expect(r.headers["ratelimit"]).toMatch(/^"tokens";r=\d+;t=\d+, "credits";r=\d+$/);
+    });
+
+    it("validates the capability's schemas after the policy: 400 invalid_parameter with param and the RateLimit headers", async () => {
+      const r = await send("/api/v2/me?strict=no", { headers: ["Authorization", `Bearer ${key}`] });
+      expect(r.status).toBe(400);
+      expect(r.headers["content-type"]).toBe("application/problem+json");
+      expect(json(r.body)).toMatchObject({ code: "invalid_parameter", param: "strict" });
+      expect(r.headers["ratelimit"]).toMatch(/"tokens";r=\d+/);
+      expect((await send("/api/v2/me?strict=yes", { headers: ["Authorization", `Bearer ${key}`] })).status).toBe(200);
+      // Before the policy admitted the request nothing is validated: 401 first.
+      expect(json((await send("/api/v2/me?strict=no", { headers: [] })).body)).toMatchObject({ code: "missing_credentials" });
     });
 
     it("writes a rejection as a problem without running the handler", async () => {

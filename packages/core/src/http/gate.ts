@@ -3,9 +3,10 @@ import { checkBodyText, checkCredentialLocation, checkRequestTarget } from "../c
 import type { Principal } from "../credentials/principal";
 import type { ContinueDecision, Policy, PolicyRequest, WireResponse } from "../pipeline";
 import { isProblemError } from "../problems/common";
-import { internalError, isPolicyError, policyError, type PolicyError } from "../problems/problem";
+import { internalError, isPolicyError, policyError, ProblemError, type PolicyError } from "../problems/problem";
 import { NO_BODY, readRequestBody, requestHasBody, type RequestBody } from "./body";
 import { fetchHeaderList } from "./headers";
+import { rawInput, validateInput, validates, type RequestInput } from "./input";
 
 /** What an adapter knows about a request before the policy runs. */
 export interface IncomingRequest {
@@ -34,6 +35,11 @@ export interface PolicyContext {
   principal: Principal;
   /** The request as the policy saw it: `body` (parsed JSON, also where the framework keeps bodies) or `rawBody` (text that did not parse). */
   policyRequest: PolicyRequest;
+  /**
+   * The path parameters, query and body, parsed by the capability's schemas (validated after the
+   * policy admitted the request); typed with `inputOf(capability, context)`.
+   */
+  input: RequestInput<unknown, unknown, unknown>;
 }
 
 /** A Node `IncomingMessage` as the gate reads it (the body stream, the raw headers and trailers). */
@@ -90,8 +96,13 @@ class NodeIncoming implements IncomingRequest {
   }
 }
 
-/** The gate's answer: write `response`, or run the handler under `decision`. */
-export type GateResult = Respond | { readonly kind: "continue"; readonly decision: ContinueDecision; readonly request: PolicyRequest };
+/**
+ * The gate's answer: write `response`, or run the handler under `decision` with `input` (the
+ * request parsed by the capability's schemas: hand it on as the context's `input`).
+ */
+export type GateResult =
+  | Respond
+  | { readonly kind: "continue"; readonly decision: ContinueDecision; readonly request: PolicyRequest; readonly input: RequestInput<unknown, unknown, unknown> };
 
 /** Write `response` as is: a refusal, a replay, or an answer the gate gave itself. */
 interface Respond {
@@ -122,7 +133,12 @@ export interface HttpGateOptions {
  */
 export interface HttpGate {
   readonly policy: Policy;
-  /** A capability's route: reads the body (413/415), builds the `PolicyRequest` and asks the policy. Never rejects. */
+  /**
+   * A capability's route: reads the body (413/415), builds the `PolicyRequest`, asks the policy,
+   * then validates the capability's schemas (query, path parameters, body). A refused input is
+   * the handler's answer (400 `invalid_parameter`/`invalid_body`, 422 `validation_failed`),
+   * settled under the decision (stored for replay) and returned to write. Never rejects.
+   */
   enter(incoming: IncomingRequest, capability: Capability): Promise<GateResult>;
   /**
    * For a route outside the policy (a health check, static files): reads the body with the cap,
@@ -259,7 +275,17 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
       if (read.problem) return respond(read.problem);
     }
     const decision = await policy.decide(request, capability);
-    return decision.kind === "continue" ? { kind: "continue", decision, request } : { kind: "respond", response: decision.response };
+    if (decision.kind !== "continue") return { kind: "respond", response: decision.response };
+    if (!validates(capability)) return { kind: "continue", decision, request, input: rawInput(capability, request) };
+    let input;
+    try {
+      input = await validateInput(capability, request);
+    } catch (error) {
+      return { kind: "respond", response: await decision.abort(error) }; // a schema that threw: 500, the key released
+    }
+    // Validation belongs to the handler (contract section 3): its answer is settled as one.
+    if (isPolicyError(input)) return { kind: "respond", response: await decision.abort(new ProblemError(input.code, input.detail, input.extensions)) };
+    return { kind: "continue", decision, request, input };
   }
 
   async function screen(incoming: IncomingRequest): Promise<ScreenResult> {

@@ -109,12 +109,19 @@ export function sendRaw(baseUrl: string, req: WireRequest): Promise<WireResponse
   });
 }
 
+/**
+ * Every exchange of every client made in this test file, in order: the OpenAPI check
+ * (contract.test.ts) validates each response against the document.
+ */
+export const recordedExchanges: Exchange[] = [];
+
 /** A client that records every exchange. */
 export function createClient(baseUrl: string): Client {
   const log: Exchange[] = [];
   const send = async (req: WireRequest) => {
     const response = await sendRaw(baseUrl, req);
     log.push({ request: req, response });
+    recordedExchanges.push({ request: req, response });
     return response;
   };
   return {

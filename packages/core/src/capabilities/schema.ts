@@ -1,0 +1,104 @@
+import type { StandardJSONSchemaV1, StandardSchemaV1 } from "@standard-schema/spec";
+
+/** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1) as a plain object. */
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * A schema given with its JSON Schema beside it, for a Standard Schema library that does not
+ * carry one (`~standard.jsonSchema`): the document uses `jsonSchema`, validation uses `schema`.
+ * @example { schema: v.object({ name: v.string() }), jsonSchema: toJsonSchema(v.object({ name: v.string() })) }
+ */
+export interface DocumentedSchema<Output = unknown> {
+  readonly schema: StandardSchemaV1<unknown, Output>;
+  /** A JSON Schema object (draft 2020-12): any converter's output type is accepted. */
+  readonly jsonSchema: object;
+}
+
+/**
+ * What a capability's `query`, `params`, `body` and responses take: any Standard Schema
+ * (zod 4, valibot, arktype, ...). Its JSON Schema comes from `~standard.jsonSchema` (Standard
+ * JSON Schema: zod 4 carries it, valibot through `toStandardJsonSchema` of
+ * `@valibot/to-json-schema`), or is given beside it as a `DocumentedSchema`.
+ */
+export type Schema<Output = unknown> = StandardSchemaV1<unknown, Output> | DocumentedSchema<Output>;
+
+/** The value a schema parses to. */
+export type SchemaOutput<S> = S extends DocumentedSchema<infer O> ? O : S extends StandardSchemaV1<unknown, infer O> ? O : unknown;
+
+function isDocumented(s: Schema): s is DocumentedSchema {
+  return typeof s === "object" && s !== null && "schema" in s && "jsonSchema" in s && !("~standard" in s);
+}
+
+/** The Standard Schema that validates. */
+export function validatorOf(s: Schema): StandardSchemaV1 {
+  return isDocumented(s) ? s.schema : s;
+}
+
+/** True when `s` can be validated and documented (a start-up check of `defineCapability`). */
+export function isSchema(s: unknown): s is Schema {
+  if (typeof s !== "object" && typeof s !== "function") return false;
+  if (s === null) return false;
+  const standard = isDocumented(s as Schema) ? (s as DocumentedSchema).schema : s;
+  const props = (standard as { "~standard"?: { version?: unknown; validate?: unknown } })["~standard"];
+  return !!props && props.version === 1 && typeof props.validate === "function";
+}
+
+function converterOf(s: StandardSchemaV1): Partial<StandardJSONSchemaV1.Converter> | undefined {
+  return (s["~standard"] as Partial<StandardJSONSchemaV1.Props>).jsonSchema;
+}
+
+/** True when the schema can produce its JSON Schema (given beside it, or `~standard.jsonSchema`). */
+export function hasJsonSchema(s: Schema): boolean {
+  if (isDocumented(s)) return true;
+  const converter = converterOf(s);
+  return !!converter && typeof converter.input === "function";
+}
+
+/**
+ * The JSON Schema of what the schema accepts (its input), draft 2020-12, without `$schema`.
+ * Throws a `TypeError` naming `where` when the schema has none.
+ */
+export function jsonSchemaOf(s: Schema, where: string): JsonSchema {
+  let out: JsonSchema;
+  if (isDocumented(s)) out = s.jsonSchema as JsonSchema;
+  else {
+    const converter = converterOf(s);
+    if (!converter || typeof converter.input !== "function") {
+      throw new TypeError(`${where}: the schema carries no JSON Schema (~standard.jsonSchema); pass { schema, jsonSchema } instead`);
+    }
+    out = converter.input({ target: "draft-2020-12" });
+  }
+  const { $schema: _ignored, ...rest } = out;
+  return rest;
+}
+
+/** One problem a schema found: where (`name`, `scopes.0`; empty at the root) and what. */
+export interface SchemaIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Runs a Standard Schema: the parsed value, or every issue with its dotted path. */
+export async function runSchema(s: Schema, value: unknown): Promise<{ readonly value: unknown } | { readonly issues: readonly SchemaIssue[] }> {
+  const result = await validatorOf(s)["~standard"].validate(value);
+  if (!result.issues) return { value: result.value };
+  return { issues: result.issues.map((i) => ({ path: pathOf(i.path), message: i.message })) };
+}
+
+function pathOf(path: StandardSchemaV1.Issue["path"]): string {
+  if (!path || path.length === 0) return "";
+  return path.map((p) => String(typeof p === "object" && p !== null ? p.key : p)).join(".");
+}
+
+/**
+ * Whether the schema accepts no value at all (an optional body), judged once at start-up: a
+ * schema whose validation is asynchronous is taken as requiring one.
+ */
+export function acceptsUndefined(s: Schema): boolean {
+  try {
+    const r = validatorOf(s)["~standard"].validate(undefined);
+    return !(r instanceof Promise) && !r.issues;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,321 @@
+import type { Capability, HttpMethod } from "../capabilities";
+import { jsonSchemaOf, type JsonSchema } from "../capabilities/schema";
+import { catalogue, type ProblemCode } from "../problems/catalogue";
+
+/** Options of `createOpenApiDocument`. */
+export interface OpenApiDocumentOptions {
+  /** `info.title`. */
+  readonly title: string;
+  /** `info.version`: the version of the API (not of this library). */
+  readonly version: string;
+  /** `info.description`. @default none */
+  readonly description?: string;
+  /** `info.license`. @default none */
+  readonly license?: { readonly name: string; readonly url?: string; readonly identifier?: string };
+  /** `info.contact`. @default none */
+  readonly contact?: { readonly name?: string; readonly url?: string; readonly email?: string };
+  /** `servers`, specification extensions (`x-internal`) included. @default none */
+  readonly servers?: readonly { readonly url: string; readonly description?: string; readonly [extension: `x-${string}`]: unknown }[];
+  /**
+   * OAuth 2 client credentials as a second security scheme, with the token URL and a line per
+   * scope (a scope without one is described by its name). @default none: the API key scheme only
+   */
+  readonly oauth?: { readonly tokenUrl: string; readonly scopes?: Readonly<Record<string, string>> };
+  /** The problems' `type` base, as the policy's option. @default "https://api.alloovium.com/errors/" */
+  readonly problemTypeBase?: string;
+  /** The methods that honour `Idempotency-Key`, as the policy's option. @default ["POST", "PATCH"] */
+  readonly idempotencyMethods?: readonly HttpMethod[];
+  /** A line per tag (a capability's tag is the first part of its id: `vault` of `vault.projects.list`). @default none */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** An OpenAPI 3.1 document, as JSON. */
+export type OpenApiDocument = Record<string, unknown>;
+
+/** The extension members of each problem code, beside `type, title, status, detail, code`. */
+const EXTENSIONS: Partial<Record<ProblemCode, { readonly properties: Record<string, JsonSchema>; readonly required: readonly string[] }>> = {
+  credential_location_not_allowed: {
+    properties: { location: { type: "string", enum: ["query", "cookie", "header", "body", "path"] }, parameter: { type: "string", maxLength: 300 } },
+    required: ["location"],
+  },
+  environment_mismatch: { properties: { environment: { type: "string", enum: ["live", "test"], description: "The environment the request may act in." } }, required: ["environment"] },
+  insufficient_scope: { properties: { missing_scopes: { type: "array", items: { type: "string", maxLength: 200 }, maxItems: 1000 } }, required: ["missing_scopes"] },
+  rate_limited: { properties: { cost: count(), remaining: count(), limit: count() }, required: ["cost", "remaining", "limit"] },
+  cost_exceeds_capacity: { properties: { cost: count(), limit: count() }, required: ["cost", "limit"] },
+  insufficient_credits: { properties: { balance: count(true), required: count() }, required: ["balance", "required"] },
+  payload_too_large: { properties: { limit_bytes: count() }, required: ["limit_bytes"] },
+  invalid_parameter: { properties: { param: { type: "string", maxLength: 200 } }, required: ["param"] },
+  invalid_cursor: { properties: { param: { type: "string", maxLength: 200 } }, required: [] },
+  validation_failed: { properties: { errors: { type: "array", items: { $ref: "#/components/schemas/FieldError" }, maxItems: 10000 } }, required: ["errors"] },
+  key_limit_reached: { properties: { limit: count() }, required: ["limit"] },
+};
+
+function count(signed = false): JsonSchema {
+  return { type: "integer", format: "int64", minimum: signed ? Number.MIN_SAFE_INTEGER : 0, maximum: Number.MAX_SAFE_INTEGER };
+}
+
+/** Response headers, by component name. */
+const HEADERS: Record<string, JsonSchema> = {
+  RateLimit: {
+    description: 'The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on.',
+    schema: { type: "string", maxLength: 500, pattern: '^"[a-z_]+";r=-?[0-9]+(;t=[0-9]+)?(, "[a-z_]+";r=-?[0-9]+(;t=[0-9]+)?)*$' },
+  },
+  "RateLimit-Policy": {
+    description: 'The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`).',
+    schema: { type: "string", maxLength: 500, pattern: '^"[a-z_]+";q=[0-9]+(;w=[0-9]+)?(, "[a-z_]+";q=[0-9]+(;w=[0-9]+)?)*$' },
+  },
+  "Retry-After": { description: "Whole seconds to wait before retrying.", schema: { type: "string", maxLength: 10, pattern: "^[0-9]{1,10}$" } },
+  "WWW-Authenticate": { description: 'The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies.', schema: { type: "string", maxLength: 1000, pattern: "^Bearer realm=" } },
+  "Idempotent-Replayed": { description: "`true` on a response replayed for a repeated Idempotency-Key.", schema: { type: "string", enum: ["true"] } },
+};
+
+const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
+/** A header object of `HEADERS`, inline: a `$ref` may not carry `required` beside it. */
+const header = (name: string, required = false) => ({ ...HEADERS[name], required });
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/** Every problem code an operation can answer, in catalogue order. */
+function problemsOf(cap: Capability, idempotent: boolean): ProblemCode[] {
+  const codes = new Set<ProblemCode>([
+    "malformed_authorization",
+    "credential_location_not_allowed",
+    "duplicate_credentials",
+    "malformed_request", // the HTTP server's own refusals (framing, Host), on any request
+    "headers_too_large",
+    "missing_credentials",
+    "unsupported_auth_scheme",
+    "invalid_api_key",
+    "api_key_revoked",
+    "api_key_expired",
+    "invalid_token",
+    "token_expired",
+    "insufficient_scope",
+    "environment_mismatch",
+    "payload_too_large",
+    "rate_limited",
+    "cost_exceeds_capacity",
+    "service_unavailable",
+    "internal_error",
+  ]);
+  if (cap.credits > 0) codes.add("insufficient_credits");
+  if (idempotent) {
+    for (const c of ["invalid_idempotency_key", "idempotency_key_in_use", "idempotency_key_reused", "idempotency_unavailable"] as const) codes.add(c);
+    if (cap.requireIdempotencyKey) codes.add("idempotency_key_required");
+  }
+  if (BODY_METHODS.has(cap.method)) {
+    codes.add("unsupported_media_type");
+    codes.add("invalid_body");
+  }
+  if (cap.params.length > 0) codes.add("not_found"); // a path that does not decode, or no such resource
+  if (cap.schemas.params || cap.schemas.query || cap.paginated) codes.add("invalid_parameter");
+  if (cap.paginated) codes.add("invalid_cursor");
+  if (cap.schemas.body) {
+    codes.add("invalid_body");
+    codes.add("validation_failed");
+  }
+  for (const c of cap.problems) codes.add(c);
+  return (Object.keys(catalogue) as ProblemCode[]).filter((c) => codes.has(c));
+}
+
+/** Moves a converted schema's `$defs` into `components.schemas` (its `#/$defs/x` refs rewritten). */
+function hoist(schema: JsonSchema, defs: Record<string, JsonSchema>): JsonSchema {
+  const { $defs, ...rest } = schema as { $defs?: Record<string, JsonSchema> };
+  const rewrite = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(rewrite);
+    if (v === null || typeof v !== "object") return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = k === "$ref" && typeof x === "string" && x.startsWith("#/$defs/") ? `#/components/schemas/${x.slice(8)}` : rewrite(x);
+    return out;
+  };
+  if ($defs) for (const [name, d] of Object.entries($defs)) defs[name] = rewrite(d) as JsonSchema;
+  return rewrite(rest) as JsonSchema;
+}
+
+/**
+ * The OpenAPI 3.1 document of a set of capabilities: one operation per capability (its id the
+ * `operationId`, its cost and credit price in `x-alloovium-cost` and `x-alloovium-credits`), the
+ * API key (HTTP bearer) and OAuth 2 security schemes with each operation's scopes, its path,
+ * query and body schemas as declared, `Idempotency-Key` where honoured (required where the
+ * capability requires it), the pagination envelope where paginated, the declared success
+ * responses and exactly the problems the operation can answer (`application/problem+json`, one
+ * shared `Problem` schema and the extension members of each code), with `RateLimit` and
+ * `RateLimit-Policy` on every 2xx and 4xx response.
+ * @example
+ * const document = createOpenApiDocument(capabilities, { title: "Acme API", version: "2.0.0" });
+ * app.get("/api/v2/openapi.json", (req, res) => res.json(document));
+ */
+export function createOpenApiDocument(capabilities: Iterable<Capability>, options: OpenApiDocumentOptions): OpenApiDocument {
+  if (!options || typeof options.title !== "string" || typeof options.version !== "string") {
+    throw new TypeError("createOpenApiDocument: `title` and `version` are required strings");
+  }
+  const base = options.problemTypeBase ?? "https://api.alloovium.com/errors/";
+  const idempotencyMethods = new Set<string>(options.idempotencyMethods ?? ["POST", "PATCH"]);
+  const schemas: Record<string, JsonSchema> = {
+    Problem: {
+      type: "object",
+      description: "RFC 9457 problem details. Clients branch on `code`.",
+      properties: {
+        type: { type: "string", format: "uri", maxLength: 300 },
+        title: { type: "string", maxLength: 200 },
+        status: { type: "integer", format: "int32", minimum: 400, maximum: 599 },
+        detail: { type: "string", maxLength: 2000 },
+        code: { type: "string", enum: Object.keys(catalogue) },
+      },
+      required: ["type", "title", "status", "detail", "code"],
+    },
+    FieldError: {
+      type: "object",
+      properties: { field: { type: "string", maxLength: 500 }, message: { type: "string", maxLength: 1000 } },
+      required: ["field", "message"],
+      additionalProperties: false,
+    },
+  };
+  const usedCodes = new Set<ProblemCode>();
+  const allScopes = new Set<string>();
+  const tags = new Set<string>();
+  const paths: Record<string, Record<string, unknown>> = {};
+  const usedParameters = new Set<string>();
+  const use = (name: string) => (usedParameters.add(name), name);
+
+  for (const cap of capabilities) {
+    const where = `createOpenApiDocument: capability "${cap.id}"`;
+    const honoured = idempotencyMethods.has(cap.method);
+    const tag = cap.id.split(".")[0] as string;
+    tags.add(tag);
+    for (const s of cap.scopes) allScopes.add(s);
+
+    const parameters: unknown[] = [];
+    const paramSchema = cap.schemas.params ? hoist(jsonSchemaOf(cap.schemas.params, `${where}: params`), schemas) : undefined;
+    for (const name of cap.params) {
+      const own = (paramSchema?.["properties"] as Record<string, JsonSchema> | undefined)?.[name];
+      parameters.push({ name, in: "path", required: true, schema: own ?? { type: "string", maxLength: 200 } });
+    }
+    if (cap.schemas.query) {
+      const q = hoist(jsonSchemaOf(cap.schemas.query, `${where}: query`), schemas);
+      const required = new Set((q["required"] as string[] | undefined) ?? []);
+      for (const [name, s] of Object.entries((q["properties"] as Record<string, JsonSchema> | undefined) ?? {})) {
+        parameters.push({ name, in: "query", required: required.has(name), schema: s });
+      }
+    }
+    if (cap.paginated) parameters.push(ref("parameters", use("Limit")), ref("parameters", use("Cursor")));
+    if (honoured) parameters.push(ref("parameters", use(cap.requireIdempotencyKey ? "IdempotencyKeyRequired" : "IdempotencyKey")));
+
+    const responses: Record<string, unknown> = {};
+    const declared = Object.entries(cap.responses);
+    if (declared.length === 0) declared.push(["200", { description: "Success." }]);
+    for (const [status, r] of declared) {
+      const headers: Record<string, unknown> = { RateLimit: header("RateLimit", true), "RateLimit-Policy": header("RateLimit-Policy", true) };
+      if (honoured) headers["Idempotent-Replayed"] = header("Idempotent-Replayed");
+      for (const [name, h] of Object.entries(r.headers ?? {})) headers[name] = { description: h.description, required: h.required ?? false, schema: h.schema ?? { type: "string", maxLength: 2000 } };
+      let body = r.schema ? hoist(jsonSchemaOf(r.schema, `${where}: responses ${status}`), schemas) : undefined;
+      if (body && cap.paginated && status === "200") {
+        body = {
+          type: "object",
+          properties: {
+            data: { type: "array", items: body, maxItems: 100 },
+            next_cursor: { type: ["string", "null"], maxLength: 2000, description: "Pass back as `cursor` for the next page; null on the last page." },
+            has_more: { type: "boolean" },
+          },
+          required: ["data", "next_cursor", "has_more"],
+          additionalProperties: false,
+        };
+      }
+      responses[status] = { description: r.description, headers, ...(body ? { content: { "application/json": { schema: body } } } : {}) };
+    }
+    const byStatus = new Map<number, ProblemCode[]>();
+    for (const code of problemsOf(cap, honoured)) {
+      usedCodes.add(code);
+      const status = catalogue[code].status;
+      byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    }
+    for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
+      const headers: Record<string, unknown> = {};
+      if (status < 500) Object.assign(headers, { RateLimit: header("RateLimit"), "RateLimit-Policy": header("RateLimit-Policy") });
+      if (status === 401 || status === 400 || status === 403) headers["WWW-Authenticate"] = header("WWW-Authenticate", status === 401);
+      if (codes.some((c) => c === "rate_limited" || c === "idempotency_key_in_use" || c === "service_unavailable" || c === "idempotency_unavailable")) headers["Retry-After"] = header("Retry-After");
+      const refs = codes.map((c) => ref("schemas", `Problem_${c}`));
+      responses[String(status)] = {
+        description: codes.map((c) => `\`${c}\``).join(", "),
+        ...(Object.keys(headers).length > 0 ? { headers } : {}),
+        content: { "application/problem+json": { schema: refs.length === 1 ? refs[0] : { oneOf: refs } } },
+      };
+    }
+
+    const security: Record<string, string[]>[] = [{ apiKey: [] }];
+    if (options.oauth) security.push({ oauth2: [...cap.scopes] });
+    const operation: Record<string, unknown> = {
+      operationId: cap.id,
+      summary: cap.description ?? cap.id,
+      description: `${cap.description ?? cap.id}${cap.scopes.length > 0 ? ` Scopes: ${cap.scopes.join(", ")}.` : " No scope needed."} Costs ${cap.cost} rate-limit token${cap.cost === 1 ? "" : "s"} and ${cap.credits} credit${cap.credits === 1 ? "" : "s"}.`,
+      tags: [tag],
+      security,
+      "x-alloovium-cost": cap.cost,
+      "x-alloovium-credits": cap.credits,
+      ...(cap.scopes.length > 0 ? { "x-alloovium-scopes": [...cap.scopes] } : {}),
+      ...(parameters.length > 0 ? { parameters } : {}),
+    };
+    if (cap.schemas.body) {
+      operation["requestBody"] = { required: !cap.schemas.bodyOptional, content: { "application/json": { schema: hoist(jsonSchemaOf(cap.schemas.body, `${where}: body`), schemas) } } };
+    }
+    operation["responses"] = responses;
+    (paths[cap.path] ??= {})[cap.method.toLowerCase()] = operation;
+  }
+
+  for (const code of Object.keys(catalogue) as ProblemCode[]) {
+    if (!usedCodes.has(code)) continue;
+    const { status, title } = catalogue[code];
+    const ext = EXTENSIONS[code];
+    schemas[`Problem_${code}`] = {
+      allOf: [ref("schemas", "Problem")],
+      type: "object",
+      properties: { type: { const: `${base}${code}` }, title: { const: title }, status: { const: status }, code: { const: code }, ...(ext?.properties ?? {}) },
+      required: [...(ext?.required ?? [])],
+      unevaluatedProperties: false,
+    };
+  }
+
+  const securitySchemes: Record<string, unknown> = {
+    apiKey: { type: "http", scheme: "bearer", bearerFormat: "API key (ak_live_… or ak_test_…)", description: "An API key as `Authorization: Bearer ak_live_…`; never in the query, a cookie or the body." },
+  };
+  if (options.oauth) {
+    const described = options.oauth.scopes ?? {};
+    const scopes: Record<string, string> = {};
+    for (const s of [...allScopes].sort()) scopes[s] = described[s] ?? s;
+    securitySchemes["oauth2"] = { type: "oauth2", description: "An OAuth 2 access token as a bearer token: a JWT (RFC 9068) verified as RFC8725 advises (algorithms pinned, `iss`, `aud`, `exp`, `nbf` and `typ` checked).", flows: { clientCredentials: { tokenUrl: options.oauth.tokenUrl, scopes } } };
+  }
+  const info: Record<string, unknown> = { title: options.title, version: options.version };
+  if (options.description !== undefined) info["description"] = options.description;
+  if (options.contact) info["contact"] = { ...options.contact };
+  if (options.license) info["license"] = { ...options.license };
+  const describedTags = options.tags ?? {};
+  return {
+    openapi: "3.1.0",
+    info,
+    ...(options.servers ? { servers: options.servers.map((s) => ({ ...s })) } : {}),
+    tags: [...tags].map((name) => ({ name, description: describedTags[name] ?? `The ${name} capabilities.` })),
+    paths,
+    components: {
+      securitySchemes,
+      schemas,
+      ...(usedParameters.size > 0 ? { parameters: Object.fromEntries(Object.entries(PARAMETERS).filter(([name]) => usedParameters.has(name))) } : {}),
+    },
+  };
+}
+
+/** Shared parameters, by component name (only those in use go into the document). */
+const PARAMETERS: Record<string, JsonSchema> = {
+  Limit: { name: "limit", in: "query", required: false, description: "Page size.", schema: { type: "integer", format: "int32", minimum: 1, maximum: 100, default: 10 } },
+  Cursor: { name: "cursor", in: "query", required: false, description: "The `next_cursor` of the previous page.", schema: { type: "string", maxLength: 2000 } },
+  IdempotencyKey: idempotencyKey(false),
+  IdempotencyKeyRequired: idempotencyKey(true),
+};
+
+function idempotencyKey(required: boolean): JsonSchema {
+  return {
+    name: "Idempotency-Key",
+    in: "header",
+    required,
+    description: "1 to 255 visible ASCII characters, bare or as an RFC 8941 string. The same key and body within 24 hours replays the first answer.",
+    schema: { type: "string", minLength: 1, maxLength: 257, pattern: '^(?:[!-~]{1,255}|"[!-~]{1,255}")$' },
+  };
+}
