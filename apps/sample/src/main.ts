@@ -58,6 +58,15 @@ function configure(): StartOptions {
     if (!/^[\x21-\x7e]{1,200}$/.test(redisKeyPrefix)) throw new ConfigError("ALLOOVIUM_REDIS_KEY_PREFIX must be 1 to 200 visible ASCII characters");
     options.redisKeyPrefix = redisKeyPrefix;
   }
+  if (env["DATABASE_URL"]) {
+    if (!/^postgres(ql)?:\/\//.test(env["DATABASE_URL"])) throw new ConfigError("DATABASE_URL must start with postgres:// or postgresql://");
+    options.databaseUrl = env["DATABASE_URL"];
+    const schema = env["ALLOOVIUM_DATABASE_SCHEMA"];
+    if (schema !== undefined && schema !== "") {
+      if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) throw new ConfigError(`ALLOOVIUM_DATABASE_SCHEMA must be a lower-case identifier (a-z, 0-9, _; at most 40 characters); got "${schema}"`);
+      options.databaseSchema = schema;
+    }
+  }
   if (env["ALLOOVIUM_SEED_FILE"]) options.seed = readJson("ALLOOVIUM_SEED_FILE", env["ALLOOVIUM_SEED_FILE"]) as SeedFile;
   const jwksFile = env["ALLOOVIUM_OAUTH_JWKS_FILE"];
   const issuer = env["ALLOOVIUM_OAUTH_ISSUER"];

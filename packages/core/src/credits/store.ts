@@ -24,6 +24,12 @@ export interface CreditCharge {
   readonly credits: number;
   /** The balance of a tenant the store has not seen yet (its first charge starts from it). */
   readonly grant: number;
+  /**
+   * A unique id of this charge, made by the pipeline per metered decision: a store that keeps a
+   * ledger records the charge under it, and its refund names it. Optional so that older callers
+   * compile; the pipeline always sets it.
+   */
+  readonly reservation?: string;
 }
 
 /** The outcome of `charge`. */
@@ -47,6 +53,8 @@ export interface CreditRefund {
   /** The `hour` of that charge: its usage loses the credits, the call stays counted. */
   readonly hour: number;
   readonly grant: number;
+  /** The `reservation` of the charge being refunded: a store that keeps a ledger refunds it at most once. */
+  readonly reservation?: string;
 }
 
 /** Calls and credits of one capability in one hour. */
@@ -82,6 +90,48 @@ export interface CreditStore {
   balance(tenantId: string, grant: number): Promise<number>;
   /** A top-up: adds `credits` (an integer >= 1) and resolves to the new balance. */
   add(tenantId: string, credits: number, grant: number): Promise<number>;
+  usage(tenantId: string, sinceMs: number): Promise<UsageRow[]>;
+}
+
+/** The kinds of ledger entry. */
+export type LedgerEntryKind = "grant" | "charge" | "refund" | "topup";
+
+/** One entry of a durable credit ledger. */
+export interface LedgerEntry {
+  /**
+   * Unique per entry; an id already recorded is skipped (a retried flush records once).
+   * charge: the reservation id; refund: `refund:<reservation>`; grant: `grant:<tenant>`; topup: a fresh id.
+   */
+  readonly id: string;
+  readonly tenantId: string;
+  readonly kind: LedgerEntryKind;
+  /** Signed credits: grant/topup/refund > 0 (a refund may not exceed its charge), charge <= 0 (0: a free call). */
+  readonly amount: number;
+  /** The capability charged (charge/refund), else null. */
+  readonly capability: string | null;
+  /** charge: its own reservation id; refund: the refunded charge's reservation id; else null. */
+  readonly reservation: string | null;
+  /** Milliseconds since the epoch (the time the store took the charge). */
+  readonly at: number;
+}
+
+/**
+ * A durable, append-only ledger: the system of record behind a fast credit store.
+ * Implementation: `PostgresLedger` in `@alloovium/postgres`.
+ */
+export interface CreditLedger {
+  /**
+   * Records the entries atomically as one batch; entries whose id is already recorded are
+   * skipped; a refund whose charge is not (yet) recorded is still recorded (flush order).
+   * A tenant's balance afterwards equals the sum of its entries.
+   */
+  append(entries: readonly LedgerEntry[]): Promise<void>;
+  /** The tenant's balance (sum of entries), or null when the ledger has no entry for it. */
+  balance(tenantId: string): Promise<number | null>;
+  /**
+   * Usage rows (calls and net credits per capability per hour) from `hourStart(sinceMs)` on,
+   * read from the ledger's data, in the same order as `CreditStore.usage`.
+   */
   usage(tenantId: string, sinceMs: number): Promise<UsageRow[]>;
 }
 

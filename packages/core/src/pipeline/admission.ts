@@ -19,7 +19,13 @@ export interface AdmissionRequest {
    * the bucket allowed the call and the claim (if any) was claimed; a replay is counted as a call
    * at 0 credits; a short balance releases the claim it just made.
    */
-  readonly charge?: { readonly capability: string; readonly credits: number; readonly grant: number };
+  readonly charge?: {
+    readonly capability: string;
+    readonly credits: number;
+    readonly grant: number;
+    /** The charge's unique id (`CreditCharge.reservation`), made by the pipeline; a refund names it. */
+    readonly reservation?: string;
+  };
 }
 
 /** The claim part of an admission: a store answer, or `unavailable` when its store failed. */
@@ -73,6 +79,12 @@ const bothDemands = (request: AdmissionRequest, tenant: BucketDemand): BucketDem
 const creditsOf = (charged: ChargeResult): AdmissionCredits =>
   charged.allowed ? { outcome: "charged", balance: charged.balance, credits: charged.charged, hour: charged.hour } : { outcome: "insufficient", balance: charged.balance };
 
+/** The credit store's charge for an admission's `charge` part, at `credits` (0 for a replay). */
+function chargeOf(tenantId: string, charge: NonNullable<AdmissionRequest["charge"]>, credits: number): CreditCharge {
+  const c = { tenantId, capability: charge.capability, credits, grant: charge.grant };
+  return charge.reservation === undefined ? c : { ...c, reservation: charge.reservation };
+}
+
 /** The bucket step of an admission: the credential's bucket, with the tenant's when asked (all-or-nothing). */
 function consumeStep(buckets: BucketStore, request: AdmissionRequest): Promise<{ bucket: BucketResult; tenant?: BucketResult }> {
   if (!request.tenant) return buckets.consume(request.bucket, request.cost, request.limits).then(bucketOnly);
@@ -123,7 +135,7 @@ function synchronous(buckets: BucketStore, credits: CreditStore | undefined): ((
     // A credit store that throws fails metering open, as on the asynchronous path: the call goes through uncharged.
     try {
       if (!bucket.allowed) result.credits = { outcome: "balance", balance: sc.balanceNow(tenantId, charge.grant) };
-      else result.credits = creditsOf(sc.chargeNow({ tenantId, capability: charge.capability, credits: charge.credits, grant: charge.grant }));
+      else result.credits = creditsOf(sc.chargeNow(chargeOf(tenantId, charge, charge.credits)));
     } catch (error) {
       result.credits = { outcome: "unavailable", error };
     }
@@ -162,7 +174,7 @@ export function composeAdmission(buckets: BucketStore, idempotency: IdempotencyS
     const price = claim?.outcome === "completed" ? 0 : charge.credits; // a replay is never charged again
     let charged;
     try {
-      charged = await credits.charge({ tenantId, capability: charge.capability, credits: price, grant: charge.grant });
+      charged = await credits.charge(chargeOf(tenantId, charge, price));
     } catch (error) {
       return claim ? { bucket, claim, credits: { outcome: "unavailable", error } } : { bucket, credits: { outcome: "unavailable", error } };
     }

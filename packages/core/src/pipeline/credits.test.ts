@@ -183,6 +183,35 @@ describe("createPolicy: credits", () => {
     expect(() => createPolicy({ environment: "live", stores: { keys: keyStore, buckets, admission }, keyHasher })).toThrow(/`stores\.idempotency`/);
   });
 
+  it("gives every metered charge its own reservation id, through the admission, and the refund names it", async () => {
+    const clock = new FakeClock();
+    const keyStore = new MemoryKeyStore();
+    const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
+    const inner = new MemoryCreditStore({ clock });
+    const charges: (string | undefined)[] = [];
+    const refunds: (string | undefined)[] = [];
+    const recording: CreditStore = {
+      charge: (c) => (charges.push(c.reservation), inner.charge(c)),
+      refund: (r) => (refunds.push(r.reservation), inner.refund(r)),
+      balance: (t, g) => inner.balance(t, g),
+      add: (t, c, g) => inner.add(t, c, g),
+      usage: (t, s) => inner.usage(t, s),
+    };
+    const buckets = new MemoryBucketStore({ clock });
+    const idempotency = new MemoryIdempotencyStore({ clock });
+    const admission = composeAdmission(buckets, idempotency, recording);
+    const policy = createPolicy({ environment: "live", stores: { keys: keyStore, buckets, idempotency, credits: recording, admission }, keyHasher, clock });
+    const { key } = await mintApiKey(keyStore, keyHasher, {}, clock);
+    const a = continued(await policy.decide(policyRequest({ path: list.path, key }), list));
+    await a.commit({ status: 200, headers: {}, body: "{}" });
+    const b = continued(await policy.decide(policyRequest({ path: list.path, key }), list));
+    await b.commit({ status: 500, headers: {}, body: "" });
+    expect(charges).toHaveLength(2);
+    expect(charges.every((id) => typeof id === "string" && id.length >= 16)).toBe(true);
+    expect(new Set(charges).size).toBe(2);
+    expect(refunds).toEqual([charges[1]]);
+  });
+
   it("lets a call through uncharged, without the credits member, when the credit store fails", async () => {
     const clock = new FakeClock();
     const keyStore = new MemoryKeyStore();

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createBucketPlanner, type BucketPlan } from "../buckets/plan";
 import { costExceedsCapacity, rateLimited } from "../buckets/problems";
 import { createRateHeaders } from "../buckets/headers";
@@ -115,7 +116,8 @@ export function createPolicy(options: PolicyOptions): Policy {
       if (plan.tenant) request.tenant = plan.tenant;
       if (claim) request.claim = { ref: claim.ref, fingerprint: claim.fingerprint, leaseMs: config.leaseMs };
       // A request refused for its Idempotency-Key is not charged: it only reads the balance.
-      if (credits && !keyError) request.charge = { capability: capability.id, credits: capability.credits, grant };
+      const reservationId = credits && !keyError ? randomUUID() : "";
+      if (credits && !keyError) request.charge = { capability: capability.id, credits: capability.credits, grant, reservation: reservationId };
       let admitted;
       try {
         admitted = admission.admit(request); // memory stores answer at once
@@ -141,7 +143,7 @@ export function createPolicy(options: PolicyOptions): Policy {
       if (keyError) return reject(keyError, headers);
       if (charged?.outcome === "insufficient") return reject(insufficientCredits(capability.credits, charged.balance), headers);
 
-      const reservation: Reservation | null = charged?.outcome === "charged" && charged.credits > 0 ? { credits: charged.credits, hour: charged.hour, grant } : null;
+      const reservation: Reservation | null = charged?.outcome === "charged" && charged.credits > 0 ? { id: reservationId, credits: charged.credits, hour: charged.hour, grant } : null;
       const admittedRequest = { principal, capability, headers, reservation };
       return claim ? await settleClaim(admitted.claim, admittedRequest, claim.ref) : proceed(admittedRequest);
     } catch (e) {

@@ -13,6 +13,8 @@ import type { StoreOperation } from "./options";
 
 /** What a continuing request was charged, for its refund. */
 export interface Reservation {
+  /** The charge's unique id (`CreditCharge.reservation`): its refund names it. */
+  readonly id: string;
   readonly credits: number;
   readonly hour: number;
   readonly grant: number;
@@ -88,7 +90,7 @@ export function createSettlement(options: SettleOptions): {
   async function refund(a: Admitted): Promise<void> {
     const r = a.reservation!;
     try {
-      await credits!.refund({ tenantId: a.principal.tenant_id, capability: a.capability.id, credits: r.credits, hour: r.hour, grant: r.grant });
+      await credits!.refund({ tenantId: a.principal.tenant_id, capability: a.capability.id, credits: r.credits, hour: r.hour, grant: r.grant, reservation: r.id });
     } catch (e) {
       onStoreError(e, "refund");
     }

@@ -34,7 +34,7 @@ export {
 } from "../credentials/key-store";
 
 // Credits and usage: hours, retention, argument checks and the order of usage rows.
-export { HOUR_MS, USAGE_RETENTION_MS, checkCredits, hourStart, type ChargeResult, type CreditCharge, type CreditRefund, type UsageRow } from "../credits/store";
+export { HOUR_MS, USAGE_RETENTION_MS, checkCredits, hourStart, type ChargeResult, type CreditCharge, type CreditLedger, type CreditRefund, type LedgerEntry, type LedgerEntryKind, type UsageRow } from "../credits/store";
 export { compareUsageRows } from "../credits/memory";
 
 // The clock every store reads by default.

@@ -22,7 +22,7 @@ export const FRAMEWORKS: readonly Framework[] = (() => {
  * own (support/spawned.ts), configured through its environment variables, its log lines read
  * from its output (runtimes.test.ts).
  */
-export type StoreVariant = ({ readonly name: "memory" } | { readonly name: "redis"; readonly url: string }) & { readonly runtime?: Exclude<Runtime, "node"> };
+export type StoreVariant = ({ readonly name: "memory" } | { readonly name: "redis"; readonly url: string } | { readonly name: "postgres"; readonly url: string }) & { readonly runtime?: Exclude<Runtime, "node"> };
 
 export const MEMORY: StoreVariant = { name: "memory" };
 
@@ -40,7 +40,14 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** Provided by packages/redis/test/global-setup.ts. */
     redisUrl: string;
+    /** Provided by packages/postgres/test/global-setup.ts. */
+    databaseUrl: string;
   }
+}
+
+/** The PostgreSQL variant: packages/postgres/test/global-setup.ts finds DATABASE_URL, 127.0.0.1:5432 or starts a throwaway server. */
+export function postgresVariant(): StoreVariant {
+  return { name: "postgres", url: process.env.CONFORMANCE_DATABASE_URL ?? inject("databaseUrl") };
 }
 
 export function redisVariant(): StoreVariant {
@@ -83,10 +90,20 @@ export async function startApp(
     prefix = `conformance:${framework}:${randomUUID()}`;
     Object.assign(options, { redisUrl: variant.url, redisKeyPrefix: prefix });
   }
-  const server = variant.runtime ? await startSpawnedServer(variant.runtime, framework, options, options.log!) : await startServer(options);
+  let schema: string | undefined;
+  if (variant.name === "postgres") {
+    // A schema per server, migrated at its start and dropped when it closes.
+    schema = `conformance_${framework}_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    Object.assign(options, { databaseUrl: variant.url, databaseSchema: schema });
+  }
+  const server = await (variant.runtime ? startSpawnedServer(variant.runtime, framework, options, options.log!) : startServer(options)).catch(async (e: unknown) => {
+    if (schema) await dropSchema(variant.name === "postgres" ? variant.url : "", schema);
+    throw e;
+  });
   const close = async () => {
     await server.close();
     if (variant.name === "redis" && prefix) await deleteByPrefix(variant.url, prefix);
+    if (variant.name === "postgres" && schema) await dropSchema(variant.url, schema);
   };
   return { server, client: createClient(server.url), logLines, close };
 }
@@ -97,6 +114,18 @@ export async function startApp(
  */
 export function startServerOn(variant: StoreVariant, options: StartOptions): Promise<RunningServer> {
   return variant.runtime ? startSpawnedServer(variant.runtime, options.framework, options, options.log ?? (() => {})) : startServer(options);
+}
+
+/** Leaves PostgreSQL as it was: drops the schema one server used. */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Leaves Redis as it was: deletes every key this server wrote (they all start with its prefix). */
