@@ -23,6 +23,7 @@ const entryPoints: { spec: string; functions: string[]; esmOnly?: true }[] = [
   { spec: "@alloovium/express", functions: ["alloovium"] },
   { spec: "@alloovium/koa", functions: ["alloovium"] },
   { spec: "@alloovium/hono", functions: ["alloovium"] },
+  { spec: "@alloovium/fastify", functions: ["alloovium"] },
 ];
 
 /** What the entry points need beside the tarballs: their peer dependencies and the user's types. */
@@ -31,6 +32,7 @@ const peers = {
   express: "^5.0.0",
   koa: "^3.0.0",
   hono: "^4.6.0",
+  fastify: "^5.0.0",
   vitest: "4.1.12",
   typescript: "~5.9.3",
   "@types/node": "^20.19.0",

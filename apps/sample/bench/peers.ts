@@ -4,14 +4,14 @@
  *
  * - bare: the framework alone, writing the body the way the sample's binding does
  *   (src/frameworks/*.ts: Hono `c.json`; Express with ETag off and `end(JSON.stringify(...))`;
- *   Koa a string body with `application/json`), so that the ratio measures the policy and not a
- *   difference in serialization;
+ *   Koa a string body with `application/json`; Fastify the JSON as bytes with `application/json`),
+ *   so that the ratio measures the policy and not a difference in serialization;
  * - peer: what a careful user assembles from popular packages: bearer auth whose key lookup is an
  *   HMAC-SHA256 digest of the presented key with a pepper, found in a Map of digest -> principal,
  *   then the framework's popular rate limiter on a memory store, keyed by the key's id:
  *   Hono `hono/bearer-auth` (verifyToken) + `hono-rate-limiter`; Express `passport` +
  *   `passport-http-bearer` + `express-rate-limit`; Koa a bearer middleware + `koa-ratelimit`
- *   (memory driver).
+ *   (memory driver); Fastify `@fastify/bearer-auth` + `@fastify/rate-limit`.
  *
  * The peers' limit is the enterprise tier's average rate as a fixed window (12,000 per 60 s; our
  * bucket holds 12,000 and refills 200/s). No secret is compared byte by byte: the lookup is by the
@@ -20,7 +20,8 @@
  * problem details, credential screening, `last_used_at`.
  */
 import { createHmac } from "node:crypto";
-import type { RequestListener } from "node:http";
+import { createServer, type RequestListener } from "node:http";
+import type { FastifyInstance } from "fastify";
 import type { Middleware } from "koa";
 import type { Framework } from "../src/server";
 
@@ -60,6 +61,7 @@ export async function bareListener(framework: Framework, me: unknown): Promise<R
     app.get(ME, (c) => c.json(json));
     return getRequestListener(app.fetch);
   }
+  if (framework === "fastify") return fastifyListener((app) => app.get(ME, (_request, reply) => reply.header("content-type", "application/json").send(Buffer.from(JSON.stringify(json)))));
   if (framework === "express") {
     const { default: express } = await import("express");
     const app = express();
@@ -88,7 +90,36 @@ export async function peerListener(framework: Framework, pepper: string, keys: r
   const lookup = digestLookup(pepper, keys);
   if (framework === "hono") return honoPeer(lookup);
   if (framework === "express") return expressPeer(lookup);
+  if (framework === "fastify") return fastifyPeer(lookup);
   return koaPeer(lookup);
+}
+
+/** A Fastify app, set up by `routes`, as a request listener (its own server never listens). */
+export async function fastifyListener(routes: (app: FastifyInstance) => unknown): Promise<RequestListener> {
+  const { default: Fastify } = await import("fastify");
+  let listener: RequestListener | undefined;
+  const app = Fastify({ serverFactory: (handler) => ((listener = handler), createServer()) });
+  await routes(app);
+  await app.ready();
+  return listener!;
+}
+
+async function fastifyPeer(lookup: Lookup): Promise<RequestListener> {
+  const { default: bearerAuth } = await import("@fastify/bearer-auth");
+  const { default: rateLimit } = await import("@fastify/rate-limit");
+  const principals = new WeakMap<object, PeerPrincipal>();
+  return fastifyListener(async (app) => {
+    await app.register(bearerAuth, {
+      keys: new Set<string>(),
+      auth: (key, request) => {
+        const principal = lookup(key);
+        if (principal !== undefined) principals.set(request, principal);
+        return principal !== undefined;
+      },
+    });
+    await app.register(rateLimit, { max: PEER_LIMIT, timeWindow: PEER_WINDOW_MS, keyGenerator: (request) => principals.get(request)!.api_key_id });
+    app.get(ME, (request, reply) => reply.header("content-type", "application/json").send(Buffer.from(JSON.stringify(principals.get(request)))));
+  });
 }
 
 type Lookup = (token: string) => PeerPrincipal | undefined;

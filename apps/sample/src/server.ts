@@ -16,6 +16,7 @@ import {
 import { capabilities } from "./capabilities";
 import { consoleAssets } from "./console";
 import { buildExpressApp } from "./frameworks/express";
+import { buildFastifyApp } from "./frameworks/fastify";
 import { buildHonoApp } from "./frameworks/hono";
 import { buildKoaApp } from "./frameworks/koa";
 import type { BuildApp } from "./frameworks/types";
@@ -26,7 +27,7 @@ import { connectRedis, type RedisWiring } from "./stores";
 
 export type { SeedFile } from "./seed";
 
-export type Framework = "hono" | "express" | "koa";
+export type Framework = "hono" | "express" | "koa" | "fastify";
 
 export interface StartOptions {
   framework: Framework;
@@ -68,12 +69,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa"];
+export const FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa", "fastify"];
 
 /** For development only: every deployment sets ALLOOVIUM_KEY_PEPPER. */
 export const DEVELOPMENT_PEPPER = "alloovium-sample-development-pepper";
 
-const BUILDERS: Record<Framework, BuildApp> = { hono: buildHonoApp, express: buildExpressApp, koa: buildKoaApp };
+const BUILDERS: Record<Framework, BuildApp> = { hono: buildHonoApp, express: buildExpressApp, koa: buildKoaApp, fastify: buildFastifyApp };
 
 /**
  * Starts the v2 sample API on one framework, in-process.
@@ -134,7 +135,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.maxActiveKeys === undefined ? {} : { maxActiveKeys: options.maxActiveKeys }),
     });
 
-    const listener = build({
+    const listener = await build({
       policy,
       capabilities,
       routes: createRoutes({ projects: new ProjectStore(), keys, usage: (tenantId) => policy.usage(tenantId) }),

@@ -64,6 +64,7 @@ export {
   type HttpGate,
   type HttpGateOptions,
   type IncomingRequest,
+  type NodeRequestAt,
   type NodeRequestLike,
   type PolicyContext,
   type ScreenResult,

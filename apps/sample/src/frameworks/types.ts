@@ -14,8 +14,8 @@ export interface AppParts {
   readonly log: (line: string) => void;
 }
 
-/** A framework binding: the app as a Node request listener. */
-export type BuildApp = (parts: AppParts) => RequestListener;
+/** A framework binding: the app as a Node request listener (once ready, for Fastify and NestJS). */
+export type BuildApp = (parts: AppParts) => RequestListener | Promise<RequestListener>;
 
 export const HEALTH = { status: "ok" } as const;
 
