@@ -21,7 +21,7 @@
  */
 import { createHmac } from "node:crypto";
 import { createServer, type RequestListener } from "node:http";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { Middleware } from "koa";
 import type { Framework } from "../src/server";
 
@@ -109,7 +109,8 @@ async function fastifyPeer(lookup: Lookup): Promise<RequestListener> {
   const { default: rateLimit } = await import("@fastify/rate-limit");
   const principals = new WeakMap<object, PeerPrincipal>();
   return fastifyListener(async (app) => {
-    await app.register(bearerAuth, {
+    // Cast: @fastify/rate-limit's declaration merging makes the plugin types disagree on the instance's generics.
+    await app.register(bearerAuth as unknown as FastifyPluginAsync<{ keys: Set<string>; auth: (key: string, request: object) => boolean }>, {
       keys: new Set<string>(),
       auth: (key, request) => {
         const principal = lookup(key);
@@ -117,7 +118,11 @@ async function fastifyPeer(lookup: Lookup): Promise<RequestListener> {
         return principal !== undefined;
       },
     });
-    await app.register(rateLimit, { max: PEER_LIMIT, timeWindow: PEER_WINDOW_MS, keyGenerator: (request) => principals.get(request)!.api_key_id });
+    await app.register(rateLimit as unknown as FastifyPluginAsync<{ max: number; timeWindow: number; keyGenerator: (request: object) => string }>, {
+      max: PEER_LIMIT,
+      timeWindow: PEER_WINDOW_MS,
+      keyGenerator: (request) => principals.get(request)!.api_key_id,
+    });
     app.get(ME, (request, reply) => reply.header("content-type", "application/json").send(Buffer.from(JSON.stringify(principals.get(request)))));
   });
 }

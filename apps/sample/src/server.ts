@@ -17,6 +17,7 @@ import { capabilities } from "./capabilities";
 import { consoleAssets } from "./console";
 import { buildExpressApp } from "./frameworks/express";
 import { buildFastifyApp } from "./frameworks/fastify";
+import { buildNestApp } from "./frameworks/nestjs";
 import { buildHonoApp } from "./frameworks/hono";
 import { buildKoaApp } from "./frameworks/koa";
 import type { BuildApp } from "./frameworks/types";
@@ -27,7 +28,7 @@ import { connectRedis, type RedisWiring } from "./stores";
 
 export type { SeedFile } from "./seed";
 
-export type Framework = "hono" | "express" | "koa" | "fastify";
+export type Framework = "hono" | "express" | "koa" | "fastify" | "nestjs";
 
 export interface StartOptions {
   framework: Framework;
@@ -69,12 +70,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa", "fastify"];
+export const FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa", "fastify", "nestjs"];
 
 /** For development only: every deployment sets ALLOOVIUM_KEY_PEPPER. */
 export const DEVELOPMENT_PEPPER = "alloovium-sample-development-pepper";
 
-const BUILDERS: Record<Framework, BuildApp> = { hono: buildHonoApp, express: buildExpressApp, koa: buildKoaApp, fastify: buildFastifyApp };
+const BUILDERS: Record<Framework, BuildApp> = { hono: buildHonoApp, express: buildExpressApp, koa: buildKoaApp, fastify: buildFastifyApp, nestjs: buildNestApp };
 
 /**
  * Starts the v2 sample API on one framework, in-process.

@@ -1,5 +1,5 @@
 import { ProblemError, createHttpGate, incomingFromNode, isProblemError, type Capability, type ContinueDecision, type HttpGate, type HttpGateOptions, type IncomingRequest, type PolicyContext, type WireResponse } from "@alloovium/core";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 
 declare module "fastify" {
@@ -22,7 +22,7 @@ export interface AllooviumFastify {
    * is set, screens the others (a credential outside the Authorization header is 400) and
    * answers 404/405 and thrown errors as problems.
    */
-  readonly plugin: (app: FastifyInstance) => Promise<void>;
+  readonly plugin: FastifyPluginAsync;
   /** `Fastify({ frameworkErrors: a.frameworkErrors })`: a path that does not decode is 404 `not_found`, as elsewhere. */
   readonly frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void;
 }
@@ -82,7 +82,7 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
     if (decision.owes !== "nothing") (request as Held)[DECISION] = decision;
   }
 
-  async function plugin(app: FastifyInstance): Promise<void> {
+  const plugin: FastifyPluginAsync = async (app) => {
     app.decorateRequest("principal", null as never);
     app.decorateRequest("policyRequest", null as never);
     app.decorateRequest(DECISION as unknown as string, null);
@@ -119,11 +119,12 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
       if (error.code?.startsWith("FST_ERR_CTP_")) return write(reply, gate.fail(new ProblemError("invalid_body", "The request body could not be read.")));
       return write(reply, gate.fail(error));
     });
-  }
+  };
 
   return {
     gate,
-    plugin: fp(plugin, { fastify: "5.x", name: "@alloovium/fastify" }),
+    // Cast: fastify-plugin's types name its own copy of fastify, which may not be the app's.
+    plugin: fp(plugin as never, { fastify: "5.x", name: "@alloovium/fastify" }) as FastifyPluginAsync,
     frameworkErrors: (error, request, reply) => {
       const known = error.code === "FST_ERR_BAD_URL" || error.code === "FST_ERR_MAX_PARAM_LENGTH";
       if (!known) return void write(reply, gate.fail(error));

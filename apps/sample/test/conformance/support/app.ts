@@ -4,7 +4,7 @@ import { startServer, type Framework, type RunningServer, type StartOptions } fr
 import { createClient, type Client } from "./http";
 import type { Fixture } from "./seed";
 
-const ALL_FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa", "fastify"];
+const ALL_FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa", "fastify", "nestjs"];
 
 /**
  * Every framework, or the comma-separated subset in `CONFORMANCE_FRAMEWORKS` (for debugging one
