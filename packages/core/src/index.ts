@@ -69,6 +69,7 @@ export {
   type PolicyContext,
   type ScreenResult,
 } from "./http/gate";
+export { settleNodeResponse, type NodeResponseLike } from "./http/node-response";
 export { answerClientErrors, type ClientErrorOptions } from "./http/client-errors";
 export { flattenHeaders } from "./http/headers";
 export { readJsonObject, type ReadJsonObjectOptions } from "./http/json-body";

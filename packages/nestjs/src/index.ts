@@ -1,4 +1,4 @@
-import { ProblemError, createHttpGate, incomingFromNode, type Capability as CapabilityDef, type ContinueDecision, type HttpGate, type HttpGateOptions, type IncomingRequest, type NodeRequestLike, type Principal as PrincipalRecord, type WireResponse } from "@alloovium/core";
+import { ProblemError, createHttpGate, incomingFromNode, settleNodeResponse, type Capability as CapabilityDef, type ContinueDecision, type HttpGate, type HttpGateOptions, type IncomingRequest, type NodeRequestLike, type NodeResponseLike, type Principal as PrincipalRecord, type WireResponse } from "@alloovium/core";
 import {
   Catch,
   HttpException,
@@ -68,7 +68,7 @@ export const Principal = createParamDecorator((_data: unknown, ctx: ExecutionCon
 type Req = Record<symbol, unknown> & { raw?: NodeRequestLike & { url?: string }; originalUrl?: string; url?: string; method: string; body?: unknown; is404?: boolean; principal?: PrincipalRecord; policyRequest?: unknown };
 /** The response on either platform: Express's (a Node response) or Fastify's reply (`raw`). */
 type Res = { raw?: NodeResponse; code?: (status: number) => { headers(h: object): { send(b: Buffer): unknown } } } & NodeResponse;
-type NodeResponse = { statusCode: number; setHeader(n: string, v: string): unknown; getHeaders(): Record<string, unknown>; write: (...a: never[]) => unknown; end: (...a: never[]) => unknown };
+type NodeResponse = NodeResponseLike & { statusCode: number; setHeader(n: string, v: string): unknown };
 
 const nodeOf = (req: Req) => (req.raw ?? req) as NodeRequestLike & { url?: string };
 function incomingOf(req: Req, bodyOverLimit = false): IncomingRequest {
@@ -126,28 +126,9 @@ export class AllooviumInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const decision = ctx.switchToHttp().getRequest<Req>()[DECISION] as ContinueDecision | undefined;
     const res = ctx.switchToHttp().getResponse<Res>();
-    if (decision && decision.owes !== "nothing") settle(res.raw ?? res, decision);
+    if (decision && decision.owes !== "nothing") settleNodeResponse(res.raw ?? res, decision);
     return next.handle();
   }
-}
-
-function settle(res: NodeResponse, decision: ContinueDecision): void {
-  const whole = decision.owes === "response";
-  const chunks: Buffer[] = [];
-  const { write: rawWrite, end: rawEnd } = res;
-  const add = (chunk: unknown, encoding: unknown) => {
-    if (chunk != null && typeof chunk !== "function") chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8"));
-  };
-  if (whole) res.write = ((chunk: unknown, encoding?: unknown) => (add(chunk, encoding), true)) as never;
-  res.end = ((...args: unknown[]) => {
-    res.write = rawWrite;
-    res.end = rawEnd;
-    if (whole) add(args[0], args[1]);
-    const bytes = Buffer.concat(chunks);
-    const send = () => void (rawEnd as (...a: unknown[]) => unknown).apply(res, whole ? [bytes] : args);
-    decision.commit(whole ? { status: res.statusCode, headers: res.getHeaders() as Record<string, string>, body: bytes.toString("utf8") } : { status: res.statusCode }).then(send, send);
-    return res;
-  }) as never;
 }
 
 /** Nest's own HTTP exceptions with a code of the contract; others are a bare 500, as any error. */
