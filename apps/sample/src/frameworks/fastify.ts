@@ -11,6 +11,8 @@ export const buildFastifyApp: BuildApp = async ({ policy, capabilities, routes, 
   // startServer owns the HTTP server: Fastify's own (from serverFactory) never listens.
   const app = Fastify({
     frameworkErrors: a.frameworkErrors,
+    // A path parameter as long as the request line allows (Fastify's default is 100), as on the other frameworks.
+    routerOptions: { maxParamLength: 16_384 },
     serverFactory: (handler) => ((listener = handler), createServer()),
   });
   await app.register(a.plugin); // every route below is either a capability's or screened

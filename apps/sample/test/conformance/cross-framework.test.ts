@@ -151,6 +151,7 @@ const ROWS: readonly Row[] = [
   ["create a key with missing fields", ({ c, fx }) => c.send({ method: "POST", path: KEYS, key: fx.keys.keys, json: {} })],
   ["a test key creates a live key", ({ c, fx }) => c.send({ method: "POST", path: KEYS, key: fx.keys.keysTest, json: { name: "x", environment: "live", scopes: [] } })],
   ["list keys with limit=1", ({ c, fx }) => c.get(`${KEYS}?limit=1`, fx.keys.keys)],
+  ["GET a key by an id of 150 characters", ({ c, fx }) => c.get(`${KEYS}/${"a".repeat(150)}`, fx.keys.keys)],
   ["GET the created key", ({ c, fx, state }) => c.get(`${KEYS}/${state.keyId}`, fx.keys.keys)],
   ["GET the created key from another tenant", ({ c, fx, state }) => c.get(`${KEYS}/${state.keyId}`, fx.keys.otherKeys)],
   ["PATCH the created key's name", ({ c, fx, state }) => c.send({ method: "PATCH", path: `${KEYS}/${state.keyId}`, key: fx.keys.keys, json: { name: "CI (renamed)" } })],
