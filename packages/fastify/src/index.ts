@@ -7,6 +7,7 @@ declare module "fastify" {
     /** The capability this route serves: `app.get(cap.routePath, { config: { capability: cap } }, handler)`. */
     capability?: Capability;
   }
+  /** `principal` is set on capability routes (null elsewhere); `policyRequest` on every route in the plugin's scope. */
   interface FastifyRequest extends PolicyContext {}
 }
 
