@@ -36,6 +36,7 @@ export const ALLOOVIUM = Symbol("alloovium");
 const CAPABILITY = "alloovium:capability";
 const DECISION = Symbol("alloovium.decision");
 const SEEN = Symbol("alloovium.seen");
+const SETTLING = Symbol("alloovium.settling");
 const GATE = Symbol("alloovium.gate");
 
 type FastifyLike = { [GATE]?: HttpGate; removeAllContentTypeParsers?(): void; addContentTypeParser(type: string, o: object, p: (r: unknown, b: Buffer, done: (e: null, b: Buffer) => void) => void): void };
@@ -124,14 +125,19 @@ export class AllooviumGuard implements CanActivate {
 /** Settles what the decision owes once the handler's response ends, before it is sent (the response for replay, or the status for the credits). */
 export class AllooviumInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const decision = ctx.switchToHttp().getRequest<Req>()[DECISION] as ContinueDecision | undefined;
-    const res = ctx.switchToHttp().getResponse<Res>();
-    if (decision && decision.owes !== "nothing") settleNodeResponse(res.raw ?? res, decision);
+    const req = ctx.switchToHttp().getRequest<Req>();
+    const decision = req[DECISION] as ContinueDecision | undefined;
+    if (decision && decision.owes !== "nothing") settleOn(req, ctx.switchToHttp().getResponse<Res>(), decision);
     return next.handle();
   }
 }
 
-/** Nest's own HTTP exceptions with a code of the contract; others are a bare 500, as any error. */
+function settleOn(req: Req, res: Res, decision: ContinueDecision): void {
+  req[SETTLING] = true;
+  settleNodeResponse(res.raw ?? res, decision);
+}
+
+/** Nest's own HTTP exceptions with a code of the contract, answered as those problems. */
 const CODES: Record<number, "not_found" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type"> = { 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type" };
 
 /** Writes problems: the guard's answers, thrown errors (settling the decision), Nest's 404 and the platform's body errors. */
@@ -143,7 +149,14 @@ export class AllooviumExceptionFilter implements ExceptionFilter {
     if (error instanceof Answer) return write(res, error.response);
     const decision = req[DECISION] as ContinueDecision | undefined;
     const status = error instanceof HttpException ? error.getStatus() : 0;
+    // Another HttpException is the handler's own answer, as Nest writes it; settled (stored, or refunded on a 5xx) as any response.
+    const own = error instanceof HttpException && !CODES[status] ? nestAnswer(error) : undefined;
     const thrown = CODES[status] ? new ProblemError(CODES[status], error instanceof Error ? error.message : "") : error;
+    if (decision && own) {
+      // Thrown before the interceptor ran (by a guard after this one): settled here, as the interceptor would have.
+      if (decision.owes !== "nothing" && !req[SETTLING]) settleOn(req, res, decision);
+      return write(res, own);
+    }
     if (decision) return write(res, await decision.abort(thrown));
     const { gate } = this.a;
     // No route took it (Nest's NotFoundException), or its path does not decode (Express's URIError): 404/405 after the screen.
@@ -153,8 +166,15 @@ export class AllooviumExceptionFilter implements ExceptionFilter {
       const screened = await gate.screen(incomingOf(req, status === 413));
       return write(res, screened.kind === "respond" ? screened.response : gate.fail(new ProblemError("unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")));
     }
-    write(res, gate.fail(thrown));
+    write(res, own ?? gate.fail(thrown));
   }
+}
+
+/** An HttpException as Nest's own filter answers it: its status, its response object (or `{ statusCode, message }`) as JSON. */
+function nestAnswer(error: HttpException): WireResponse {
+  const body = error.getResponse();
+  const json = typeof body === "string" ? { statusCode: error.getStatus(), message: body } : body;
+  return { status: error.getStatus(), headers: { "content-type": "application/json" }, body: JSON.stringify(json) };
 }
 
 function decodes(path: string): boolean {
