@@ -80,7 +80,7 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
     request.policyRequest = policyRequest;
     request.body = policyRequest.body;
     reply.headers(decision.headers);
-    if (decision.owes !== "nothing") (request as Held)[DECISION] = decision;
+    (request as Held)[DECISION] = decision; // for onSend, or for the error handler's abort
   }
 
   const plugin: FastifyPluginAsync = async (app) => {
@@ -98,6 +98,7 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
       const decision = (request as Held)[DECISION];
       if (!decision) return done(null, payload);
       (request as Held)[DECISION] = null;
+      if (decision.owes === "nothing") return done(null, payload);
       const send = () => done(null, payload);
       if (decision.owes === "status") return void decision.commit({ status: reply.statusCode }).then(send, send); // keep or refund the credits
       // A streamed body (text undefined) is not stored: a retry runs again, but its credits stay.
