@@ -1,7 +1,8 @@
-// The adapter suite of @alloovium/nestjs (both platforms), on NestJS 12 (see vitest.config.ts).
+// The adapter suite of @alloovium/nestjs (both platforms) and its tests of Nest's own exceptions, on NestJS 12 (see vitest.config.ts).
 import { createRequire } from "node:module";
 import { expect, it } from "vitest";
 import "../../../packages/nestjs/src/index.test";
+import "../../../packages/nestjs/src/errors.test";
 
 it("runs on NestJS 12", async () => {
   const { VERSION } = (await import("@nestjs/core")) as { VERSION?: string };
