@@ -2,7 +2,7 @@ import "reflect-metadata";
 import type { AddressInfo } from "node:net";
 import { defineCapabilities, defineCapability } from "@alloovium/core";
 import { createTestPolicy } from "@alloovium/core/testing";
-import { BadRequestException, Controller, ForbiddenException, Module, NotFoundException, Param, UseGuards, type CanActivate, type ExecutionContext, type INestApplication } from "@nestjs/common";
+import { BadRequestException, Controller, ForbiddenException, HttpCode, Module, NotFoundException, Param, Req, UseGuards, type CanActivate, type ExecutionContext, type INestApplication } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AllooviumModule, Capability } from "./index";
@@ -96,5 +96,37 @@ describe("@alloovium/nestjs: Nest's own exceptions", () => {
     const ok = await post("deny-2", false);
     expect(ok.status).toBe(201);
     expect(credits(ok)).toBe(credits(first) - 2);
+  });
+});
+
+const echo = defineCapability({ id: "things.echo", method: "POST", path: "/echo", cost: 1, idempotent: true });
+
+@Controller()
+class EchoController {
+  @Capability(echo)
+  @HttpCode(200)
+  echo(@Req() req: { body: unknown }) {
+    return { got: req.body };
+  }
+}
+
+describe("@alloovium/nestjs on Express with Nest's body parser left on", () => {
+  const t = createTestPolicy();
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    @Module({ imports: [AllooviumModule.forRoot({ policy: t.policy })], controllers: [EchoController] })
+    class EchoModule {}
+    app = await NestFactory.create(EchoModule, { logger: false }); // bodyParser not turned off
+    await app.listen(0, "127.0.0.1");
+  });
+  afterAll(() => app.close());
+
+  it("takes the JSON the parser left instead of reading a spent stream", async () => {
+    const { key } = await t.mintKey();
+    const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    const r = await fetch(`${base}/echo`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: '{"a":1}' });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ got: { a: 1 } });
   });
 });

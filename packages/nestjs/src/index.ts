@@ -72,9 +72,11 @@ type Res = { raw?: NodeResponse; code?: (status: number) => { headers(h: object)
 type NodeResponse = NodeResponseLike & { statusCode: number; setHeader(n: string, v: string): unknown };
 
 const nodeOf = (req: Req) => (req.raw ?? req) as NodeRequestLike & { url?: string };
+/** The bytes Fastify's parser took, what Express's body parser left (when `bodyParser` was not turned off), or the stream. */
 function incomingOf(req: Req, bodyOverLimit = false): IncomingRequest {
   const at = { method: req.method, url: req.originalUrl ?? nodeOf(req).url ?? "/", bodyOverLimit };
-  return incomingFromNode(nodeOf(req), req.body instanceof Uint8Array ? { ...at, bodyBytes: req.body } : at);
+  if (req.body instanceof Uint8Array) return incomingFromNode(nodeOf(req), { ...at, bodyBytes: req.body });
+  return incomingFromNode(nodeOf(req), req.raw || req.body === undefined ? at : { ...at, parsedBody: req.body });
 }
 
 function write(res: Res, r: WireResponse): void {
