@@ -25,6 +25,8 @@ const entryPoints: { spec: string; functions: string[]; esmOnly?: true }[] = [
   { spec: "@alloovium/express", functions: ["alloovium"] },
   { spec: "@alloovium/koa", functions: ["alloovium"] },
   { spec: "@alloovium/hono", functions: ["alloovium"] },
+  { spec: "@alloovium/fastify", functions: ["alloovium"] },
+  { spec: "@alloovium/nestjs", functions: ["AllooviumModule", "AllooviumGuard", "AllooviumInterceptor", "AllooviumExceptionFilter", "Capability", "Principal", "allooviumFrameworkErrors"] },
 ];
 
 /** What the entry points need beside the tarballs: their peer dependencies and the user's types. */
@@ -35,6 +37,11 @@ const peers = {
   express: "^5.0.0",
   koa: "^3.0.0",
   hono: "^4.6.0",
+  fastify: "^5.0.0",
+  "@nestjs/common": "^11.0.0",
+  "@nestjs/core": "^11.0.0",
+  "reflect-metadata": "^0.2.0",
+  rxjs: "^7.1.0",
   vitest: "4.1.12",
   typescript: "~5.9.3",
   "@types/node": "^20.19.0",

@@ -11,6 +11,8 @@ import pg = require("pg");
 import { alloovium as forExpress, type AllooviumOptions as ExpressOptions } from "@alloovium/express";
 import { alloovium as forKoa, type AllooviumOptions as KoaOptions } from "@alloovium/koa";
 import { alloovium as forHono, type AllooviumOptions as HonoOptions } from "@alloovium/hono";
+import { alloovium as forFastify, type AllooviumOptions as FastifyOptions } from "@alloovium/fastify";
+import { AllooviumModule, type AllooviumOptions as NestOptions } from "@alloovium/nestjs";
 
 type IsAny<T> = 0 extends 1 & T ? true : false;
 /** Compiles only when `value`'s type resolved to something other than `any`. */
@@ -32,9 +34,11 @@ void pgStores;
 typed(forExpress);
 typed(forKoa);
 typed(forHono);
+typed(forFastify);
+typed(AllooviumModule.forRoot);
 typed(new FakeClock());
 
 // A principal minted by the testing entry point is the root's Principal.
 export const principal: Principal = typed(mintPrincipal());
-export type Options = [IsAny<ExpressOptions>, IsAny<KoaOptions>, IsAny<HonoOptions>] extends [false, false, false] ? true : never;
+export type Options = [IsAny<ExpressOptions>, IsAny<KoaOptions>, IsAny<HonoOptions>, IsAny<FastifyOptions>, IsAny<NestOptions>] extends [false, false, false, false, false] ? true : never;
 export const options: Options = true;

@@ -4,14 +4,15 @@
  *
  * - bare: the framework alone, writing the body the way the sample's binding does
  *   (src/frameworks/*.ts: Hono `c.json`; Express with ETag off and `end(JSON.stringify(...))`;
- *   Koa a string body with `application/json`), so that the ratio measures the policy and not a
- *   difference in serialization;
+ *   Koa a string body with `application/json`; Fastify the JSON as bytes with `application/json`),
+ *   so that the ratio measures the policy and not a difference in serialization;
  * - peer: what a careful user assembles from popular packages: bearer auth whose key lookup is an
  *   HMAC-SHA256 digest of the presented key with a pepper, found in a Map of digest -> principal,
  *   then the framework's popular rate limiter on a memory store, keyed by the key's id:
  *   Hono `hono/bearer-auth` (verifyToken) + `hono-rate-limiter`; Express `passport` +
  *   `passport-http-bearer` + `express-rate-limit`; Koa a bearer middleware + `koa-ratelimit`
- *   (memory driver).
+ *   (memory driver); Fastify `@fastify/bearer-auth` + `@fastify/rate-limit`; NestJS (on Express) a
+ *   bearer guard + `@nestjs/throttler`'s guard.
  *
  * The peers' limit is the enterprise tier's average rate as a fixed window (12,000 per 60 s; our
  * bucket holds 12,000 and refills 200/s). No secret is compared byte by byte: the lookup is by the
@@ -20,7 +21,8 @@
  * problem details, credential screening, `last_used_at`.
  */
 import { createHmac } from "node:crypto";
-import type { RequestListener } from "node:http";
+import { createServer, type RequestListener } from "node:http";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { Middleware } from "koa";
 import type { Framework } from "../src/server";
 
@@ -60,6 +62,8 @@ export async function bareListener(framework: Framework, me: unknown): Promise<R
     app.get(ME, (c) => c.json(json));
     return getRequestListener(app.fetch);
   }
+  if (framework === "nestjs") return nestListener([], (_req, res) => res.status(200).setHeader("content-type", "application/json").end(JSON.stringify(json)));
+  if (framework === "fastify") return fastifyListener((app) => app.get(ME, (_request, reply) => reply.header("content-type", "application/json").send(Buffer.from(JSON.stringify(json)))));
   if (framework === "express") {
     const { default: express } = await import("express");
     const app = express();
@@ -88,7 +92,92 @@ export async function peerListener(framework: Framework, pepper: string, keys: r
   const lookup = digestLookup(pepper, keys);
   if (framework === "hono") return honoPeer(lookup);
   if (framework === "express") return expressPeer(lookup);
+  if (framework === "fastify") return fastifyPeer(lookup);
+  if (framework === "nestjs") return nestPeer(lookup);
   return koaPeer(lookup);
+}
+
+type NestRequest = { headers: Record<string, string | undefined>; principal?: PeerPrincipal | undefined };
+type NestResponse = import("express").Response;
+
+/**
+ * A Nest app on its Express platform (ETag and X-Powered-By off, as the sample's) answering
+ * `GET /me` with `handle` behind `guards`, with `imports`, as a request listener.
+ */
+async function nestListener(guards: Function[], handle: (req: NestRequest, res: NestResponse) => void, imports: unknown[] = []): Promise<RequestListener> {
+  await import("reflect-metadata");
+  const { Controller, Get, Module, Req, Res, UseGuards } = await import("@nestjs/common");
+  const { NestFactory } = await import("@nestjs/core");
+  const { ExpressAdapter } = await import("@nestjs/platform-express");
+  const { default: express } = await import("express");
+  class MeController {
+    me(req: NestRequest, res: NestResponse) {
+      handle(req, res);
+    }
+  }
+  const descriptor = Object.getOwnPropertyDescriptor(MeController.prototype, "me")!;
+  Req()(MeController.prototype, "me", 0);
+  Res()(MeController.prototype, "me", 1);
+  if (guards.length) UseGuards(...guards)(MeController.prototype, "me", descriptor);
+  Get(ME)(MeController.prototype, "me", descriptor);
+  Controller()(MeController);
+  class AppModule {}
+  Module({ imports: imports as never[], controllers: [MeController] })(AppModule);
+  const instance = express().disable("x-powered-by").disable("etag");
+  const app = await NestFactory.create(AppModule, new ExpressAdapter(instance), { logger: false });
+  await app.init();
+  return instance as unknown as RequestListener;
+}
+
+async function nestPeer(lookup: Lookup): Promise<RequestListener> {
+  const { UnauthorizedException } = await import("@nestjs/common");
+  const { ThrottlerGuard, ThrottlerModule } = await import("@nestjs/throttler");
+  // RFC 6750's token68 after the scheme, as hono/bearer-auth and passport-http-bearer read it.
+  const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+  class BearerGuard {
+    canActivate(ctx: { switchToHttp(): { getRequest(): NestRequest } }): boolean {
+      const req = ctx.switchToHttp().getRequest();
+      const match = BEARER.exec(req.headers["authorization"] ?? "");
+      req.principal = match ? lookup(match[1]!) : undefined;
+      if (req.principal === undefined) throw new UnauthorizedException();
+      return true;
+    }
+  }
+  const throttler = ThrottlerModule.forRoot({ throttlers: [{ ttl: PEER_WINDOW_MS, limit: PEER_LIMIT }], getTracker: (req) => (req as NestRequest).principal!.api_key_id });
+  return nestListener([BearerGuard, ThrottlerGuard], (req, res) => res.status(200).setHeader("content-type", "application/json").end(JSON.stringify(req.principal)), [throttler]);
+}
+
+/** A Fastify app, set up by `routes`, as a request listener (its own server never listens). */
+export async function fastifyListener(routes: (app: FastifyInstance) => unknown): Promise<RequestListener> {
+  const { default: Fastify } = await import("fastify");
+  let listener: RequestListener | undefined;
+  const app = Fastify({ serverFactory: (handler) => ((listener = handler), createServer()) });
+  await routes(app);
+  await app.ready();
+  return listener!;
+}
+
+async function fastifyPeer(lookup: Lookup): Promise<RequestListener> {
+  const { default: bearerAuth } = await import("@fastify/bearer-auth");
+  const { default: rateLimit } = await import("@fastify/rate-limit");
+  const principals = new WeakMap<object, PeerPrincipal>();
+  return fastifyListener(async (app) => {
+    // Cast: @fastify/rate-limit's declaration merging makes the plugin types disagree on the instance's generics.
+    await app.register(bearerAuth as unknown as FastifyPluginAsync<{ keys: Set<string>; auth: (key: string, request: object) => boolean }>, {
+      keys: new Set<string>(),
+      auth: (key, request) => {
+        const principal = lookup(key);
+        if (principal !== undefined) principals.set(request, principal);
+        return principal !== undefined;
+      },
+    });
+    await app.register(rateLimit as unknown as FastifyPluginAsync<{ max: number; timeWindow: number; keyGenerator: (request: object) => string }>, {
+      max: PEER_LIMIT,
+      timeWindow: PEER_WINDOW_MS,
+      keyGenerator: (request) => principals.get(request)!.api_key_id,
+    });
+    app.get(ME, (request, reply) => reply.header("content-type", "application/json").send(Buffer.from(JSON.stringify(principals.get(request)))));
+  });
 }
 
 type Lookup = (token: string) => PeerPrincipal | undefined;

@@ -17,6 +17,8 @@ import {
 import { capabilities } from "./capabilities";
 import { consoleAssets } from "./console";
 import { buildExpressApp } from "./frameworks/express";
+import { buildFastifyApp } from "./frameworks/fastify";
+import { buildNestApp } from "./frameworks/nestjs";
 import { buildHonoApp } from "./frameworks/hono";
 import { buildKoaApp } from "./frameworks/koa";
 import type { BuildApp } from "./frameworks/types";
@@ -30,7 +32,7 @@ import { connectStores, type StoreWiring } from "./stores";
 export type { SeedFile } from "./seed";
 export type { Runtime } from "./runtimes";
 
-export type Framework = "hono" | "express" | "koa";
+export type Framework = "hono" | "express" | "koa" | "fastify" | "nestjs";
 
 export interface StartOptions {
   framework: Framework;
@@ -82,7 +84,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa"];
+export const FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa", "fastify", "nestjs"];
 
 /** The frameworks with a Web-standard `fetch` (Request in, Response out): what Bun and Deno serve. */
 export const FETCH_FRAMEWORKS: readonly Framework[] = ["hono"];
@@ -90,7 +92,7 @@ export const FETCH_FRAMEWORKS: readonly Framework[] = ["hono"];
 /** For development only: every deployment sets ALLOOVIUM_KEY_PEPPER. */
 export const DEVELOPMENT_PEPPER = "alloovium-sample-development-pepper";
 
-const BUILDERS: Record<Framework, BuildApp> = { hono: buildHonoApp, express: buildExpressApp, koa: buildKoaApp };
+const BUILDERS: Record<Framework, BuildApp> = { hono: buildHonoApp, express: buildExpressApp, koa: buildKoaApp, fastify: buildFastifyApp, nestjs: buildNestApp };
 
 /**
  * Starts the v2 sample API on one framework, in-process.
@@ -157,7 +159,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.maxActiveKeys === undefined ? {} : { maxActiveKeys: options.maxActiveKeys }),
     });
 
-    const listener = build({
+    const listener = await build({
       policy,
       capabilities,
       routes: createRoutes({ projects: new ProjectStore(), keys, usage: (tenantId) => policy.usage(tenantId) }),

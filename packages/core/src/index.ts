@@ -71,10 +71,12 @@ export {
   type HttpGate,
   type HttpGateOptions,
   type IncomingRequest,
+  type NodeRequestAt,
   type NodeRequestLike,
   type PolicyContext,
   type ScreenResult,
 } from "./http/gate";
+export { settleNodeResponse, type NodeResponseLike } from "./http/node-response";
 export { answerClientErrors, type ClientErrorOptions } from "./http/client-errors";
 export { flattenHeaders } from "./http/headers";
 export { readJsonObject, type ReadJsonObjectOptions } from "./http/json-body";

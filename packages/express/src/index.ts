@@ -1,4 +1,4 @@
-import { createHttpGate, incomingFromNode, type Capability, type ContinueDecision, type HttpGate, type HttpGateOptions, type PolicyContext, type WireResponse } from "@alloovium/core";
+import { createHttpGate, incomingFromNode, settleNodeResponse, type Capability, type ContinueDecision, type HttpGate, type HttpGateOptions, type PolicyContext, type WireResponse } from "@alloovium/core";
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 
 /** What a policy route puts in `res.locals` (`body` also on `req.body`). */
@@ -45,35 +45,6 @@ function write(res: Response, r: WireResponse): void {
 const incomingOf = (req: Request) => incomingFromNode(req, { method: req.method, url: req.originalUrl, parsedBody: req.body });
 
 /**
- * Settles the decision when the handler ends its response, before it is sent: when it owes the
- * whole response, buffers what the handler writes and commits it for replay; otherwise commits
- * the status only (a 5xx refunds the credits before the client can see the answer).
- */
-function settle(res: Response, decision: ContinueDecision): void {
-  const whole = decision.owes === "response";
-  const chunks: Buffer[] = [];
-  const { write: rawWrite, end: rawEnd } = res;
-  const add = (chunk: unknown, encoding: unknown) => {
-    if (chunk != null && typeof chunk !== "function") chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8"));
-  };
-  if (whole) res.write = ((chunk: unknown, encoding?: unknown) => (add(chunk, encoding), true)) as Response["write"];
-  res.end = ((...args: unknown[]) => {
-    res.write = rawWrite;
-    res.end = rawEnd;
-    if (!whole) {
-      const send = () => void (rawEnd as (...a: unknown[]) => Response).apply(res, args);
-      decision.commit({ status: res.statusCode }).then(send, send);
-      return res;
-    }
-    add(args[0], args[1]);
-    const bytes = Buffer.concat(chunks);
-    const send = () => void (rawEnd as (chunk: Buffer) => Response).call(res, bytes);
-    decision.commit({ status: res.statusCode, headers: res.getHeaders(), body: bytes.toString("utf8") }).then(send, send);
-    return res;
-  }) as Response["end"];
-}
-
-/**
  * Binds a policy to Express 5: reads the body once (413/415), asks the policy, writes a rejection
  * or replay, and stores the handler's response (or just its status) when the decision asks to settle it.
  * @example
@@ -99,7 +70,7 @@ export function alloovium(options: AllooviumOptions): AllooviumExpress {
         locals[DECISION] = decision;
         req.body = request.body;
         setHeaders(res, decision.headers);
-        if (decision.owes !== "nothing") settle(res, decision);
+        if (decision.owes !== "nothing") settleNodeResponse(res, decision); // before the response is sent
         next();
       }, next);
     },

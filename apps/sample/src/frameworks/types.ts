@@ -16,10 +16,14 @@ export interface AppParts {
 }
 
 /**
- * A framework binding: the app as a Node request listener, and as a Web-standard `fetch` where
- * the framework has one (Hono's `app.fetch`: what Bun and Deno serve).
+ * A framework binding: the app as a Node request listener (once ready, for Fastify and NestJS),
+ * and as a Web-standard `fetch` where the framework has one (Hono's `app.fetch`: what Bun and
+ * Deno serve).
  */
-export type BuildApp = (parts: AppParts) => RequestListener & { readonly fetch?: FetchHandler };
+export type BuildApp = (parts: AppParts) => AppListener | Promise<AppListener>;
+
+/** What a binding builds: a Node request listener, with `fetch` where the framework has one. */
+export type AppListener = RequestListener & { readonly fetch?: FetchHandler };
 
 export const HEALTH = { status: "ok" } as const;
 

@@ -268,7 +268,7 @@ describe("Developer Console on hono: the whole flow", () => {
   });
 });
 
-describe.each(["express", "koa"] as const satisfies readonly Framework[])("Developer Console on %s: smoke", (framework) => {
+describe.each(["express", "koa", "fastify", "nestjs"] as const satisfies readonly Framework[])("Developer Console on %s: smoke", (framework) => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer({ framework, port: 0, log: () => {} });

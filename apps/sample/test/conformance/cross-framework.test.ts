@@ -1,8 +1,9 @@
 /**
- * The three frameworks must be indistinguishable on the wire: the same request table is played,
- * in the same order, against Hono, Express and Koa (each with its own memory stores and the same
- * seed), and every answer is compared after normalizing what legitimately differs (generated
- * ids, timestamps, cursors, the RateLimit numbers that depend on refill timing).
+ * The five frameworks must be indistinguishable on the wire: the same request table is played,
+ * in the same order, against Hono, Express, Koa, Fastify and NestJS (each with its own memory
+ * stores and the same seed), and every answer is compared after normalizing what legitimately
+ * differs (generated ids, timestamps, cursors, the RateLimit numbers that depend on refill
+ * timing): status, body, the values of the relevant headers and the names of all the others.
  */
 import { generateApiKey } from "@alloovium/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +18,12 @@ import { TENANT, USER, createFixture, type Fixture } from "./support/seed";
 const ME = "/api/v2/me";
 const PROJECTS = "/api/v2/vault/projects";
 const KEYS = "/api/v2/keys";
+
+/**
+ * Headers of the transport, which differ by how each framework writes the body (chunked or
+ * not, keep-alive): left out of the set of header names compared below.
+ */
+const TRANSPORT_HEADERS: ReadonlySet<string> = new Set(["date", "connection", "keep-alive", "content-length", "transfer-encoding"]);
 
 /** The headers whose values must agree across frameworks. */
 const COMPARED_HEADERS = [
@@ -146,6 +153,7 @@ const ROWS: readonly Row[] = [
   ["create a key with missing fields", ({ c, fx }) => c.send({ method: "POST", path: KEYS, key: fx.keys.keys, json: {} })],
   ["a test key creates a live key", ({ c, fx }) => c.send({ method: "POST", path: KEYS, key: fx.keys.keysTest, json: { name: "x", environment: "live", scopes: [] } })],
   ["list keys with limit=1", ({ c, fx }) => c.get(`${KEYS}?limit=1`, fx.keys.keys)],
+  ["GET a key by an id of 150 characters", ({ c, fx }) => c.get(`${KEYS}/${"a".repeat(150)}`, fx.keys.keys)],
   ["GET the created key", ({ c, fx, state }) => c.get(`${KEYS}/${state.keyId}`, fx.keys.keys)],
   ["GET the created key from another tenant", ({ c, fx, state }) => c.get(`${KEYS}/${state.keyId}`, fx.keys.otherKeys)],
   ["PATCH the created key's name", ({ c, fx, state }) => c.send({ method: "PATCH", path: `${KEYS}/${state.keyId}`, key: fx.keys.keys, json: { name: "CI (renamed)" } })],
@@ -223,6 +231,8 @@ interface Normalized {
   readonly status: number;
   readonly body: unknown;
   readonly headers: Partial<Record<(typeof COMPARED_HEADERS)[number], string>>;
+  /** Every other header's name (values compared where they are in COMPARED_HEADERS): no framework adds one of its own. */
+  readonly headerNames: readonly string[];
 }
 
 function normalize(res: WireResponse, fixed: ReadonlySet<string>): Normalized {
@@ -250,8 +260,12 @@ function normalize(res: WireResponse, fixed: ReadonlySet<string>): Normalized {
     if (h === "content-type" && res.status === 204) continue;
     headers[h] = v;
   }
+  // A 204's Content-Type is left open, as above.
+  const headerNames = Object.keys(res.headers)
+    .filter((h) => !TRANSPORT_HEADERS.has(h) && !(h === "content-type" && res.status === 204))
+    .sort();
   // Member order is part of the bytes a client sees: keep it by comparing the masked text too.
-  return { status: res.status, body: res.body === undefined ? res.text : { json: walk(res.body), keyOrder: keyOrder(res.body) }, headers };
+  return { status: res.status, body: res.body === undefined ? res.text : { json: walk(res.body), keyOrder: keyOrder(res.body) }, headers, headerNames };
 }
 
 function keyOrder(v: unknown): unknown {
@@ -260,7 +274,7 @@ function keyOrder(v: unknown): unknown {
   return null;
 }
 
-describe("the three frameworks answer alike", () => {
+describe("the five frameworks answer alike", () => {
   const fx = createFixture();
   const fixed = new Set<string>([...Object.values(TENANT), ...Object.values(USER), ...Object.values(fx.ids)]);
   const apps: App[] = [];

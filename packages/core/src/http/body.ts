@@ -34,7 +34,8 @@ export function isJsonMediaType(contentType: string | undefined): boolean {
   return true;
 }
 
-function tooLarge(limit: number): PolicyError {
+/** 413 `payload_too_large` for a body over `limit` bytes. */
+export function tooLarge(limit: number): PolicyError {
   return policyError("payload_too_large", `The request body exceeds ${limit} bytes.`, { limit_bytes: limit });
 }
 
@@ -108,7 +109,8 @@ function notUtf8(): PolicyError {
  * credential-location check; on POST/PUT/PATCH a body that is not JSON is 415
  * `unsupported_media_type` (`problem`); a body over the cap is 413 `payload_too_large`.
  * @param headers the raw header list (`req.rawHeaders`)
- * @param stream the body bytes; omitted or null when the framework has none
+ * @param stream the body bytes, as a stream or as the bytes a framework already read (with the
+ *   same cap); omitted or null when the framework has none
  * @example
  * const read = await readRequestBody(req.method, req.rawHeaders, req, { limitBytes: 1_048_576 });
  * if (read.problem) return send(policy.reject(read.problem).response);
@@ -116,13 +118,14 @@ function notUtf8(): PolicyError {
 export async function readRequestBody(
   method: string,
   headers: readonly string[],
-  stream: AsyncIterable<Uint8Array> | null | undefined,
+  stream: AsyncIterable<Uint8Array> | Uint8Array | null | undefined,
   options: { readonly limitBytes?: number } = {},
 ): Promise<RequestBody> {
   const limit = options.limitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   if (!stream || !requestHasBody(headers)) return NO_BODY;
   const declared = Number(headerValue(headers, "content-length"));
   if (declared > limit) return { problem: tooLarge(limit) };
+  if (stream instanceof Uint8Array) return stream.byteLength > limit ? { problem: tooLarge(limit) } : judgeBytes(method, headers, stream);
   const chunks: Uint8Array[] = [];
   let size = 0;
   // Iterated by hand: leaving a `for await` would destroy a Node request and its socket before
@@ -133,8 +136,12 @@ export async function readRequestBody(
     if (size > limit) return { problem: tooLarge(limit) };
     chunks.push(r.value);
   }
-  if (size === 0) return NO_BODY; // e.g. chunked with no bytes: no body, whatever its type
-  const bytes = concat(chunks, size);
+  return judgeBytes(method, headers, concat(chunks, size));
+}
+
+/** The whole body, read: parsed when JSON, else its text for the credential check (and 415 on a body method). */
+function judgeBytes(method: string, headers: readonly string[], bytes: Uint8Array): RequestBody {
+  if (bytes.byteLength === 0) return NO_BODY; // e.g. chunked with no bytes: no body, whatever its type
   const contentType = headerValue(headers, "content-type");
   if (isJsonMediaType(contentType)) {
     let text: string;

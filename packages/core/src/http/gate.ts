@@ -4,7 +4,7 @@ import type { Principal } from "../credentials/principal";
 import type { ContinueDecision, Policy, PolicyRequest, WireResponse } from "../pipeline";
 import { isProblemError } from "../problems/common";
 import { internalError, isPolicyError, policyError, ProblemError, type PolicyError } from "../problems/problem";
-import { NO_BODY, readRequestBody, requestHasBody, type RequestBody } from "./body";
+import { DEFAULT_BODY_LIMIT_BYTES, NO_BODY, readRequestBody, requestHasBody, tooLarge, type RequestBody } from "./body";
 import { fetchHeaderList } from "./headers";
 import { rawInput, validateInput, validates, type RequestInput } from "./input";
 
@@ -16,8 +16,16 @@ export interface IncomingRequest {
   readonly url: string;
   /** The raw header list (`req.rawHeaders`), so that duplicates survive. */
   readonly headers: readonly string[];
-  /** The body bytes, read once by the gate. */
-  readonly body?: AsyncIterable<Uint8Array> | null;
+  /**
+   * The body bytes, read once by the gate; or the whole body as bytes when the framework's own
+   * reader took it with the same cap (Fastify's content-type parser).
+   */
+  readonly body?: AsyncIterable<Uint8Array> | Uint8Array | null;
+  /**
+   * True when the framework's own reader stopped at the cap (Fastify's `FST_ERR_CTP_BODY_TOO_LARGE`):
+   * 413 `payload_too_large`, after the credential checks, as when the gate reads. @default false
+   */
+  readonly bodyOverLimit?: boolean;
   /** The body another layer already parsed (`express.json()`); used instead of reading `body`. */
   readonly parsedBody?: { readonly value: unknown };
   /** Cookies when the framework parsed them. */
@@ -53,8 +61,20 @@ export interface NodeRequestLike extends AsyncIterable<Uint8Array> {
  * the body is read, and the body from the stream — or `parsedBody`, when a body parser ran first.
  * @example gate.enter(incomingFromNode(req, { method: req.method, url: req.originalUrl, parsedBody: req.body }), capability)
  */
-export function incomingFromNode(req: NodeRequestLike, at: { readonly method: string; readonly url: string; readonly parsedBody?: unknown }): IncomingRequest {
-  return new NodeIncoming(req, at.method, at.url, at.parsedBody);
+export function incomingFromNode(req: NodeRequestLike, at: NodeRequestAt): IncomingRequest {
+  return new NodeIncoming(req, at);
+}
+
+/** What `incomingFromNode` takes beside the Node request. */
+export interface NodeRequestAt {
+  readonly method: string;
+  readonly url: string;
+  /** What a body parser that ran first left (`req.body`); used instead of the stream. */
+  readonly parsedBody?: unknown;
+  /** The whole body, when the framework's own capped reader took it from the stream. */
+  readonly bodyBytes?: Uint8Array;
+  /** The framework's own reader stopped at the cap: 413 after the credential checks. */
+  readonly bodyOverLimit?: boolean;
 }
 
 /** A Fetch `Request` as the gate reads it (Bun, Deno, workers, Hono's `c.req.raw`). */
@@ -78,17 +98,22 @@ export function incomingFromFetch(request: FetchRequestLike): IncomingRequest {
 /** One object per request, its `trailers` a method (no closure is made per request). */
 class NodeIncoming implements IncomingRequest {
   readonly headers: readonly string[];
-  readonly body?: AsyncIterable<Uint8Array>;
+  readonly method: string;
+  readonly url: string;
+  readonly body?: AsyncIterable<Uint8Array> | Uint8Array;
   readonly parsedBody?: { readonly value: unknown };
+  readonly bodyOverLimit?: boolean;
   constructor(
     private readonly req: NodeRequestLike,
-    readonly method: string,
-    readonly url: string,
-    parsed: unknown,
+    at: NodeRequestAt,
   ) {
     this.headers = req.rawHeaders;
-    if (parsed === undefined) this.body = req;
-    else this.parsedBody = { value: parsed };
+    this.method = at.method;
+    this.url = at.url;
+    if (at.bodyOverLimit) this.bodyOverLimit = true;
+    else if (at.bodyBytes !== undefined) this.body = at.bodyBytes;
+    else if (at.parsedBody === undefined) this.body = req;
+    else this.parsedBody = { value: at.parsedBody };
   }
   /** Filled once the body is read. */
   trailers(): readonly string[] | undefined {
@@ -230,6 +255,7 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
     const request: MutableRequest = { method, path, query, headers: incoming.headers };
     if (incoming.cookies) request.cookies = incoming.cookies;
     if (incoming.parsedBody) return withBody(incoming, request, { body: incoming.parsedBody.value });
+    if (incoming.bodyOverLimit) return withBody(incoming, request, { problem: tooLarge(limit ?? DEFAULT_BODY_LIMIT_BYTES) });
     // The hot path (no body) does not wait for a read.
     if (!incoming.body || !requestHasBody(incoming.headers)) return { request, read: NO_BODY, trailers: trailersOf(incoming, method) };
     return readRequestBody(method, incoming.headers, incoming.body, readOptions).then(

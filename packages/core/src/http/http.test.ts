@@ -173,6 +173,25 @@ describe("createHttpGate", () => {
     expect(no.kind === "respond" && no.response.status).toBe(401);
   });
 
+  it("judges the bytes a framework's own capped reader took, and its over-the-cap signal, as its own read", async () => {
+    const t = createTestPolicy();
+    const gate = createHttpGate({ policy: t.policy, bodyLimitBytes: 100 });
+    const { key } = await t.mintKey();
+    const headers = ["Authorization", `Bearer ${key}`, "Content-Type", "application/json", "Content-Length", "7"];
+    const bytes = await gate.enter({ method: "POST", url: "/things", headers, body: Buffer.from('{"a":1}') }, create);
+    expect(bytes.kind === "continue" && bytes.request.body).toEqual({ a: 1 });
+    const broken = await gate.enter({ method: "POST", url: "/things", headers, body: Buffer.from("{nope") }, create);
+    expect(broken.kind === "continue" && broken.request.rawBody).toBe("{nope");
+    const over = await gate.enter({ method: "POST", url: "/things", headers, bodyOverLimit: true }, create);
+    expect(over.kind === "respond" && JSON.parse(over.response.body)).toMatchObject({ status: 413, code: "payload_too_large", limit_bytes: 100 });
+    const exposed = await gate.enter({ method: "POST", url: "/things", headers: [...headers, "X-API-Key", key], bodyOverLimit: true }, create);
+    expect(exposed.kind === "respond" && JSON.parse(exposed.response.body)).toMatchObject({ code: "credential_location_not_allowed", location: "header" });
+    const form = await gate.enter({ method: "POST", url: "/things", headers: ["Authorization", `Bearer ${key}`, "Content-Type", "text/plain", "Content-Length", "3"], body: Buffer.from("a=1") }, create);
+    expect(form.kind === "respond" && form.response.status).toBe(415);
+    const big = await gate.enter({ method: "POST", url: "/things", headers: ["Authorization", `Bearer ${key}`, "Content-Type", "application/json", "Transfer-Encoding", "chunked"], body: Buffer.alloc(101, 0x20) }, create);
+    expect(big.kind === "respond" && big.response.status).toBe(413);
+  });
+
   it("renders a thrown ProblemError below 500 as the handler's answer and anything else as a bare 500", async () => {
     const t = createTestPolicy();
     const gate = createHttpGate({ policy: t.policy, bodyLimitBytes: 100 });

@@ -6,7 +6,7 @@ import { createClient, type Client } from "./http";
 import { startSpawnedServer } from "./spawned";
 import type { Fixture } from "./seed";
 
-const ALL_FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa"];
+const ALL_FRAMEWORKS: readonly Framework[] = ["hono", "express", "koa", "fastify", "nestjs"];
 
 /**
  * Every framework, or the comma-separated subset in `CONFORMANCE_FRAMEWORKS` (for debugging one
