@@ -106,7 +106,7 @@ export function createPolicy(options: PolicyOptions): Policy {
         checkEnvironment(principal.auth_method === "api_key" ? principal.environment : undefined, environment) ??
         checkScopes(principal.auth_method, principal.scopes, capability.scopes) ??
         costExceedsCapacity(capability.cost, plan.limits, plan.tenant?.limits);
-      if (before) return reject(before, await peekHeaders(plan, grant));
+      if (before) return refused(reject(before, await peekHeaders(plan, grant)), principal);
 
       const key = idempotencyMethods.has(req.method) ? idempotencyDemand(req, capability, ownerOf(principal)) : undefined;
       const keyError = key && "error" in key ? key.error : null;
@@ -121,7 +121,7 @@ export function createPolicy(options: PolicyOptions): Policy {
         admitted = admission.admit(request); // memory stores answer at once
         if (admitted instanceof Promise) admitted = await admitted;
       } catch (e) {
-        return reject(unavailable(e, "admit", "The rate limiter is unavailable; retry shortly.")); // nothing was taken
+        return refused(reject(unavailable(e, "admit", "The rate limiter is unavailable; retry shortly.")), principal); // nothing was taken
       }
 
       const { bucket, credits: charged } = admitted;
@@ -137,13 +137,13 @@ export function createPolicy(options: PolicyOptions): Policy {
       }
       const shared = plan.tenant && admitted.tenant ? { limits: plan.tenant.limits, result: admitted.tenant } : undefined;
       const headers = rateHeaders(plan.limits, bucket, grant, balance, shared);
-      if (!bucket.allowed) return reject(rateLimited(capability.cost, { limits: plan.limits, result: bucket }, shared), headers);
-      if (keyError) return reject(keyError, headers);
-      if (charged?.outcome === "insufficient") return reject(insufficientCredits(capability.credits, charged.balance), headers);
+      if (!bucket.allowed) return refused(reject(rateLimited(capability.cost, { limits: plan.limits, result: bucket }, shared), headers), principal);
+      if (keyError) return refused(reject(keyError, headers), principal);
+      if (charged?.outcome === "insufficient") return refused(reject(insufficientCredits(capability.credits, charged.balance), headers), principal);
 
       const reservation: Reservation | null = charged?.outcome === "charged" && charged.credits > 0 ? { credits: charged.credits, hour: charged.hour, grant } : null;
       const admittedRequest = { principal, capability, headers, reservation };
-      return claim ? await settleClaim(admitted.claim, admittedRequest, claim.ref) : proceed(admittedRequest);
+      return claim ? refused(await settleClaim(admitted.claim, admittedRequest, claim.ref), principal) : proceed(admittedRequest);
     } catch (e) {
       onStoreError(e, "admit");
       return reject(internalError());
@@ -230,6 +230,11 @@ function decisionEvent(decision: Decision, capability: Capability, facts: Facts,
   if (facts.remaining !== undefined) e.remaining = facts.remaining;
   if (facts.credits) e.credits = facts.credits;
   return e;
+}
+
+/** A refusal or a replay after authentication, with who it answered (`RejectDecision.principal`). */
+function refused(decision: Decision, principal: Principal): Decision {
+  return decision.kind === "continue" ? decision : { ...decision, principal };
 }
 
 /** The policy's `reject`: a problem body with the policy's `type` base, as the response to write. */

@@ -1,0 +1,237 @@
+/**
+ * `@alloovium/core/otel`: the policy's decisions as OpenTelemetry metrics and span attributes.
+ * A subpath of its own so that `@alloovium/core` loads, and records nothing, without the optional
+ * peer `@opentelemetry/api`: only this entry point imports it.
+ */
+import { SpanKind, SpanStatusCode, metrics, trace, type Attributes, type MeterProvider, type ObservableResult, type Span, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import type { Decision, DecisionEvent, Policy, PolicyOptions, PolicyStores, SettleEvent, StoreOperation } from "../pipeline";
+import { createPolicy } from "../pipeline";
+
+/** The instruments' names, as OpenTelemetry names them (Prometheus: dots become `_`, counters end `_total`, seconds `_seconds`). */
+export const POLICY_METRICS = {
+  /** Counter, `{decision}`: `outcome`, `code` (refusals), `capability`, `tier` (once authenticated), `tenant` (opt-in). */
+  decisions: "alloovium.policy.decisions",
+  /** Histogram, `s`: the policy's own time per decision; `outcome`, `capability`. */
+  duration: "alloovium.policy.duration",
+  /** Counter, `{error}`: store failures by `store` and `operation` (`StoreOperation`). */
+  storeErrors: "alloovium.policy.store.errors",
+  /** Counter, `{decision}`: decisions taken without a store that failed open, by `store` (`credits`, `idempotency`). */
+  failedOpen: "alloovium.policy.failed_open",
+  /** Counter, `{credit}`: credits charged, by `capability` (and `tenant`, opt-in). */
+  creditsCharged: "alloovium.policy.credits.charged",
+  /** Counter, `{credit}`: credits refunded by a 5xx or a throw, by `capability` (and `tenant`, opt-in). */
+  creditsRefunded: "alloovium.policy.credits.refunded",
+  /** Counter, `{settlement}`: settlements of admitted requests by `outcome` (`kept`, `refunded`, `released`) and `capability`. */
+  settlements: "alloovium.policy.settlements",
+} as const;
+
+/** The attributes set on the active span (the user's HTTP server span) when a decision is taken. */
+export const POLICY_SPAN_ATTRIBUTES = {
+  capability: "alloovium.policy.capability",
+  outcome: "alloovium.policy.outcome",
+  code: "alloovium.policy.code",
+} as const;
+
+/**
+ * Bucket boundaries of `alloovium.policy.duration`, in seconds: 10 µs to 1 s (a memory decision
+ * takes a few µs, a Redis round trip about a millisecond, a slow store more).
+ */
+export const POLICY_DURATION_BUCKETS: readonly number[] = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+];
+
+/** Options of `createInstrumentedPolicy`. */
+export interface PolicyTelemetryOptions {
+  /** Where the instruments are created. @default metrics.getMeterProvider() (the global one; a no-op until an SDK registers) */
+  readonly meterProvider?: MeterProvider;
+  /** Where store spans are started (`storeSpans`). @default trace.getTracerProvider() */
+  readonly tracerProvider?: TracerProvider;
+  /**
+   * Adds the `tenant` attribute (the tenant id) to the decision and credit counters. Off by
+   * default: one series per tenant can be more than a metrics backend should hold. @default false
+   */
+  readonly tenantIds?: boolean;
+  /**
+   * A child span per store call (`alloovium.store buckets.consume`, ...) of the stores given in
+   * `stores` (memory stores the policy fills in for ones left out are not traced). @default false
+   */
+  readonly storeSpans?: boolean;
+  /** Sets `alloovium.policy.capability`, `.outcome` and `.code` on the active span of each decision. @default true */
+  readonly spanAttributes?: boolean;
+}
+
+/** Which store an operation told to `onStoreError` is a call to. */
+const STORE_OF: Record<StoreOperation, string> = {
+  lookup: "keys",
+  touch: "keys",
+  admit: "admission",
+  peek: "buckets",
+  charge: "credits",
+  refund: "credits",
+  usage: "credits",
+  complete: "idempotency",
+  release: "idempotency",
+};
+
+const OUTCOME = { continue: "admitted", replay: "replayed", reject: "refused" } as const;
+
+/**
+ * `createPolicy`, with its decisions recorded through OpenTelemetry: the `POLICY_METRICS`
+ * instruments (fed from `onDecision`, `onSettle` and `onStoreError`, after the answer; your own
+ * listeners in `options` are still called), the `POLICY_SPAN_ATTRIBUTES` on the active span (your
+ * HTTP instrumentation's `{method} {http.route}` span), and with `storeSpans` a span per store call.
+ * Counters are kept in the policy and read when the SDK collects, so a decision costs a map
+ * update and one histogram record.
+ * @example
+ * import { createInstrumentedPolicy } from "@alloovium/core/otel";
+ * const policy = createInstrumentedPolicy({ environment: "live", keyHasher, stores }, { storeSpans: true });
+ */
+export function createInstrumentedPolicy(options: PolicyOptions, telemetry: PolicyTelemetryOptions = {}): Policy {
+  if (!telemetry || typeof telemetry !== "object") throw new TypeError("createInstrumentedPolicy: `telemetry` must be an object");
+  const meter = (telemetry.meterProvider ?? metrics.getMeterProvider()).getMeter("@alloovium/core");
+  const tenantIds = telemetry.tenantIds === true;
+
+  const decisions = new Tally();
+  const storeErrors = new Tally();
+  const failedOpen = new Tally();
+  const charged = new Tally();
+  const refunded = new Tally();
+  const settlements = new Tally();
+  const counter = (name: string, unit: string, description: string, tally: Tally) =>
+    meter.createObservableCounter(name, { unit, description }).addCallback((result) => tally.report(result));
+  counter(POLICY_METRICS.decisions, "{decision}", "Decisions of the API policy, by outcome, problem code, capability and tier.", decisions);
+  counter(POLICY_METRICS.storeErrors, "{error}", "Store failures seen by the API policy, by store and operation.", storeErrors);
+  counter(POLICY_METRICS.failedOpen, "{decision}", "Decisions taken without a store that failed open, by store.", failedOpen);
+  counter(POLICY_METRICS.creditsCharged, "{credit}", "Credits charged by the API policy.", charged);
+  counter(POLICY_METRICS.creditsRefunded, "{credit}", "Credits refunded after a 5xx or a throw.", refunded);
+  counter(POLICY_METRICS.settlements, "{settlement}", "Settlements of admitted requests, by outcome.", settlements);
+  const duration = meter.createHistogram(POLICY_METRICS.duration, {
+    unit: "s",
+    description: "The API policy's own time per decision.",
+    advice: { explicitBucketBoundaries: [...POLICY_DURATION_BUCKETS] },
+  });
+  // One attributes object per combination: the histogram is handed the same object each time.
+  const durationAttrs = new Map<string, Attributes>();
+
+  const onDecision = (e: DecisionEvent) => {
+    const code = e.code ?? "";
+    const tier = e.tier ?? "";
+    const tenant = tenantIds ? (e.tenantId ?? "") : "";
+    decisions.add(`${e.outcome}\u0000${code}\u0000${e.capability}\u0000${tier}\u0000${tenant}`, 1, () => {
+      const a: Attributes = { outcome: e.outcome, capability: e.capability };
+      if (e.code) a["code"] = e.code;
+      if (e.tier) a["tier"] = e.tier;
+      if (tenantIds && e.tenantId !== undefined) a["tenant"] = e.tenantId;
+      return a;
+    });
+    const key = `${e.outcome}\u0000${e.capability}`;
+    let attrs = durationAttrs.get(key);
+    if (!attrs) durationAttrs.set(key, (attrs = { outcome: e.outcome, capability: e.capability }));
+    duration.record(e.durationMs / 1000, attrs);
+    for (const store of e.failedOpen) failedOpen.add(store, 1, () => ({ store }));
+    if (e.credits && e.credits.charged > 0) charged.add(`${e.capability}\u0000${tenant}`, e.credits.charged, () => creditAttrs(e.capability, tenantIds ? e.tenantId : undefined));
+  };
+  const onSettle = (e: SettleEvent) => {
+    settlements.add(`${e.outcome}\u0000${e.capability}`, 1, () => ({ outcome: e.outcome, capability: e.capability }));
+    if (e.refunded > 0) refunded.add(`${e.capability}\u0000${tenantIds ? e.tenantId : ""}`, e.refunded, () => creditAttrs(e.capability, tenantIds ? e.tenantId : undefined));
+  };
+  const onStoreError = (error: unknown, operation: StoreOperation) => {
+    storeErrors.add(operation, 1, () => ({ store: STORE_OF[operation] ?? "unknown", operation }));
+    options.onStoreError?.(error, operation);
+  };
+
+  const theirs = { decision: options.onDecision, settle: options.onSettle };
+  const policy = createPolicy({
+    ...options,
+    stores: telemetry.storeSpans ? tracedStores(options.stores, (telemetry.tracerProvider ?? trace.getTracerProvider()).getTracer("@alloovium/core")) : options.stores,
+    onDecision: theirs.decision ? (e) => (onDecision(e), theirs.decision!(e)) : onDecision,
+    onSettle: theirs.settle ? (e) => (onSettle(e), theirs.settle!(e)) : onSettle,
+    onStoreError,
+  });
+  if (telemetry.spanAttributes === false) return policy;
+  const decide = policy.decide;
+  return {
+    ...policy,
+    // The active span is the request's only while `decide` runs in its context (events come later).
+    decide(request, capability) {
+      const span = trace.getActiveSpan();
+      if (!span || !span.isRecording()) return decide(request, capability);
+      return decide(request, capability).then((decision) => (annotate(span, decision, capability.id), decision));
+    },
+  };
+}
+
+function creditAttrs(capability: string, tenant: string | undefined): Attributes {
+  return tenant === undefined ? { capability } : { capability, tenant };
+}
+
+function annotate(span: Span, decision: Decision, capability: string): void {
+  span.setAttribute(POLICY_SPAN_ATTRIBUTES.capability, capability);
+  span.setAttribute(POLICY_SPAN_ATTRIBUTES.outcome, OUTCOME[decision.kind]);
+  if (decision.kind === "reject") span.setAttribute(POLICY_SPAN_ATTRIBUTES.code, decision.problem.code);
+}
+
+/** Cumulative sums per attribute set, reported to an observable counter when the SDK collects. */
+class Tally {
+  private readonly sums = new Map<string, { readonly attributes: Attributes; value: number }>();
+  add(key: string, n: number, attributes: () => Attributes): void {
+    const entry = this.sums.get(key);
+    if (entry) entry.value += n;
+    else this.sums.set(key, { attributes: attributes(), value: n });
+  }
+  report(result: ObservableResult): void {
+    for (const { attributes, value } of this.sums.values()) result.observe(value, attributes);
+  }
+}
+
+const STORE_NAMES = ["keys", "buckets", "idempotency", "credits", "admission"] as const;
+
+/** The given stores behind proxies that start a span per method call (an admission's `credits` is the traced credit store). */
+function tracedStores(stores: PolicyStores, tracer: Tracer): PolicyStores {
+  if (!stores || typeof stores !== "object") return stores; // createPolicy names the problem
+  const proxies = new Map<object, object>();
+  const out: Record<string, unknown> = {};
+  for (const name of STORE_NAMES) {
+    const store = stores[name];
+    if (store && typeof store === "object") proxies.set(store, traced(store, name, tracer, proxies));
+  }
+  for (const name of STORE_NAMES) if (stores[name] !== undefined) out[name] = proxies.get(stores[name] as object) ?? stores[name];
+  return out as unknown as PolicyStores;
+}
+
+function traced<T extends object>(store: T, name: string, tracer: Tracer, proxies: ReadonlyMap<object, object>): T {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== "function") return (value && typeof value === "object" && proxies.get(value)) || value;
+      if (property === "constructor") return value;
+      let fn = wrapped.get(property);
+      if (!fn) {
+        const span = `alloovium.store ${name}.${String(property)}`;
+        const method = value as (...args: unknown[]) => unknown;
+        fn = function (...args: unknown[]) {
+          return tracer.startActiveSpan(span, { kind: SpanKind.INTERNAL, attributes: { "alloovium.store": name, "alloovium.store.operation": String(property) } }, (s) => {
+            try {
+              const result = method.apply(target, args);
+              if (result instanceof Promise) return result.then((v: unknown) => (s.end(), v), (e: unknown) => failed(s, e));
+              s.end();
+              return result;
+            } catch (e) {
+              return failed(s, e);
+            }
+          });
+        };
+        wrapped.set(property, fn);
+      }
+      return fn;
+    },
+  });
+}
+
+function failed(span: Span, error: unknown): never {
+  span.recordException(error instanceof Error ? error : String(error));
+  span.setStatus(error instanceof Error ? { code: SpanStatusCode.ERROR, message: error.message } : { code: SpanStatusCode.ERROR });
+  span.end();
+  throw error;
+}
