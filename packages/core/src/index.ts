@@ -73,3 +73,6 @@ export { flattenHeaders } from "./http/headers";
 export { readJsonObject, type ReadJsonObjectOptions } from "./http/json-body";
 
 export type { Clock } from "./clock";
+
+// Logs
+export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS, pinoRedaction, redactCredentials, type PinoRedactionOptions } from "./logging/redaction";

@@ -21,7 +21,7 @@ afterAll(() => rig.close());
 async function instrumented(telemetry: PolicyTelemetryOptions = {}, options: Parameters<typeof createTestPolicy>[0] = {}) {
   const own = await startTelemetryRig();
   const t = createTestPolicy({ ...options, create: (o) => createInstrumentedPolicy(o, { meterProvider: own.meterProvider, ...telemetry }) });
-  return { t, metrics: () => own.metrics(), close: () => own.meterProvider.shutdown?.() };
+  return { t, metrics: () => own.metrics() };
 }
 
 describe("createInstrumentedPolicy: metrics", () => {
@@ -42,6 +42,19 @@ describe("createInstrumentedPolicy: metrics", () => {
     expect(duration.points[0]!.histogram!.boundaries).toEqual(POLICY_DURATION_BUCKETS);
     expect(duration.points.reduce((n, p) => n + p.value, 0)).toBe(3);
     for (const p of duration.points) expect(p.histogram!.sum).toBeLessThan(1); // seconds, not milliseconds
+  });
+
+  it("records the duration by outcome and capability when asked", async () => {
+    const { t, metrics } = await instrumented({ durationAttributes: true });
+    const { key } = await t.mintKey({ scopes: ["vault:read"] });
+    await t.call(list, { key });
+    await t.call(create, {});
+    await told();
+    const duration = (await metrics()).get(POLICY_METRICS.duration)!;
+    expect(duration.points.map((p) => [p.attributes, p.value])).toEqual([
+      [{ outcome: "admitted", capability: "vault.projects.list" }, 1],
+      [{ outcome: "refused", capability: "vault.projects.create" }, 1],
+    ]);
   });
 
   it("adds the tenant id only when asked", async () => {

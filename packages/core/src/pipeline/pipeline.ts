@@ -78,11 +78,10 @@ export function createPolicy(options: PolicyOptions): Policy {
   /** `run`, and the decision event after it when `onDecision` listens (nothing measured otherwise). */
   const decide: Policy["decide"] = emitDecision
     ? (req, capability) => {
-        const start = clockMs();
-        const facts: Facts = { failedOpen: [] };
+        const facts = new Facts(clockMs());
         return run(req, capability, facts).then((decision) => {
           try {
-            emitDecision(decisionEvent(decision, capability, facts, clockMs() - start));
+            emitDecision(facts.event(decision, capability, clockMs()));
           } catch {
             // The event is lost, never the answer.
           }
@@ -132,8 +131,8 @@ export function createPolicy(options: PolicyOptions): Policy {
       if (facts) {
         facts.remaining = bucket.remaining;
         if (balance !== undefined) facts.credits = { charged: charged?.outcome === "charged" ? charged.credits : 0, balance };
-        if (charged?.outcome === "unavailable") facts.failedOpen.push("credits");
-        if (claim && claimFailed(admitted.claim) && config.idempotencyFailure === "open") facts.failedOpen.push("idempotency");
+        if (charged?.outcome === "unavailable") facts.failedOpen = [...facts.failedOpen, "credits"];
+        if (claim && claimFailed(admitted.claim) && config.idempotencyFailure === "open") facts.failedOpen = [...facts.failedOpen, "idempotency"];
       }
       const shared = plan.tenant && admitted.tenant ? { limits: plan.tenant.limits, result: admitted.tenant } : undefined;
       const headers = rateHeaders(plan.limits, bucket, grant, balance, shared);
@@ -201,35 +200,40 @@ export function createPolicy(options: PolicyOptions): Policy {
   };
 }
 
-/** What a decision event reports beyond the decision itself, gathered only when someone listens. */
-interface Facts {
-  principal?: Principal;
-  tier?: RateLimitTier;
-  remaining?: number;
-  credits?: { readonly charged: number; readonly balance: number };
-  readonly failedOpen: FailOpenStore[];
-}
+const NO_STORE_FAILED: readonly FailOpenStore[] = Object.freeze([]);
 
-/** The event of one decision, from what the pipeline gathered. */
-function decisionEvent(decision: Decision, capability: Capability, facts: Facts, durationMs: number): DecisionEvent {
-  const e: { -readonly [K in keyof DecisionEvent]: DecisionEvent[K] } = {
-    outcome: decision.kind === "continue" ? "admitted" : decision.kind === "replay" ? "replayed" : "refused",
-    status: decision.kind === "continue" ? 200 : decision.response.status,
-    capability: capability.id,
-    cost: capability.cost,
-    failedOpen: facts.failedOpen,
-    durationMs,
-  };
-  if (decision.kind === "reject") e.code = decision.problem.code as ProblemCode;
-  const p = facts.principal;
-  if (p) {
-    e.tenantId = p.tenant_id;
-    e.credential = p.auth_method === "api_key" ? { kind: "api_key", prefix: p.api_key_prefix, keyId: p.api_key_id } : { kind: "oauth", clientId: p.client_id };
+/**
+ * What a decision event reports beyond the decision itself, gathered only when someone listens.
+ * A class and one object literal of a fixed shape: the event is built on every decision.
+ */
+class Facts {
+  principal: Principal | undefined = undefined;
+  tier: RateLimitTier | undefined = undefined;
+  remaining: number | undefined = undefined;
+  credits: { readonly charged: number; readonly balance: number } | undefined = undefined;
+  failedOpen: readonly FailOpenStore[] = NO_STORE_FAILED;
+  constructor(readonly startMs: number) {}
+
+  /** The event of the decision (absent facts are `undefined` members). */
+  event(decision: Decision, capability: Capability, endMs: number): DecisionEvent {
+    const p = this.principal;
+    const kind = decision.kind;
+    const event = {
+      outcome: kind === "continue" ? "admitted" : kind === "replay" ? "replayed" : "refused",
+      code: kind === "reject" ? (decision.problem.code as ProblemCode) : undefined,
+      status: kind === "continue" ? 200 : decision.response.status,
+      capability: capability.id,
+      tenantId: p?.tenant_id,
+      credential: p === undefined ? undefined : p.auth_method === "api_key" ? { kind: "api_key", prefix: p.api_key_prefix, keyId: p.api_key_id } : { kind: "oauth", clientId: p.client_id },
+      tier: this.tier,
+      cost: capability.cost,
+      remaining: this.remaining,
+      credits: this.credits,
+      failedOpen: this.failedOpen,
+      durationMs: endMs - this.startMs,
+    };
+    return event as DecisionEvent; // `undefined` members stand for absent ones
   }
-  if (facts.tier) e.tier = facts.tier;
-  if (facts.remaining !== undefined) e.remaining = facts.remaining;
-  if (facts.credits) e.credits = facts.credits;
-  return e;
 }
 
 /** A refusal or a replay after authentication, with who it answered (`RejectDecision.principal`). */
