@@ -13,6 +13,7 @@ import {
   type PolicyOptions,
   type PolicyStores,
 } from "@alloovium/core";
+import { createInstrumentedPolicy } from "@alloovium/core/otel";
 import { capabilities } from "./capabilities";
 import { consoleAssets } from "./console";
 import { buildExpressApp } from "./frameworks/express";
@@ -23,6 +24,8 @@ import { createRoutes } from "./handlers";
 import { ProjectStore } from "./projects";
 import { insertSeedRecords, seedCreditGrants, seedDemo, seedRecords, type SeedFile } from "./seed";
 import { connectRedis, type RedisWiring } from "./stores";
+import { requestLogging } from "./request-log";
+import { startMetrics, type MetricsOptions, type RunningMetrics } from "./telemetry";
 
 export type { SeedFile } from "./seed";
 
@@ -58,6 +61,11 @@ export interface StartOptions {
   tenantBucket?: PolicyOptions["tenantBucket"];
   /** The most active keys a tenant may hold (`createKeyManager`'s `maxActiveKeys`). @default 100 */
   maxActiveKeys?: number;
+  /**
+   * The policy's OpenTelemetry metrics (`@alloovium/core/otel`): for Prometheus on a port of its
+   * own (`http://host:port/metrics`) and/or pushed to an OTLP endpoint. @default none
+   */
+  metrics?: MetricsOptions;
 }
 
 export interface RunningServer {
@@ -65,6 +73,8 @@ export interface RunningServer {
   url: string;
   /** Only when no seed. */
   demoKey?: string;
+  /** `http://host:port/metrics`, when `metrics.prometheusPort` is set. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -98,6 +108,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const grantOf = (tenantId: string) => grants.get(tenantId) ?? DEFAULT_CREDIT_GRANT;
 
   let redis: RedisWiring | undefined;
+  let metrics: RunningMetrics | undefined;
   let keyStore: KeyStore = new MemoryKeyStore();
   // Balances and usage live where the admission charges them: the policy's memory store, or
   // Redis (`@alloovium/redis`'s admission charges its credit store), shared by every instance.
@@ -110,6 +121,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     stores = redis.stores;
   }
   try {
+    if (options.metrics && (options.metrics.prometheusPort !== undefined || options.metrics.otlpEndpoint !== undefined)) metrics = await startMetrics(options.metrics, host);
     // Missing records only: a restart with the same seed never undoes a revocation or a roll.
     await insertSeedRecords(keyStore, records, log);
     const demoKey = options.seed ? undefined : await seedDemo(keyStore, keyHasher);
@@ -117,7 +129,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const { jwks, issuer, audience } = options.oauth;
       extra.oauth = createOAuthVerifier({ jwks: jwks as JwksSource, issuer, ...(audience === undefined ? {} : { audience }) });
     }
-    const policy = createPolicy({
+    const meterProvider = metrics?.meterProvider;
+    const makePolicy = meterProvider ? (o: PolicyOptions) => createInstrumentedPolicy(o, { meterProvider }) : createPolicy;
+    const policy = makePolicy({
       environment,
       keyHasher,
       stores,
@@ -134,15 +148,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.maxActiveKeys === undefined ? {} : { maxActiveKeys: options.maxActiveKeys }),
     });
 
+    // One JSON line per request: the adapters are bound to the logging policy, the server to its listener.
+    const logging = requestLogging(policy, ["/healthz", ...consoleAssets().map((a) => a.path)], log);
     const listener = build({
-      policy,
+      policy: logging.policy,
       capabilities,
       routes: createRoutes({ projects: new ProjectStore(), keys, usage: (tenantId) => policy.usage(tenantId) }),
       statics: consoleAssets(),
       log,
       ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     });
-    const server = createServer(listener);
+    const server = createServer(logging.listen(listener));
     // The HTTP server's own refusals (bad framing, oversized headers, no Host) as problems too.
     answerClientErrors(server);
     await listen(server, port, host);
@@ -152,16 +168,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     return {
       url: `http://${urlHost}:${address.port}`,
       ...(demoKey === undefined ? {} : { demoKey }),
+      ...(metrics?.prometheusUrl === undefined ? {} : { metricsUrl: metrics.prometheusUrl }),
       close: () =>
         (closing ??= (async () => {
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             server.closeAllConnections();
           });
+          await metrics?.close();
           await redis?.close();
         })()),
     };
   } catch (e) {
+    await metrics?.close();
     await redis?.close();
     throw e;
   }
