@@ -19,6 +19,8 @@ const entryPoints: { spec: string; functions: string[]; esmOnly?: true }[] = [
   { spec: "@alloovium/core/store-kit", functions: ["composeAdmission", "takeTokens", "applyKeyPatch", "encodeCursor"] },
   // Imports vitest, which refuses to be required: ESM-only by design (see the core README).
   { spec: "@alloovium/core/conformance", functions: ["bucketStoreConformance", "idempotencyStoreConformance", "keyStoreConformance", "adapterConformance"], esmOnly: true },
+  // Imports the optional peer @opentelemetry/api (installed below); the other entry points never do.
+  { spec: "@alloovium/core/otel", functions: ["createInstrumentedPolicy"] },
   { spec: "@alloovium/redis", functions: ["createRedisStores"] },
   { spec: "@alloovium/express", functions: ["alloovium"] },
   { spec: "@alloovium/koa", functions: ["alloovium"] },
@@ -32,6 +34,7 @@ const peers = {
   koa: "^3.0.0",
   hono: "^4.6.0",
   vitest: "4.1.12",
+  "@opentelemetry/api": "~1.9.0",
   typescript: "~5.9.3",
   "@types/node": "^20.19.0",
   "@types/express": "^5.0.0",

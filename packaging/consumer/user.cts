@@ -5,6 +5,7 @@ import { FakeClock, createTestPolicy, mintApiKey, mintPrincipal } from "@alloovi
 import { composeAdmission } from "@alloovium/core/store-kit";
 // @ts-expect-error -- @alloovium/core/conformance has no `require` condition (it imports vitest)
 import type { bucketStoreConformance } from "@alloovium/core/conformance";
+import { createInstrumentedPolicy } from "@alloovium/core/otel";
 import { createRedisStores } from "@alloovium/redis";
 import { alloovium as forExpress, type AllooviumOptions as ExpressOptions } from "@alloovium/express";
 import { alloovium as forKoa, type AllooviumOptions as KoaOptions } from "@alloovium/koa";
@@ -23,6 +24,7 @@ typed(createKeyHasher);
 typed(createTestPolicy);
 typed(mintApiKey);
 typed(composeAdmission);
+typed(createInstrumentedPolicy);
 typed(createRedisStores);
 typed(forExpress);
 typed(forKoa);

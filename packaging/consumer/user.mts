@@ -4,6 +4,7 @@ import { MemoryKeyStore, createKeyHasher, createPolicy, defineCapabilities, defi
 import { FakeClock, createTestPolicy, mintApiKey, mintPrincipal } from "@alloovium/core/testing";
 import { composeAdmission } from "@alloovium/core/store-kit";
 import { adapterConformance, bucketStoreConformance } from "@alloovium/core/conformance";
+import { createInstrumentedPolicy } from "@alloovium/core/otel";
 import { createRedisStores } from "@alloovium/redis";
 import { alloovium as forExpress, type AllooviumOptions as ExpressOptions } from "@alloovium/express";
 import { alloovium as forKoa, type AllooviumOptions as KoaOptions } from "@alloovium/koa";
@@ -24,6 +25,7 @@ typed(mintApiKey);
 typed(composeAdmission);
 typed(adapterConformance);
 typed(bucketStoreConformance);
+typed(createInstrumentedPolicy);
 typed(createRedisStores);
 typed(forExpress);
 typed(forKoa);
