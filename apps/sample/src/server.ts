@@ -66,6 +66,8 @@ export interface StartOptions {
    * own (`http://host:port/metrics`) and/or pushed to an OTLP endpoint. @default none
    */
   metrics?: MetricsOptions;
+  /** One JSON line per request through `log` (see the README, "Logs and metrics"); the HTTP bench turns it off, as its peer stacks log nothing. @default true */
+  requestLog?: boolean;
 }
 
 export interface RunningServer {
@@ -149,16 +151,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
 
     // One JSON line per request: the adapters are bound to the logging policy, the server to its listener.
-    const logging = requestLogging(policy, ["/healthz", ...consoleAssets().map((a) => a.path)], log);
+    const logging = options.requestLog === false ? undefined : requestLogging(policy, ["/healthz", ...consoleAssets().map((a) => a.path)], log);
     const listener = build({
-      policy: logging.policy,
+      policy: logging?.policy ?? policy,
       capabilities,
       routes: createRoutes({ projects: new ProjectStore(), keys, usage: (tenantId) => policy.usage(tenantId) }),
       statics: consoleAssets(),
       log,
       ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     });
-    const server = createServer(logging.listen(listener));
+    const server = createServer(logging ? logging.listen(listener) : listener);
     // The HTTP server's own refusals (bad framing, oversized headers, no Host) as problems too.
     answerClientErrors(server);
     await listen(server, port, host);
