@@ -120,7 +120,8 @@ export function createInstrumentedPolicy(options: PolicyOptions, telemetry: Poli
   const byOutcome = telemetry.durationAttributes === true ? new Map<string, Attributes>() : undefined;
   const onDecision = (e: DecisionEvent) => {
     const tenant = tenantIds ? (e.tenantId ?? "") : "";
-    decisions.add(`${e.outcome}\u0000${e.code ?? ""}\u0000${e.capability}\u0000${e.tier ?? ""}\u0000${tenant}`, 1, decisionAttrs, e, tenantIds);
+    // A refusal's code names its outcome; the others have none.
+    decisions.add(e.capability, e.code ?? e.outcome, e.tier ?? "", tenant, 1, decisionAttrs, e, tenantIds);
     // Without attributes unless asked: the SDK hashes a record's attributes, most of its cost.
     if (byOutcome) {
       const key = `${e.outcome}\u0000${e.capability}`;
@@ -129,15 +130,15 @@ export function createInstrumentedPolicy(options: PolicyOptions, telemetry: Poli
       duration.record(e.durationMs / 1000, attrs, ROOT_CONTEXT);
     } else duration.record(e.durationMs / 1000, NO_ATTRIBUTES, ROOT_CONTEXT);
     const failed = e.failedOpen;
-    for (let i = 0; i < failed.length; i++) failedOpen.add(failed[i]!, 1, storeAttrs, failed[i]!, false);
-    if (e.credits && e.credits.charged > 0) charged.add(`${e.capability}\u0000${tenant}`, e.credits.charged, chargeAttrs, e, tenantIds);
+    for (let i = 0; i < failed.length; i++) failedOpen.add(failed[i]!, "", "", "", 1, storeAttrs, failed[i]!, false);
+    if (e.credits && e.credits.charged > 0) charged.add(e.capability, tenant, "", "", e.credits.charged, chargeAttrs, e, tenantIds);
   };
   const onSettle = (e: SettleEvent) => {
-    settlements.add(`${e.outcome}\u0000${e.capability}`, 1, settleAttrs, e, false);
-    if (e.refunded > 0) refunded.add(`${e.capability}\u0000${tenantIds ? e.tenantId : ""}`, e.refunded, refundAttrs, e, tenantIds);
+    settlements.add(e.capability, e.outcome, "", "", 1, settleAttrs, e, false);
+    if (e.refunded > 0) refunded.add(e.capability, tenantIds ? e.tenantId : "", "", "", e.refunded, refundAttrs, e, tenantIds);
   };
   const onStoreError = (error: unknown, operation: StoreOperation) => {
-    storeErrors.add(operation, 1, errorAttrs, operation, false);
+    storeErrors.add(operation, "", "", "", 1, errorAttrs, operation, false);
     options.onStoreError?.(error, operation);
   };
 
@@ -187,16 +188,37 @@ function annotate(span: Span, decision: Decision, capability: string): void {
   if (decision.kind === "reject") span.setAttribute(POLICY_SPAN_ATTRIBUTES.code, decision.problem.code);
 }
 
-/** Cumulative sums per attribute set, reported to an observable counter when the SDK collects. */
+interface Sum {
+  readonly attributes: Attributes;
+  value: number;
+}
+type Level<T> = Map<string, T>;
+
+/**
+ * Cumulative sums per attribute set, reported to an observable counter when the SDK collects.
+ * Found by up to four strings in nested maps rather than one joined key: the strings (a
+ * capability id, a problem code, a tier) are the same objects each time, with their hashes
+ * cached, where a joined key would be built and hashed on every decision.
+ */
 class Tally {
-  private readonly sums = new Map<string, { readonly attributes: Attributes; value: number }>();
-  add<T>(key: string, n: number, attributes: (of: T, tenantIds: boolean) => Attributes, of: T, tenantIds: boolean): void {
-    const entry = this.sums.get(key);
-    if (entry) entry.value += n;
-    else this.sums.set(key, { attributes: attributes(of, tenantIds), value: n });
+  private readonly root: Level<Level<Level<Level<Sum>>>> = new Map();
+  private readonly sums: Sum[] = [];
+  add<T>(k1: string, k2: string, k3: string, k4: string, n: number, attributes: (of: T, tenantIds: boolean) => Attributes, of: T, tenantIds: boolean): void {
+    let l1 = this.root.get(k1);
+    if (!l1) this.root.set(k1, (l1 = new Map()));
+    let l2 = l1.get(k2);
+    if (!l2) l1.set(k2, (l2 = new Map()));
+    let l3 = l2.get(k3);
+    if (!l3) l2.set(k3, (l3 = new Map()));
+    let sum = l3.get(k4);
+    if (!sum) {
+      l3.set(k4, (sum = { attributes: attributes(of, tenantIds), value: 0 }));
+      this.sums.push(sum);
+    }
+    sum.value += n;
   }
   report(result: ObservableResult): void {
-    for (const { attributes, value } of this.sums.values()) result.observe(value, attributes);
+    for (const { attributes, value } of this.sums) result.observe(value, attributes);
   }
 }
 
