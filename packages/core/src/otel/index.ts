@@ -228,7 +228,7 @@ const STORE_NAMES = ["keys", "buckets", "idempotency", "credits", "admission"] a
 function tracedStores(stores: PolicyStores, tracer: Tracer): PolicyStores {
   if (!stores || typeof stores !== "object") return stores; // createPolicy names the problem
   const proxies = new Map<object, object>();
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { ...stores }; // any other member the stores object carries, as it is
   for (const name of STORE_NAMES) {
     const store = stores[name];
     if (store && typeof store === "object") proxies.set(store, traced(store, name, tracer, proxies));
