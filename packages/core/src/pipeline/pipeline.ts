@@ -79,14 +79,17 @@ export function createPolicy(options: PolicyOptions): Policy {
   const decide: Policy["decide"] = emitDecision
     ? (req, capability) => {
         const facts = new Facts(clockMs());
-        return run(req, capability, facts).then((decision) => {
+        const decided = run(req, capability, facts);
+        // A reaction beside the caller's, registered first (so it runs first), rather than a
+        // promise in between: the caller's answer is not one promise hop further away.
+        decided.then((decision) => {
           try {
             emitDecision(facts.event(decision, capability, clockMs()));
           } catch {
             // The event is lost, never the answer.
           }
-          return decision;
-        });
+        }, ignore);
+        return decided;
       }
     : (req, capability) => run(req, capability, undefined);
 
@@ -235,6 +238,8 @@ class Facts {
     return event as DecisionEvent; // `undefined` members stand for absent ones
   }
 }
+
+const ignore = (): void => {}; // `run` never rejects; were it to, the caller sees it on its own promise
 
 /** A refusal or a replay after authentication, with who it answered (`RejectDecision.principal`). */
 function refused(decision: Decision, principal: Principal): Decision {
