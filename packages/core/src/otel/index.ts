@@ -143,6 +143,9 @@ export function createInstrumentedPolicy(options: PolicyOptions, telemetry: Poli
   };
 
   const theirs = { decision: options.onDecision, settle: options.onSettle };
+  for (const [name, f] of [["onDecision", theirs.decision], ["onSettle", theirs.settle], ["onStoreError", options.onStoreError]] as const) {
+    if (f !== undefined && typeof f !== "function") throw new TypeError(`createPolicy: \`${name}\` must be a function`); // as createPolicy would say
+  }
   const policy = createPolicy({
     ...options,
     stores: telemetry.storeSpans ? tracedStores(options.stores, (telemetry.tracerProvider ?? trace.getTracerProvider()).getTracer("@alloovium/core")) : options.stores,

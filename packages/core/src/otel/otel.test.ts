@@ -107,6 +107,8 @@ describe("createInstrumentedPolicy: metrics", () => {
     expect(() => createInstrumentedPolicy({ environment: "live", keyHasher: t.keyHasher, stores: { keys: t.keyStore } }, null as never)).toThrow(
       "createInstrumentedPolicy: `telemetry` must be an object",
     );
+    expect(() => createInstrumentedPolicy({ environment: "live", keyHasher: t.keyHasher, stores: { keys: t.keyStore }, onDecision: "log" as never })).toThrow("createPolicy: `onDecision` must be a function");
+    expect(() => createInstrumentedPolicy({ environment: "live", keyHasher: t.keyHasher, stores: null as never }, { storeSpans: true })).toThrow("createPolicy: `stores` must be an object");
   });
 });
 
