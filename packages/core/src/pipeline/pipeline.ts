@@ -221,7 +221,7 @@ class Facts {
   event(decision: Decision, capability: Capability, endMs: number): DecisionEvent {
     const p = this.principal;
     const kind = decision.kind;
-    const event = {
+    const event: DecisionEvent = {
       outcome: kind === "continue" ? "admitted" : kind === "replay" ? "replayed" : "refused",
       code: kind === "reject" ? (decision.problem.code as ProblemCode) : undefined,
       status: kind === "continue" ? 200 : decision.response.status,
@@ -235,7 +235,7 @@ class Facts {
       failedOpen: this.failedOpen,
       durationMs: endMs - this.startMs,
     };
-    return event as DecisionEvent; // `undefined` members stand for absent ones
+    return event;
   }
 }
 
