@@ -44,8 +44,13 @@ export interface TelemetryRig {
 
 const PACKAGES = ["@opentelemetry/api", "@opentelemetry/sdk-metrics", "@opentelemetry/sdk-trace-base", "@opentelemetry/context-async-hooks", "@opentelemetry/instrumentation-http"];
 
-/** True when the SDK packages the rig needs resolve from here (the telemetry part of the adapter suite runs only then). */
+/**
+ * True on Node when the SDK packages the rig needs resolve from here (the telemetry part of the
+ * adapter suite runs only then): Node's HTTP instrumentation patches `node:http` through
+ * CommonJS require hooks, which Bun and Deno do not run.
+ */
 export function telemetrySdkInstalled(): boolean {
+  if ("bun" in process.versions || typeof (globalThis as { Deno?: unknown }).Deno !== "undefined") return false;
   const require = createRequire(import.meta.url);
   try {
     for (const p of PACKAGES) require.resolve(p);
