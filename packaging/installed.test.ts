@@ -20,6 +20,8 @@ const entryPoints: { spec: string; functions: string[]; esmOnly?: true }[] = [
   { spec: "@alloovium/core/store-kit", functions: ["composeAdmission", "takeTokens", "applyKeyPatch", "encodeCursor"] },
   // Imports vitest, which refuses to be required: ESM-only by design (see the core README).
   { spec: "@alloovium/core/conformance", functions: ["bucketStoreConformance", "idempotencyStoreConformance", "keyStoreConformance", "adapterConformance"], esmOnly: true },
+  // Imports the optional peer @opentelemetry/api (installed below); the other entry points never do.
+  { spec: "@alloovium/core/otel", functions: ["createInstrumentedPolicy"] },
   { spec: "@alloovium/redis", functions: ["createRedisStores"] },
   { spec: "@alloovium/postgres", functions: ["createPostgresStores", "connectPostgresStores", "migrate", "migrations"] },
   { spec: "@alloovium/express", functions: ["alloovium"] },
@@ -43,6 +45,7 @@ const peers = {
   "reflect-metadata": "^0.2.0",
   rxjs: "^7.1.0",
   vitest: "4.1.12",
+  "@opentelemetry/api": "~1.9.0",
   typescript: "~5.9.3",
   "@types/node": "^20.19.0",
   "@types/express": "^5.0.0",

@@ -77,6 +77,9 @@ describe("pnpm start (src/main.ts)", () => {
     ["ALLOOVIUM_REDIS_KEY_PREFIX", "with space"],
     ["ALLOOVIUM_RUNTIME", "java"],
     ["DATABASE_URL", "mysql://localhost/x"],
+    ["ALLOOVIUM_METRICS_PORT", "65536"],
+    ["ALLOOVIUM_METRICS_PORT", "nine"],
+    ["OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"],
   ])("exits 2 naming %s for %j", async (name, value) => {
     const child = start({ [name]: value });
     let err = "";
@@ -110,5 +113,33 @@ describe("pnpm start (src/main.ts)", () => {
       for (const child of children.splice(0)) if (child.exitCode === null) (child.kill("SIGTERM"), await once(child, "exit"));
       await dropSchema(inject("databaseUrl"), schema);
     }
+  });
+
+  it("says exactly what is wrong with a bad metrics port", async () => {
+    const child = start({ ALLOOVIUM_METRICS_PORT: "-1" });
+    let err = "";
+    child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(code).toBe(2);
+    expect(err.trim()).toBe('error: ALLOOVIUM_METRICS_PORT must be an integer from 0 to 65535; got "-1"');
+  });
+
+  it("serves the policy's metrics for Prometheus on ALLOOVIUM_METRICS_PORT", async () => {
+    const child = start({ ALLOOVIUM_METRICS_PORT: "0" });
+    let out = "";
+    child.stdout!.setEncoding("utf8").on("data", (c: string) => (out += c));
+    const { url, key } = await ready(child);
+    const metricsUrl = await new Promise<string>((resolve) => {
+      const look = () => {
+        const found = /metrics for Prometheus: (http:\/\/\S+)/.exec(out)?.[1];
+        if (found) resolve(found);
+        else setTimeout(look, 20);
+      };
+      look();
+    });
+    expect((await fetch(`${url}/api/v2/me`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // counted after the answer
+    const text = await (await fetch(metricsUrl)).text();
+    expect(text).toMatch(/^alloovium_policy_decisions_total\{outcome="admitted",capability="meta\.whoami",tier="standard"[^}]*\} 1$/m);
   });
 });

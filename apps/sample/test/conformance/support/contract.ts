@@ -1027,6 +1027,22 @@ export function contractSuite(framework: Framework, variant: StoreVariant): void
       expectNoSecrets(app, fx.secrets);
     });
 
+    it("was logged as one JSON line per request, with no raw key and no JWT in any log line", async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20)); // a line is written when its response has finished
+      const requests = app.logLines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(requests.length).toBeGreaterThanOrEqual(app.client.log.length);
+      for (const r of requests) {
+        expect(r).toMatchObject({ msg: "request", method: expect.any(String), route: expect.any(String), status: expect.any(Number), duration_ms: expect.any(Number) });
+        if (r["key_prefix"] !== undefined) expect(r["key_prefix"]).toMatch(/^ak_(live|test)_[A-Za-z0-9]{4}$/); // the 12-character display prefix
+      }
+      expect(requests.some((r) => r["route"] === "/api/v2/me" && r["status"] === 200 && typeof r["key_prefix"] === "string" && typeof r["policy_ms"] === "number")).toBe(true);
+      expect(requests.some((r) => r["status"] === 403 && r["code"] === "insufficient_scope" && typeof r["key_prefix"] === "string")).toBe(true);
+      for (const line of app.logLines) {
+        expect(line, "an API key in a log line").not.toMatch(/ak_(live|test)_[A-Za-z0-9]{8}/);
+        expect(line, "a JWT in a log line").not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);
+      }
+    });
+
     it("showed a raw key made by the API only in the answer that created it, and never logged it", () => {
       expect(createdKeys.length).toBeGreaterThan(0);
       for (const { request, response } of app.client.log) {
