@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { Writable } from "node:stream";
 import { pinoRedaction, type Decision, type Policy, type Principal } from "@alloovium/core";
 import pino from "pino";
+import type { FetchHandler } from "./runtimes";
 
 /** What one request's log line says, filled in as the request goes through the policy. */
 interface RequestFacts {
@@ -22,7 +23,11 @@ interface RequestFacts {
  * of them stays out of the logs (and the `pinoRedaction` paths guard the headers a later field
  * might add).
  */
-export function requestLogging(policy: Policy, fixedPaths: readonly string[], log: (line: string) => void): { readonly policy: Policy; listen(listener: RequestListener): RequestListener } {
+export function requestLogging(
+  policy: Policy,
+  fixedPaths: readonly string[],
+  log: (line: string) => void,
+): { readonly policy: Policy; listen(listener: RequestListener): RequestListener; fetch(handler: FetchHandler): FetchHandler } {
   const storage = new AsyncLocalStorage<RequestFacts>();
   const fixed = new Set(fixedPaths);
   const destination = new Writable({
@@ -53,27 +58,47 @@ export function requestLogging(policy: Policy, fixedPaths: readonly string[], lo
     },
   };
 
+  const tell = (facts: RequestFacts, method: string | undefined, status: number, start: number) => {
+    const line: Record<string, unknown> = { method, route: facts.route ?? "(no route)", status };
+    if (facts.code !== undefined) line["code"] = facts.code;
+    if (facts.keyPrefix !== undefined) line["key_prefix"] = facts.keyPrefix;
+    if (facts.clientId !== undefined) line["client_id"] = facts.clientId;
+    if (facts.policyMs !== undefined) line["policy_ms"] = round(facts.policyMs);
+    line["duration_ms"] = round(performance.now() - start);
+    logger.info(line, "request");
+  };
+  const factsFor = (target: string): RequestFacts => {
+    const path = target.split("?")[0] ?? "";
+    return fixed.has(path) ? { route: path } : {};
+  };
+
   return {
     policy: observed,
     listen: (listener) => (req: IncomingMessage, res: ServerResponse) => {
-      const facts: RequestFacts = {};
+      const facts = factsFor(req.url ?? "");
       const start = performance.now();
-      const path = (req.url ?? "").split("?")[0] ?? "";
-      if (fixed.has(path)) facts.route = path;
       let told = false;
-      const tell = () => {
+      const once = () => {
         if (told) return;
         told = true;
-        const line: Record<string, unknown> = { method: req.method, route: facts.route ?? "(no route)", status: res.statusCode };
-        if (facts.code !== undefined) line["code"] = facts.code;
-        if (facts.keyPrefix !== undefined) line["key_prefix"] = facts.keyPrefix;
-        if (facts.clientId !== undefined) line["client_id"] = facts.clientId;
-        if (facts.policyMs !== undefined) line["policy_ms"] = round(facts.policyMs);
-        line["duration_ms"] = round(performance.now() - start);
-        logger.info(line, "request");
+        tell(facts, req.method, res.statusCode, start);
       };
-      res.once("finish", tell).once("close", tell);
+      res.once("finish", once).once("close", once);
       storage.run(facts, () => listener(req, res));
+    },
+    // Bun.serve / Deno.serve: the line is told when the handler has its Response (a thrown
+    // error is the server's 500, told as such).
+    fetch: (handler) => async (request: Request) => {
+      const facts = factsFor(new URL(request.url).pathname);
+      const start = performance.now();
+      let status = 500;
+      try {
+        const response = await storage.run(facts, () => handler(request));
+        status = response.status;
+        return response;
+      } finally {
+        tell(facts, request.method, status, start);
+      }
     },
   };
 }

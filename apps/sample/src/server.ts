@@ -191,7 +191,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // themselves (no answerClientErrors there); an error Hono did not answer is a bare 500 problem.
       const internal = policy.reject(policyError("internal_error", "The server failed to complete the request.")).response;
       const fallback = () => new Response(internal.body, { status: internal.status, headers: internal.headers });
-      const served = await serveFetch(runtime, listener.fetch!, port, host, fallback);
+      const served = await serveFetch(runtime, logging ? logging.fetch(listener.fetch!) : listener.fetch!, port, host, fallback);
       let stopping: Promise<void> | undefined;
       const stop = async () => {
         await served.close();
