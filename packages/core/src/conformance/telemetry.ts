@@ -60,6 +60,28 @@ export function telemetrySdkInstalled(): boolean {
   }
 }
 
+/** Where the process's one HTTP instrumentation is kept (across test files' module registries). */
+const HTTP_INSTRUMENTATION = Symbol.for("alloovium.conformance.httpInstrumentation");
+
+/**
+ * The process's one `HttpInstrumentation`, made on first use, as a user's process has one. A
+ * second instance would never patch `http`: the instrumentation hooks `require` through one
+ * process-wide require-in-the-middle hook, which calls its listeners only the first time a
+ * module is required and hands back the cached exports afterwards, so an instance made after
+ * `http` was loaded (by an earlier rig in the same file: a second harness's suite) is never told
+ * of it and records no server span. The same instance, disabled and enabled again, patches the
+ * exports it was given the first time.
+ */
+async function httpInstrumentation(): Promise<import("@opentelemetry/instrumentation-http").HttpInstrumentation> {
+  const holder = globalThis as { [HTTP_INSTRUMENTATION]?: import("@opentelemetry/instrumentation-http").HttpInstrumentation };
+  if (holder[HTTP_INSTRUMENTATION] === undefined) {
+    const { HttpInstrumentation } = await import("@opentelemetry/instrumentation-http");
+    const instrumentation = new HttpInstrumentation({ disableOutgoingRequestInstrumentation: true, enabled: false });
+    holder[HTTP_INSTRUMENTATION] ??= instrumentation;
+  }
+  return holder[HTTP_INSTRUMENTATION];
+}
+
 /** Starts the rig (see `TelemetryRig`). */
 export async function startTelemetryRig(options: { readonly http?: boolean } = {}): Promise<TelemetryRig> {
   const api = await import("@opentelemetry/api");
@@ -79,12 +101,12 @@ export async function startTelemetryRig(options: { readonly http?: boolean } = {
 
   let http: { disable(): void } | undefined;
   if (options.http) {
-    const { HttpInstrumentation } = await import("@opentelemetry/instrumentation-http");
-    const instrumentation = new HttpInstrumentation({ disableOutgoingRequestInstrumentation: true });
+    const instrumentation = await httpInstrumentation();
     instrumentation.setTracerProvider(tracerProvider);
     instrumentation.enable();
-    // The instrumentation patches `http` when it is required; ESM and CommonJS share one
-    // `http.Server.prototype`, so every server in this process (any framework) is instrumented.
+    // The instrumentation patches `http` when it is required (the first time) or when it is
+    // enabled again; ESM and CommonJS share one `http.Server.prototype`, so every server in this
+    // process (any framework) is instrumented.
     createRequire(import.meta.url)("node:http");
     createRequire(import.meta.url)("http");
     http = instrumentation;
