@@ -26,7 +26,10 @@ export interface ConnectedRedisStores {
    * instance's `stores.keys` publishes. Resolves once subscribed.
    */
   watch(cache: VerifiedKeyCache): Promise<void>;
-  /** Stops watching and quits both connections. Idempotent: every call answers the same promise. */
+  /**
+   * Stops watching, stops the ledger flush (after one last round) and quits both connections.
+   * Idempotent: every call answers the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -120,6 +123,8 @@ export async function connectRedisStores(options: ConnectRedisStoresOptions): Pr
     close() {
       return (closing ??= (async () => {
         closed = true;
+        // The last entries queued by this instance go to the ledger while the client is still up.
+        await stores.ledgerFlusher?.stop();
         await Promise.allSettled(unwatches.splice(0).map((u) => u()));
         await Promise.allSettled([quit(c), quit(s)]);
         for (const r of reporters) r.detach();
