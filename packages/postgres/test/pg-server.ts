@@ -1,0 +1,152 @@
+/**
+ * Test helpers: the PostgreSQL a run uses (DATABASE_URL, else 127.0.0.1:5432 user postgres db
+ * test, else a throwaway server started from `pg_config --bindir`), a schema per run, and
+ * throwaway servers (initdb + pg_ctl in a temp dir, own port) for the fault tests. Nothing sleeps
+ * for a fixed time: every wait polls against a deadline.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+
+export async function sleep(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0; left = until - performance.now()) await new Promise<void>((r) => setTimeout(r, Math.ceil(left)));
+}
+
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 25): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await sleep(everyMs);
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+/** Answers `SELECT 1` within `ms`? */
+export async function answers(url: string, ms = 2000): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: ms });
+  c.on("error", () => {});
+  try {
+    await c.connect();
+    await c.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** The directory of PostgreSQL's programs (initdb, pg_ctl), or null when none is installed. */
+export function pgBinDir(): string | null {
+  try {
+    return execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** A throwaway PostgreSQL server of a test's own: a temp data directory and port, trust auth. */
+export class ThrowawayServer {
+  readonly port: number;
+  readonly dir: string;
+  readonly url: string;
+  readonly #bin: string;
+
+  private constructor(bin: string, port: number, dir: string) {
+    this.#bin = bin;
+    this.port = port;
+    this.dir = dir;
+    this.url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  }
+
+  /** initdb + start; throws with the reason when PostgreSQL's programs are missing or fail. */
+  static async start(): Promise<ThrowawayServer> {
+    const bin = pgBinDir();
+    if (!bin) throw new Error("no PostgreSQL programs: `pg_config --bindir` failed (install postgresql)");
+    const dir = mkdtempSync(join(tmpdir(), "alloovium-pg-"));
+    const init = spawnSync(join(bin, "initdb"), ["-D", join(dir, "data"), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"], { encoding: "utf8" });
+    if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+    const server = new ThrowawayServer(bin, await freePort(), dir);
+    await server.resume();
+    return server;
+  }
+
+  /** Starts (or restarts) the server on its port and waits until it answers. */
+  async resume(): Promise<void> {
+    const r = spawnSync(
+      join(this.#bin, "pg_ctl"),
+      ["-D", join(this.dir, "data"), "-l", join(this.dir, "log"), "-w", "-t", "60", "-o", `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"],
+      { encoding: "utf8" },
+    );
+    if (r.status !== 0) throw new Error(`pg_ctl start failed: ${r.stderr || r.stdout}`);
+    await waitFor("the throwaway PostgreSQL", () => answers(this.url), 60_000, 100);
+  }
+
+  /** Stops the server (fast: open connections are cut). */
+  stop(): void {
+    spawnSync(join(this.#bin, "pg_ctl"), ["-D", join(this.dir, "data"), "-m", "fast", "-w", "-t", "60", "stop"], { encoding: "utf8" });
+  }
+
+  /** Stops it and deletes its directory. */
+  destroy(): void {
+    this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+let shared: ThrowawayServer | undefined;
+
+/**
+ * The URL of the run's PostgreSQL: DATABASE_URL, else the machine's at 127.0.0.1:5432 (user
+ * postgres, database test), else a throwaway server (stopped by `stopSharedServer`). Under
+ * CI=true a missing PostgreSQL fails with a clear message instead of a throwaway server.
+ */
+export async function databaseUrl(): Promise<string> {
+  if (process.env.DATABASE_URL) {
+    if (!(await answers(process.env.DATABASE_URL, 5000))) throw new Error(`PostgreSQL at DATABASE_URL does not answer (${redact(process.env.DATABASE_URL)})`);
+    return process.env.DATABASE_URL;
+  }
+  const local = "postgres://postgres@127.0.0.1:5432/test";
+  if (await answers(local, 3000)) return local;
+  if (process.env.CI === "true") {
+    throw new Error("CI=true: no PostgreSQL at 127.0.0.1:5432 (user postgres, database test) and no DATABASE_URL: the PostgreSQL tests need a real server");
+  }
+  shared ??= await ThrowawayServer.start();
+  return shared.url;
+}
+
+export function stopSharedServer(): void {
+  shared?.destroy();
+  shared = undefined;
+}
+
+const redact = (url: string): string => url.replace(/\/\/[^@/]*@/, "//***@");
+
+/** A fresh schema name for one test file's run. */
+export const schemaName = (what: string): string => `t_${what}_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+
+export async function dropSchema(pool: pg.Pool, schema: string): Promise<void> {
+  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
