@@ -100,6 +100,9 @@ async function main(): Promise<void> {
   const ledger = new TimedLedger(pg.ledger());
   const redisOnly = createRedisStores({ client, keyPrefix: `${prefix}-r`, commandTimeoutMs: 5000 });
   const fronted = createRedisStores({ client, keyPrefix: `${prefix}-p`, commandTimeoutMs: 5000, ledger });
+  // The same deployment with the flush paused during the runs (drained between them): what the
+  // request path itself costs, apart from the flush's CPU (on this machine PostgreSQL shares it).
+  const paused = createRedisStores({ client, keyPrefix: `${prefix}-q`, commandTimeoutMs: 5000, ledger: pg.ledger(), ledgerFlush: { autoStart: false } });
   const redisVersion = /redis_version:(\S+)/.exec(await client.info("server"))?.[1] ?? "?";
   const limits = { capacity: 1e12, refillPerSecond: 1e9 };
   const charge = (s: typeof redisOnly, tenantId: string) =>
@@ -130,6 +133,14 @@ async function main(): Promise<void> {
         ]);
       }
     }
+    const pausedRows: string[][] = [];
+    for (const tenants of [1, 100]) {
+      const name = (t: number) => (tenants === 1 ? "hot" : `t${t % tenants}`);
+      const [a, b, q] = await compare(64, (n) => charge(paused, name(n)), (n) => charge(redisOnly, name(n)), () => paused.ledgerFlusher!.flush().then(() => undefined));
+      progress(`paused flush, ${tenants} tenant(s), c=64: ${fmt(a)} vs ${fmt(b)} (${q.toFixed(2)}x)`);
+      pausedRows.push([`credit charge, ${tenants === 1 ? "one hot tenant" : "100 tenants"}, concurrency 64, flush paused`, fmt(a), fmt(b), `${q.toFixed(2)}x`, "-"]);
+    }
+    await paused.ledgerFlusher!.flush();
     // The ledger holds exactly what was charged: every entry once.
     const hot = await pg.ledger().balance("hot");
     const inRedis = await fronted.credits.balance("hot", 1e12);
@@ -140,7 +151,7 @@ async function main(): Promise<void> {
       return [line(head), `|${widths.map((w, k) => (k === 0 ? ":" : "-") + "-".repeat(w) + (k === 0 ? "-" : ":")).join("|")}|`, ...body.map(line)].join("\n");
     };
     console.log(`\n@alloovium/redis ledger benchmark — ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, Redis ${redisVersion}, PostgreSQL ${pg.version}\n`);
-    console.log(table(["charges/s (bucket + charge, one script)", "Redis + PostgreSQL", "Redis only", "ratio", "flush lag ms p50 / p99 / max"], rows));
+    console.log(table(["charges/s (bucket + charge, one script)", "Redis + PostgreSQL", "Redis only", "ratio", "flush lag ms p50 / p99 / max"], [...rows, ...pausedRows]));
     const min = Math.min(...ratios);
     console.log(`\nGoal Redis + PostgreSQL >= 0.9x Redis only: ${min >= 0.9 ? "met" : "NOT met"} (lowest ratio ${min.toFixed(2)}x).`);
     const p99 = quantile(lagAt64, 0.99);

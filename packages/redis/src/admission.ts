@@ -13,6 +13,7 @@ import { randomUUID } from "node:crypto";
 import { checkReservation, CREDITS_LUA, LEDGER_CREDITS_LUA, type RedisCreditStore } from "./credits";
 import { CLAIM_LUA, claimOf, type RedisIdempotencyStore } from "./idempotency";
 import { kFallback, kFallbackAll, kInternals } from "./internal";
+import type { LedgerFlusher } from "./ledger";
 import { defineScript } from "./script";
 
 /** KEYS of `ADMIT_SCRIPT`: the credit balance and usage prefix when metered or with a tenant bucket, then that bucket. */
@@ -80,7 +81,7 @@ export const ADMIT_SCRIPT = defineScript<AdmitKeys, AdmitArgs, AdmitReply>({
   uses: [BUCKET_LUA, BUCKETS_ALL_LUA, CLAIM_LUA, CREDITS_LUA, LEDGER_CREDITS_LUA],
   lua: `
 local ledger = ARGV[13] ~= nil
-if ledger and redis.call('EXISTS', KEYS[4]) == 0 then return {0, 0, math.floor(now), '', '', 'unknown', '', '', ''} end
+if ledger and not redis.call('GET', KEYS[4]) then return {0, 0, math.floor(now), '', '', 'unknown', '', '', ''} end
 local allowed, tokens, shared
 if KEYS[6] and ARGV[11] ~= '' then
   local counts
@@ -165,6 +166,9 @@ export class RedisAdmission implements Admission {
   readonly #buckets: RedisBucketStore;
   readonly #idempotency: RedisIdempotencyStore;
   readonly #composed: Admission;
+  /** With a credit store in front of a ledger: its flusher (charges are queued for it). */
+  readonly #ledger: LedgerFlusher | undefined;
+  readonly #retentionMs: number;
 
   /** `credits` is optional: without it, `charge` parts of requests are ignored (nothing is metered). */
   constructor(buckets: RedisBucketStore, idempotency: RedisIdempotencyStore, credits?: RedisCreditStore) {
@@ -186,6 +190,8 @@ export class RedisAdmission implements Admission {
     this.#buckets = buckets;
     this.#idempotency = idempotency;
     this.#composed = composeAdmission(buckets, idempotency, credits);
+    this.#ledger = credits?.[kInternals].ledger;
+    this.#retentionMs = credits ? credits[kInternals].retentionMs : 0;
   }
 
   admit(request: AdmissionRequest): Promise<AdmissionResult> {
@@ -210,7 +216,7 @@ export class RedisAdmission implements Admission {
     if ((claim && claim.ref.tenantId !== ref.tenantId) || (tenant && tenant.ref.tenantId !== ref.tenantId)) return this.#composedAdmit(request);
     const { conn, keys } = this.#buckets[kInternals];
     const tenantId = ref.tenantId;
-    const flusher = charge ? credits![kInternals].ledger : undefined;
+    const flusher = charge ? this.#ledger : undefined;
     const reservation = flusher ? (charge!.reservation ?? randomUUID()) : undefined;
     if (reservation !== undefined) checkReservation("RedisAdmission.admit", reservation);
     const sequence = keys.sequence(tenantId);
@@ -219,7 +225,7 @@ export class RedisAdmission implements Admission {
     const args: [number, number, number, number, string, number, ...(string | number)[]] = [cost, limits.capacity, limits.refillPerSecond, 0, claim ? claim.fingerprint : "", leaseMs];
     if (charge) {
       k.push(keys.credits(tenantId), flusher ? keys.ledgerQueue(tenantId) : keys.usagePrefix(tenantId));
-      args.push(charge.credits, charge.grant, charge.capability, credits![kInternals].retentionMs);
+      args.push(charge.credits, charge.grant, charge.capability, this.#retentionMs);
     } else if (tenant) {
       k.push(sequence, sequence); // placeholders (untouched): KEYS[6] is the tenant bucket
       args.push("", "", "", "");
