@@ -4,7 +4,7 @@ import type { AdmissionRequest } from "@alloovium/core/store-kit";
 import { mintApiKey, policyRequest, TEST_PEPPER } from "@alloovium/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { MemoryCreditLedger } from "../test/memory-ledger";
-import { deleteKeys } from "../test/redis-server";
+import { deleteKeys, sleep } from "../test/redis-server";
 import { testClient, testPrefix } from "../test/helpers";
 import { createRedisStores, type RedisStores } from "./index";
 import { KeyLayout } from "./keys";
@@ -64,7 +64,24 @@ describe("RedisAdmission in front of a ledger", () => {
     ]);
     expect(await ledger.balance(tenantId)).toBe(97);
     expect(await client.llen(layout.ledgerQueue(tenantId))).toBe(0);
+  });
+
+  it("keeps a drained tenant marked for ten flush intervals, then unmarks it; an entry queued after that marks it again", async () => {
+    const ledger = new MemoryCreditLedger();
+    const s = createRedisStores({ client, keyPrefix, commandTimeoutMs, ledger, ledgerFlush: { autoStart: false, intervalMs: 10 } });
+    const tenantId = randomUUID();
+    await s.admission.admit(charge(tenantId, 1));
+    await s.ledgerFlusher!.flush();
+    expect(await client.sismember(layout.ledgerPending, tenantId)).toBe(1); // just drained: kept
+    await sleep(120);
+    await s.ledgerFlusher!.flush();
+    await sleep(120);
+    await s.ledgerFlusher!.flush();
     expect(await client.sismember(layout.ledgerPending, tenantId)).toBe(0);
+    await s.admission.admit(charge(tenantId, 1));
+    expect(await client.sismember(layout.ledgerPending, tenantId)).toBe(1);
+    await s.ledgerFlusher!.flush();
+    expect(await ledger.balance(tenantId)).toBe(98);
   });
 
   it("refuses a charge the balance cannot hold and queues nothing for it", async () => {

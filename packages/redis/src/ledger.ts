@@ -121,6 +121,9 @@ return 0
   decode: (r) => r === 1,
 });
 
+/** How many flush intervals a drained tenant stays in the pending set. */
+const KEEP_MARKED_ROUNDS = 10;
+
 const KINDS: ReadonlySet<string> = new Set(["grant", "charge", "refund", "topup"]);
 
 /** One queued entry (the JSON array the scripts push) as a `LedgerEntry` of `tenantId`. */
@@ -223,6 +226,8 @@ export class LedgerFlusher implements LedgerQueues {
   #running: Promise<number> | undefined;
   #stopped = true;
   #lastSweep = 0;
+  /** Tenants found drained, since when (ms): unmarked once drained for `KEEP_MARKED_ROUNDS` intervals. */
+  readonly #drained = new Map<string, number>();
 
   constructor(conn: Connection, keys: KeyLayout, ledger: CreditLedger, options: Required<LedgerFlushOptions>, onError: (error: unknown, operation: string) => void) {
     this.#conn = conn;
@@ -291,13 +296,15 @@ export class LedgerFlusher implements LedgerQueues {
     }
   }
 
+  /** Rounds start every quarter interval; one that took longer is followed at once (a backlog drains without a pause). */
   #schedule(ms: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      const started = Date.now();
       this.flush()
         .catch((e: unknown) => this.#onError(e, "ledger-flush"))
-        .finally(() => this.#schedule(Math.max(1, Math.floor(this.#o.intervalMs / 4))));
+        .finally(() => this.#schedule(Math.max(1, Math.floor(this.#o.intervalMs / 4) - (Date.now() - started))));
     }, ms);
     this.#timer.unref();
   }
@@ -359,8 +366,17 @@ export class LedgerFlusher implements LedgerQueues {
           t.raw.length === 0
             ? 0
             : await this.#conn.script(LEDGER_ACK_SCRIPT, [this.#keys.ledgerQueue(t.tenantId), this.#keys.ledgerLease(t.tenantId)], [token, t.raw.length, t.raw[0]!, t.raw[t.raw.length - 1]!]);
-        if (left > 0) return void more.push(t.tenantId);
-        // Drained: unmark, then look again (an entry pushed in between marked nothing, as the queue was not empty).
+        if (left > 0) {
+          this.#drained.delete(t.tenantId);
+          return void more.push(t.tenantId);
+        }
+        // Drained. A tenant still charging is kept marked for a while (an empty take is one cheap
+        // command; unmarking and marking again would be three, every round).
+        const since = this.#drained.get(t.tenantId);
+        if (t.raw.length > 0 || since === undefined) return void this.#drained.set(t.tenantId, Date.now());
+        if (Date.now() - since < KEEP_MARKED_ROUNDS * this.#o.intervalMs) return;
+        this.#drained.delete(t.tenantId);
+        // Unmark, then look again (an entry pushed in between marked nothing, as the queue was not empty).
         await this.#conn.command("ledger-pending", () => c.srem(this.#keys.ledgerPending, t.tenantId));
         if ((await this.#conn.command("ledger-pending", () => c.llen(this.#keys.ledgerQueue(t.tenantId)))) > 0) {
           await this.#conn.command("ledger-pending", () => c.sadd(this.#keys.ledgerPending, t.tenantId));
