@@ -44,6 +44,15 @@ function configure(): StartOptions {
     if (!/^rediss?:\/\//.test(env["REDIS_URL"])) throw new ConfigError("REDIS_URL must start with redis:// or rediss://");
     options.redisUrl = env["REDIS_URL"];
   }
+  if (env["DATABASE_URL"]) {
+    if (!/^postgres(ql)?:\/\//.test(env["DATABASE_URL"])) throw new ConfigError("DATABASE_URL must start with postgres:// or postgresql://");
+    options.databaseUrl = env["DATABASE_URL"];
+    const schema = env["ALLOOVIUM_DATABASE_SCHEMA"];
+    if (schema !== undefined && schema !== "") {
+      if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) throw new ConfigError(`ALLOOVIUM_DATABASE_SCHEMA must be a lower-case identifier (a-z, 0-9, _; at most 40 characters); got "${schema}"`);
+      options.databaseSchema = schema;
+    }
+  }
   if (env["ALLOOVIUM_SEED_FILE"]) options.seed = readJson("ALLOOVIUM_SEED_FILE", env["ALLOOVIUM_SEED_FILE"]) as SeedFile;
   const jwksFile = env["ALLOOVIUM_OAUTH_JWKS_FILE"];
   const issuer = env["ALLOOVIUM_OAUTH_ISSUER"];

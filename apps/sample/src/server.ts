@@ -22,7 +22,7 @@ import type { BuildApp } from "./frameworks/types";
 import { createRoutes } from "./handlers";
 import { ProjectStore } from "./projects";
 import { insertSeedRecords, seedCreditGrants, seedDemo, seedRecords, type SeedFile } from "./seed";
-import { connectRedis, type RedisWiring } from "./stores";
+import { connectStores, type StoreWiring } from "./stores";
 
 export type { SeedFile } from "./seed";
 
@@ -42,6 +42,10 @@ export interface StartOptions {
   redisUrl?: string;
   /** @default "alloovium" */
   redisKeyPrefix?: string;
+  /** When set, every store in PostgreSQL (the schema migrated at start); else as `redisUrl` says. */
+  databaseUrl?: string;
+  /** The PostgreSQL schema (a lower-case identifier). @default "alloovium" */
+  databaseSchema?: string;
   /** OAuth on when given. */
   oauth?: { jwks: { keys: object[] }; issuer: string; audience?: string };
   /** HMAC pepper; default a development pepper (with a warning via log). */
@@ -97,17 +101,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const grants = options.seed ? seedCreditGrants(options.seed) : new Map<string, number>();
   const grantOf = (tenantId: string) => grants.get(tenantId) ?? DEFAULT_CREDIT_GRANT;
 
-  let redis: RedisWiring | undefined;
+  let shared: StoreWiring | undefined;
   let keyStore: KeyStore = new MemoryKeyStore();
   // Balances and usage live where the admission charges them: the policy's memory store, or
   // Redis (`@alloovium/redis`'s admission charges its credit store), shared by every instance.
   const extra: { -readonly [K in keyof PolicyOptions]?: PolicyOptions[K] } = { creditGrant: grantOf };
   if (options.tenantBucket !== undefined) extra.tenantBucket = options.tenantBucket;
   let stores: PolicyStores = { keys: keyStore };
-  if (options.redisUrl !== undefined) {
-    redis = await connectRedis(options.redisUrl, options.redisKeyPrefix ?? "alloovium", log);
-    keyStore = redis.stores.keys;
-    stores = redis.stores;
+  shared = await connectStores(options, log);
+  if (shared) {
+    keyStore = shared.stores.keys;
+    stores = shared.stores;
   }
   try {
     // Missing records only: a restart with the same seed never undoes a revocation or a roll.
@@ -124,7 +128,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...extra,
       onStoreError: (error, operation) => log(`store error during ${operation}: ${error instanceof Error ? error.message : "unknown"}`),
     });
-    await redis?.watch(policy.keyCache);
+    await shared?.watch(policy.keyCache);
     // The policy's stores, hasher and environment: a revoke, roll or scope change drops this
     // process's cached verification at once; with Redis, the key store's put also publishes the
     // digest to every other instance.
@@ -158,11 +162,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
             server.close(() => resolve());
             server.closeAllConnections();
           });
-          await redis?.close();
+          await shared?.close();
         })()),
     };
   } catch (e) {
-    await redis?.close();
+    await shared?.close();
     throw e;
   }
 }

@@ -1,3 +1,4 @@
+import type { KeyStore, PolicyStores, VerifiedKeyCache } from "@alloovium/core";
 import type { ConnectedRedisStores } from "@alloovium/redis";
 
 /**
@@ -23,3 +24,65 @@ export async function connectRedis(url: string, keyPrefix: string, log: (line: s
 
 /** What `connectRedis` gives the server: `{ stores, watch, close }`. */
 export type RedisWiring = ConnectedRedisStores;
+
+/** Shared stores, however they are connected: what the server gives the policy, watches and closes. */
+export interface StoreWiring {
+  readonly stores: PolicyStores & { readonly keys: KeyStore };
+  watch(cache: VerifiedKeyCache): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to PostgreSQL with `@alloovium/postgres`: a pool, the schema migrated at start (under
+ * the migrations' advisory lock, so instances may start together), every store in it, and a
+ * dedicated connection that LISTENs for key changes. Loaded only when `databaseUrl` is set.
+ */
+export async function connectPostgres(url: string, schema: string, log: (line: string) => void): Promise<StoreWiring> {
+  const { default: pg } = await import("pg");
+  const { connectPostgresStores } = await import("@alloovium/postgres");
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000 });
+  // An idle client cut by a restart of the server: the next query takes a new one.
+  pool.on("error", (e) => log(`postgres: ${e.message}`));
+  try {
+    const connected = await connectPostgresStores({
+      pool,
+      schema,
+      listener: () => new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 }),
+      onError: (e, operation) => {
+        if (operation === "connection" || operation === "sweep") log(`postgres ${operation}: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    });
+    return {
+      stores: connected.stores,
+      watch: (cache) => connected.watch(cache),
+      close: async () => {
+        await connected.close();
+        await pool.end();
+      },
+    };
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw e;
+  }
+}
+
+/** Where the sample's shared state lives: the options `connectStores` reads. */
+export interface StoreSettings {
+  readonly redisUrl?: string | undefined;
+  readonly redisKeyPrefix?: string | undefined;
+  readonly databaseUrl?: string | undefined;
+  readonly databaseSchema?: string | undefined;
+}
+
+/**
+ * The shared stores the settings ask for: PostgreSQL for everything (`databaseUrl`), Redis for
+ * everything (`redisUrl`), or none (undefined: this process's memory).
+ */
+export async function connectStores(settings: StoreSettings, log: (line: string) => void): Promise<StoreWiring | undefined> {
+  if (settings.databaseUrl !== undefined && settings.redisUrl !== undefined) {
+    throw new Error("DATABASE_URL with REDIS_URL (Redis in front of PostgreSQL) is not available in this build: set one of them");
+  }
+  if (settings.databaseUrl !== undefined) return connectPostgres(settings.databaseUrl, settings.databaseSchema ?? "alloovium", log);
+  if (settings.redisUrl !== undefined) return connectRedis(settings.redisUrl, settings.redisKeyPrefix ?? "alloovium", log);
+  return undefined;
+}

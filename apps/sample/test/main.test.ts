@@ -5,7 +5,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { dropSchema } from "./conformance/support/app";
 
 const app = fileURLToPath(new URL("..", import.meta.url));
 const children: ChildProcess[] = [];
@@ -13,7 +15,7 @@ const children: ChildProcess[] = [];
 function start(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: app,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ALLOOVIUM_KEY_PEPPER: "main-test-pepper-0123456789", ...env },
+    env: { ...process.env, DATABASE_URL: "", HOST: "127.0.0.1", PORT: "0", ALLOOVIUM_KEY_PEPPER: "main-test-pepper-0123456789", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
@@ -70,6 +72,7 @@ describe("pnpm start (src/main.ts)", () => {
     ["ALLOOVIUM_MAX_ACTIVE_KEYS", "0"],
     ["ALLOOVIUM_MAX_ACTIVE_KEYS", "ten"],
     ["ALLOOVIUM_FRAMEWORK", "rails"],
+    ["DATABASE_URL", "mysql://localhost/x"],
   ])("exits 2 naming %s for %j", async (name, value) => {
     const child = start({ [name]: value });
     let err = "";
@@ -77,5 +80,31 @@ describe("pnpm start (src/main.ts)", () => {
     const [code] = (await once(child, "exit")) as [number | null];
     expect(code).toBe(2);
     expect(err).toContain(name);
+  });
+
+  it("keeps keys and balances in PostgreSQL with DATABASE_URL alone: a restarted app still knows them", async () => {
+    const schema = `main_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const env = { DATABASE_URL: inject("databaseUrl"), ALLOOVIUM_DATABASE_SCHEMA: schema, REDIS_URL: "" };
+    try {
+      const first = start(env);
+      const { url, key } = await ready(first);
+      const auth = { authorization: `Bearer ${key}` };
+      const created = await fetch(`${url}/api/v2/keys`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "kept", environment: "test", scopes: ["vault:read"] }) });
+      expect(created.status).toBe(201);
+      const made = (await created.json()) as { key: string };
+      expect((await fetch(`${url}/api/v2/vault/projects`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200); // 1 credit
+      first.kill("SIGTERM");
+      await once(first, "exit");
+      const second = await ready(start(env));
+      const again = await fetch(`${second.url}/api/v2/usage`, { headers: { authorization: `Bearer ${key}` } });
+      expect(again.status).toBe(200);
+      const usage = (await again.json()) as { balance: number; data: { capability: string; calls: number }[] };
+      expect(usage.balance).toBe(100_000 - 1);
+      expect(usage.data).toContainEqual(expect.objectContaining({ capability: "vault.projects.list", calls: 1 }));
+      expect((await fetch(`${second.url}/api/v2/me`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200);
+    } finally {
+      for (const child of children.splice(0)) if (child.exitCode === null) (child.kill("SIGTERM"), await once(child, "exit"));
+      await dropSchema(inject("databaseUrl"), schema);
+    }
   });
 });

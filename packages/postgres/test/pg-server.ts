@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,6 +67,24 @@ export function pgBinDir(): string | null {
   }
 }
 
+/**
+ * PostgreSQL refuses to run as root: as root, its programs run as the `postgres` user (Debian's
+ * packages create it), which then owns the server's directory.
+ */
+function asServerUser(): { uid: number; gid: number } | null {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return null;
+  const uid = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
+  const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
+  if (uid.status !== 0 || gid.status !== 0) throw new Error("running as root, and there is no `postgres` user to run a throwaway PostgreSQL server as");
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/** Runs one of PostgreSQL's programs (as the `postgres` user when this process is root). */
+function runProgram(bin: string, program: string, args: readonly string[]) {
+  const user = asServerUser();
+  return spawnSync(join(bin, program), args, { encoding: "utf8", ...(user ? { uid: user.uid, gid: user.gid } : {}) });
+}
+
 /** A throwaway PostgreSQL server of a test's own: a temp data directory and port, trust auth. */
 export class ThrowawayServer {
   readonly port: number;
@@ -86,7 +104,12 @@ export class ThrowawayServer {
     const bin = pgBinDir();
     if (!bin) throw new Error("no PostgreSQL programs: `pg_config --bindir` failed (install postgresql)");
     const dir = mkdtempSync(join(tmpdir(), "alloovium-pg-"));
-    const init = spawnSync(join(bin, "initdb"), ["-D", join(dir, "data"), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"], { encoding: "utf8" });
+    const user = asServerUser();
+    if (user) {
+      chownSync(dir, user.uid, user.gid);
+      chmodSync(dir, 0o700);
+    }
+    const init = runProgram(bin, "initdb", ["-D", join(dir, "data"), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
     const server = new ThrowawayServer(bin, await freePort(), dir);
     await server.resume();
@@ -95,8 +118,9 @@ export class ThrowawayServer {
 
   /** Starts (or restarts) the server on its port and waits until it answers. */
   async resume(): Promise<void> {
-    const r = spawnSync(
-      join(this.#bin, "pg_ctl"),
+    const r = runProgram(
+      this.#bin,
+      "pg_ctl",
       ["-D", join(this.dir, "data"), "-l", join(this.dir, "log"), "-w", "-t", "60", "-o", `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"],
       { encoding: "utf8" },
     );
@@ -106,7 +130,7 @@ export class ThrowawayServer {
 
   /** Stops the server (fast: open connections are cut). */
   stop(): void {
-    spawnSync(join(this.#bin, "pg_ctl"), ["-D", join(this.dir, "data"), "-m", "fast", "-w", "-t", "60", "stop"], { encoding: "utf8" });
+    runProgram(this.#bin, "pg_ctl", ["-D", join(this.dir, "data"), "-m", "fast", "-w", "-t", "60", "stop"]);
   }
 
   /** Stops it and deletes its directory. */

@@ -16,7 +16,7 @@ export const FRAMEWORKS: readonly Framework[] = (() => {
 })();
 
 /** Which stores the app runs on. */
-export type StoreVariant = { readonly name: "memory" } | { readonly name: "redis"; readonly url: string };
+export type StoreVariant = { readonly name: "memory" } | { readonly name: "redis"; readonly url: string } | { readonly name: "postgres"; readonly url: string };
 
 export const MEMORY: StoreVariant = { name: "memory" };
 
@@ -25,7 +25,14 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** Provided by packages/redis/test/global-setup.ts. */
     redisUrl: string;
+    /** Provided by packages/postgres/test/global-setup.ts. */
+    databaseUrl: string;
   }
+}
+
+/** The PostgreSQL variant: packages/postgres/test/global-setup.ts finds DATABASE_URL, 127.0.0.1:5432 or starts a throwaway server. */
+export function postgresVariant(): StoreVariant {
+  return { name: "postgres", url: process.env.CONFORMANCE_DATABASE_URL ?? inject("databaseUrl") };
 }
 
 export function redisVariant(): StoreVariant {
@@ -68,12 +75,34 @@ export async function startApp(
     prefix = `conformance:${framework}:${randomUUID()}`;
     Object.assign(options, { redisUrl: variant.url, redisKeyPrefix: prefix });
   }
-  const server = await startServer(options);
+  let schema: string | undefined;
+  if (variant.name === "postgres") {
+    // A schema per server, migrated at its start and dropped when it closes.
+    schema = `conformance_${framework}_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    Object.assign(options, { databaseUrl: variant.url, databaseSchema: schema });
+  }
+  const server = await startServer(options).catch(async (e: unknown) => {
+    if (schema) await dropSchema(variant.name === "postgres" ? variant.url : "", schema);
+    throw e;
+  });
   const close = async () => {
     await server.close();
     if (variant.name === "redis" && prefix) await deleteByPrefix(variant.url, prefix);
+    if (variant.name === "postgres" && schema) await dropSchema(variant.url, schema);
   };
   return { server, client: createClient(server.url), logLines, close };
+}
+
+/** Leaves PostgreSQL as it was: drops the schema one server used. */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Leaves Redis as it was: deletes every key this server wrote (they all start with its prefix). */

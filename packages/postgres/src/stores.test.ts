@@ -1,0 +1,232 @@
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { createKeyHasher, createVerifiedKeyCache } from "@alloovium/core";
+import { mintApiKey, TEST_PEPPER } from "@alloovium/core/testing";
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { testUrl, useSchema } from "../test/helpers";
+import { dropSchema, schemaName, sleep, waitFor } from "../test/pg-server";
+import { connectPostgresStores, createPostgresStores, migrate, migrations, PostgresLedger, watchKeyInvalidations } from "./index";
+
+const use = useSchema("stores");
+const here = dirname(fileURLToPath(import.meta.url));
+const run = promisify(execFile);
+const hasher = createKeyHasher({ peppers: [TEST_PEPPER] });
+const limits = { capacity: 100, refillPerSecond: 1 };
+
+describe("migrate", () => {
+  it("ships versioned migrations and applies none a second time", async () => {
+    expect(migrations().map((m) => m.version)).toEqual(["001", "002", "003"]);
+    expect(await migrate(use().pool, { schema: use().schema })).toEqual({ applied: [], version: "003" });
+  });
+
+  it("refuses a schema name that is not a plain lower-case identifier", async () => {
+    await expect(migrate(use().pool, { schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(TypeError);
+    expect(() => createPostgresStores({ pool: use().pool, schema: "Upper" })).toThrow(/schema/);
+    expect(() => createPostgresStores({ pool: {} as never })).toThrow(/pool/);
+  });
+
+  it("migrates from the command line, and says how to call it when called wrong", async () => {
+    const schema = schemaName("cli");
+    const cli = [join(here, "cli.ts"), "migrate", "--schema", schema, "--url", testUrl()];
+    try {
+      const first = await run(process.execPath, ["--import", "tsx", ...cli], { cwd: join(here, "..") });
+      expect(first.stdout).toMatch(/applied 001_keys[\s\S]*schema t_cli_\w+ at version 003\n$/);
+      const again = await run(process.execPath, ["--import", "tsx", ...cli], { cwd: join(here, "..") });
+      expect(again.stdout).toMatch(/at version 003 \(up to date\)/);
+      await expect(run(process.execPath, ["--import", "tsx", join(here, "cli.ts"), "migrat"], { cwd: join(here, "..") })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage: alloovium-postgres migrate/) });
+    } finally {
+      await dropSchema(use().pool, schema);
+    }
+  });
+});
+
+describe("PostgresCreditStore and PostgresLedger", () => {
+  it("refunds a named charge at most once and never more than it took; the balance stays the sum of the ledger", async () => {
+    const { credits, ledger } = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const reservation = randomUUID();
+    const c = await credits.charge({ tenantId, capability: "a.b", credits: 5, grant: 20, reservation });
+    expect(c).toMatchObject({ allowed: true, balance: 15, charged: 5 });
+    const refund = { tenantId, capability: "a.b", credits: 9, hour: c.hour, grant: 20, reservation };
+    expect(await credits.refund(refund)).toBe(20); // 5 back, not 9
+    expect(await credits.refund(refund)).toBe(20); // a second refund gives nothing
+    expect(await credits.refund({ ...refund, reservation: randomUUID() })).toBe(20); // names no charge: nothing
+    // A reservation is charged once.
+    expect(await credits.charge({ tenantId, capability: "a.b", credits: 5, grant: 20, reservation })).toMatchObject({ charged: 0, balance: 20 });
+    expect(await credits.add(tenantId, 30, 20)).toBe(50);
+    const entries = await ledger.entries(tenantId);
+    expect(entries.map((e) => [e.kind, e.amount])).toEqual(expect.arrayContaining([["grant", 20], ["charge", -5], ["refund", 5], ["topup", 30]]));
+    expect(entries).toHaveLength(4);
+    expect(entries.reduce((s, e) => s + e.amount, 0)).toBe(await ledger.balance(tenantId));
+    expect(await credits.usage(tenantId, 0)).toEqual([{ hour: c.hour, capability: "a.b", calls: 1, credits: 0 }]);
+  });
+
+  it("appends a batch once however often it is retried, a refund counted in its charge's hour and capped at it", async () => {
+    const { ledger, credits } = createPostgresStores(use());
+    const tenantId = randomUUID();
+    expect(await ledger.balance(tenantId)).toBeNull();
+    const hour = Date.parse("2026-04-02T10:00:00Z");
+    const r1 = randomUUID();
+    const r2 = randomUUID();
+    const batch = [
+      { id: `grant:${tenantId}`, tenantId, kind: "grant" as const, amount: 100, capability: null, reservation: null, at: hour + 1 },
+      { id: r1, tenantId, kind: "charge" as const, amount: -3, capability: "a.b", reservation: r1, at: hour + 10 },
+      { id: r2, tenantId, kind: "charge" as const, amount: -2, capability: "a.b", reservation: r2, at: hour + 20 },
+      // Refunded an hour later: still counted in the charge's hour; 9 asked, 3 given.
+      { id: `refund:${r1}`, tenantId, kind: "refund" as const, amount: 9, capability: "a.b", reservation: r1, at: hour + 3_600_000 + 5 },
+    ];
+    await ledger.append(batch);
+    await ledger.append(batch);
+    await Promise.all([ledger.append(batch), ledger.append(batch.slice(1))]);
+    expect(await ledger.balance(tenantId)).toBe(98);
+    expect(await credits.balance(tenantId, 100_000)).toBe(98);
+    const entries = await ledger.entries(tenantId);
+    expect(entries).toHaveLength(4);
+    expect(entries.find((e) => e.kind === "refund")?.amount).toBe(3);
+    const rows = (await use().pool.query(`SELECT hour_ms, calls, credits FROM "${use().schema}".credit_usage WHERE tenant_id = $1`, [tenantId])).rows;
+    expect(rows.map((r) => [Number(r.hour_ms), Number(r.calls), Number(r.credits)])).toEqual([[hour, 2, 2]]);
+    // A refund flushed before its charge is still recorded.
+    const r3 = randomUUID();
+    await ledger.append([{ id: `refund:${r3}`, tenantId, kind: "refund", amount: 4, capability: "a.b", reservation: r3, at: hour + 30 }]);
+    await ledger.append([{ id: r3, tenantId, kind: "charge", amount: -4, capability: "a.b", reservation: r3, at: hour + 25 }]);
+    expect(await ledger.balance(tenantId)).toBe(98);
+  });
+
+  it("refuses entries that break the ledger's rules, naming them, and records nothing of the batch", async () => {
+    const ledger = new PostgresLedger(use());
+    const tenantId = randomUUID();
+    const ok = { id: "t1", tenantId, kind: "topup" as const, amount: 5, capability: null, reservation: null, at: 1 };
+    await expect(ledger.append([ok, { ...ok, id: "c1", kind: "charge", amount: 3 }])).rejects.toThrow(/entry 1: `amount`/);
+    await expect(ledger.append([{ ...ok, kind: "refund", amount: 1 }])).rejects.toThrow(/reservation/);
+    await expect(ledger.append([{ ...ok, kind: "bonus" as never }])).rejects.toThrow(/kind/);
+    expect(await ledger.balance(tenantId)).toBeNull();
+  });
+});
+
+describe("PostgresAdmission", () => {
+  it("replays a completed claim at 0 credits, and a short balance gives back the claim it just made", async () => {
+    const stores = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const bucket = { tenantId, id: "key:a" };
+    const ref = { tenantId, scope: "u:live", key: randomUUID() };
+    const charge = { capability: "vault.projects.create", credits: 3, grant: 5 };
+    const first = await stores.admission.admit({ bucket, cost: 1, limits, claim: { ref, fingerprint: "fp", leaseMs: 60_000 }, charge: { ...charge, reservation: randomUUID() } });
+    expect(first.credits).toMatchObject({ outcome: "charged", balance: 2, credits: 3 });
+    if (first.claim?.outcome !== "claimed") throw new Error("expected a claim");
+    expect(await stores.idempotency.complete(ref, first.claim.token, { status: 201, headers: {}, body: "{}" }, { ttlMs: 60_000 })).toBe(true);
+    const replay = await stores.admission.admit({ bucket, cost: 1, limits, claim: { ref, fingerprint: "fp", leaseMs: 60_000 }, charge: { ...charge, reservation: randomUUID() } });
+    expect(replay.claim).toMatchObject({ outcome: "completed", response: { status: 201, body: "{}" } });
+    expect(replay.credits).toMatchObject({ outcome: "charged", credits: 0, balance: 2 });
+    const other = { ...ref, key: randomUUID() };
+    const short = await stores.admission.admit({ bucket, cost: 1, limits, claim: { ref: other, fingerprint: "fp", leaseMs: 60_000 }, charge: { ...charge, reservation: randomUUID() } });
+    expect(short).toMatchObject({ bucket: { allowed: true }, credits: { outcome: "insufficient", balance: 2 } });
+    expect(short.claim).toBeUndefined();
+    expect(await stores.idempotency.read(other)).toBeNull();
+    // A refused bucket claims and charges nothing, and reads the balance.
+    const refused = await stores.admission.admit({ bucket, cost: 1000, limits, claim: { ref: other, fingerprint: "fp", leaseMs: 60_000 }, charge });
+    expect(refused).toMatchObject({ bucket: { allowed: false }, credits: { outcome: "balance", balance: 2 } });
+    expect(await stores.idempotency.read(other)).toBeNull();
+  });
+
+  it("takes a tenant-wide bucket with the key's, all or nothing", async () => {
+    const stores = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const tenant = { ref: { tenantId, id: "tenant" }, limits: { capacity: 3, refillPerSecond: 0.0001 } };
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await stores.admission.admit({ bucket: { tenantId, id: `key:${i % 2}` }, cost: 1, limits, tenant }));
+    expect(results.map((r) => r.bucket.allowed)).toEqual([true, true, true, false, false]);
+    expect(results[4]!.tenant).toMatchObject({ allowed: false, remaining: 0 });
+    // The refused calls took nothing from the key's bucket.
+    expect((await stores.buckets.consume({ tenantId, id: "key:0" }, 0, limits)).remaining).toBe(98);
+  });
+
+  it("is one round trip: one statement on the server per admission", async () => {
+    const { pool, schema } = use();
+    let statements = 0;
+    const counting = { query: (c: never) => (statements++, pool.query(c)), connect: () => pool.connect() };
+    const stores = createPostgresStores({ pool: counting, schema });
+    const tenantId = randomUUID();
+    await stores.admission.admit({
+      bucket: { tenantId, id: "key:a" },
+      cost: 1,
+      limits,
+      claim: { ref: { tenantId, scope: "u:live", key: "k" }, fingerprint: "fp", leaseMs: 60_000 },
+      charge: { capability: "a.b", credits: 1, grant: 10, reservation: randomUUID() },
+    });
+    expect(statements).toBe(1);
+  });
+
+  it("falls open onto the local share when PostgreSQL fails: claims unavailable, uncharged", async () => {
+    const broken = { query: () => Promise.reject(new Error("connection refused")), connect: () => Promise.reject(new Error("connection refused")) };
+    const errors: string[] = [];
+    const stores = createPostgresStores({ pool: broken, failure: { localShareOf: 4 }, onError: (_e, op) => errors.push(op) });
+    const tenantId = randomUUID();
+    const a = await stores.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 1, limits: { capacity: 8, refillPerSecond: 0.0001 }, claim: { ref: { tenantId, scope: "s", key: "k" }, fingerprint: "f", leaseMs: 1000 }, charge: { capability: "a.b", credits: 1, grant: 10 } });
+    expect(a).toMatchObject({ bucket: { allowed: true, remaining: 1 }, claim: { outcome: "unavailable" }, credits: { outcome: "unavailable" } });
+    expect(errors).toEqual(["admit"]);
+    const closed = createPostgresStores({ pool: broken, failure: { buckets: "closed" } });
+    await expect(closed.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 1, limits })).rejects.toThrow(/refused/);
+  });
+});
+
+describe("sweep", () => {
+  it("deletes expired idempotency records and full buckets, and nothing live", async () => {
+    const stores = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const gone = { tenantId, scope: "s", key: "gone" };
+    const kept = { tenantId, scope: "s", key: "kept" };
+    await stores.idempotency.claim(gone, "fp", { leaseMs: 1 });
+    await stores.idempotency.claim(kept, "fp", { leaseMs: 60_000 });
+    await stores.buckets.consume({ tenantId, id: "key:full" }, 1, { capacity: 10, refillPerSecond: 1000 });
+    await stores.buckets.consume({ tenantId, id: "key:held" }, 5, { capacity: 10, refillPerSecond: 0.0001 });
+    await sleep(20);
+    expect(await stores.sweep()).toBeGreaterThanOrEqual(2);
+    const { pool, schema } = use();
+    const idem = (await pool.query(`SELECT key FROM "${schema}".idempotency WHERE tenant_id = $1`, [tenantId])).rows.map((r) => r.key);
+    const buckets = (await pool.query(`SELECT id FROM "${schema}".buckets WHERE tenant_id = $1`, [tenantId])).rows.map((r) => r.id);
+    expect(idem).toEqual(["kept"]);
+    expect(buckets).toEqual(["key:held"]);
+  });
+});
+
+describe("the key invalidation feed", () => {
+  it("forgets a changed key in another cache through LISTEN/NOTIFY", async () => {
+    const stores = createPostgresStores(use());
+    const client = new pg.Client({ connectionString: testUrl() });
+    await client.connect();
+    const cache = createVerifiedKeyCache({ store: stores.keys, hasher, ttlMs: 60_000 });
+    const stop = await watchKeyInvalidations(cache, client, { schema: use().schema });
+    try {
+      const { key, record } = await mintApiKey(stores.keys, hasher, { tenantId: randomUUID() });
+      await waitFor("the key to be cached", async () => (await cache.lookup(key)) !== null && cache.size === 1);
+      await stores.keys.patch(record.tenant_id, record.id, { revokedAt: "2026-11-23T09:00:00.000Z" });
+      await waitFor("the revocation", async () => (await cache.lookup(key))?.revoked_at !== null, 1000, 10);
+    } finally {
+      await stop();
+      await client.end();
+    }
+  });
+
+  it("opens a new listener when its connection is lost, clears the cache then, and keeps receiving", async () => {
+    const { pool, schema } = use();
+    const connected = await connectPostgresStores({ pool, schema, listener: () => new pg.Client({ connectionString: testUrl(), application_name: `listener-${schema}` }), reconnectDelayMs: 50, sweepIntervalMs: 0 });
+    const cache = createVerifiedKeyCache({ store: connected.stores.keys, hasher, ttlMs: 60_000 });
+    try {
+      await connected.watch(cache);
+      const { key, record } = await mintApiKey(connected.stores.keys, hasher, { tenantId: randomUUID() });
+      await waitFor("the key to be cached", async () => (await cache.lookup(key)) !== null && cache.size === 1);
+      await pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [`listener-${schema}`]);
+      await waitFor("the cache to be cleared on reconnect", () => cache.size === 0, 10_000);
+      await waitFor("the listener to be back", async () => Number((await pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1", [`listener-${schema}`])).rows[0].n) === 1, 10_000);
+      await waitFor("the key to be cached again", async () => (await cache.lookup(key)) !== null && cache.size === 1);
+      await connected.stores.keys.patch(record.tenant_id, record.id, { revokedAt: "2026-11-23T09:00:00.000Z" });
+      await waitFor("the revocation after the reconnect", async () => (await cache.lookup(key))?.revoked_at !== null, 5000);
+    } finally {
+      await connected.close();
+    }
+  });
+});
