@@ -151,7 +151,7 @@ export interface LedgerFlushOptions {
    * @default 1000
    */
   readonly intervalMs?: number;
-  /** Most entries taken from one tenant's queue per batch. @default 1000 */
+  /** Most entries taken from one tenant's queue per batch (one `ledger.append` takes the batches of up to 100 tenants). @default 5000 */
   readonly batchSize?: number;
   /**
    * How long a flusher holds a tenant's queue while it appends a batch; a flusher that died
@@ -179,7 +179,7 @@ export function checkFlushOptions(factory: string, o: LedgerFlushOptions | undef
   if (typeof autoStart !== "boolean") throw new TypeError(`${factory}: \`ledgerFlush.autoStart\` must be a boolean`);
   return {
     intervalMs: int("intervalMs", o?.intervalMs, 1000, 10, 3_600_000),
-    batchSize: int("batchSize", o?.batchSize, 1000, 1, 100_000),
+    batchSize: int("batchSize", o?.batchSize, 5000, 1, 100_000),
     leaseMs: int("leaseMs", o?.leaseMs, 10_000, 100, 3_600_000),
     autoStart,
   };
