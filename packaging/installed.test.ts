@@ -20,6 +20,7 @@ const entryPoints: { spec: string; functions: string[]; esmOnly?: true }[] = [
   // Imports vitest, which refuses to be required: ESM-only by design (see the core README).
   { spec: "@alloovium/core/conformance", functions: ["bucketStoreConformance", "idempotencyStoreConformance", "keyStoreConformance", "adapterConformance"], esmOnly: true },
   { spec: "@alloovium/redis", functions: ["createRedisStores"] },
+  { spec: "@alloovium/postgres", functions: ["createPostgresStores", "connectPostgresStores", "migrate", "migrations"] },
   { spec: "@alloovium/express", functions: ["alloovium"] },
   { spec: "@alloovium/koa", functions: ["alloovium"] },
   { spec: "@alloovium/hono", functions: ["alloovium"] },
@@ -28,6 +29,8 @@ const entryPoints: { spec: string; functions: string[]; esmOnly?: true }[] = [
 /** What the entry points need beside the tarballs: their peer dependencies and the user's types. */
 const peers = {
   ioredis: "^5.4.0",
+  pg: "^8.11.0",
+  "@types/pg": "^8.11.0",
   express: "^5.0.0",
   koa: "^3.0.0",
   hono: "^4.6.0",
@@ -201,5 +204,15 @@ describe("the packed packages, installed with npm outside the workspace", () => 
 
   it("type-checks a user's ES module against the installed types (moduleResolution bundler)", () => {
     expect(ownErrors(typecheck.bundler)).toEqual([]);
+  });
+
+  it("ships @alloovium/postgres's SQL migrations, found from the ES and the CommonJS build, and its alloovium-postgres command", async () => {
+    const esmCount = await mustRun(process.execPath, ["--input-type=module", "-e", 'import { migrations } from "@alloovium/postgres"; console.log(migrations().map((m) => m.version).join(","))'], consumer);
+    const cjsCount = await mustRun(process.execPath, ["-e", 'console.log(require("@alloovium/postgres").migrations().map((m) => m.version).join(","))'], consumer);
+    expect(esmCount.stdout.trim()).toMatch(/^001,002,003/);
+    expect(cjsCount.stdout.trim()).toBe(esmCount.stdout.trim());
+    const bin = await run(join(consumer, "node_modules", ".bin", "alloovium-postgres"), [], consumer);
+    expect(bin.code).toBe(2);
+    expect(bin.output).toMatch(/^usage: alloovium-postgres migrate/);
   });
 });

@@ -6,6 +6,8 @@ import { composeAdmission } from "@alloovium/core/store-kit";
 // @ts-expect-error -- @alloovium/core/conformance has no `require` condition (it imports vitest)
 import type { bucketStoreConformance } from "@alloovium/core/conformance";
 import { createRedisStores } from "@alloovium/redis";
+import { createPostgresStores, connectPostgresStores } from "@alloovium/postgres";
+import pg = require("pg");
 import { alloovium as forExpress, type AllooviumOptions as ExpressOptions } from "@alloovium/express";
 import { alloovium as forKoa, type AllooviumOptions as KoaOptions } from "@alloovium/koa";
 import { alloovium as forHono, type AllooviumOptions as HonoOptions } from "@alloovium/hono";
@@ -24,6 +26,9 @@ typed(createTestPolicy);
 typed(mintApiKey);
 typed(composeAdmission);
 typed(createRedisStores);
+typed(createPostgresStores);
+const pgStores = (url: string) => connectPostgresStores({ pool: new pg.Pool({ connectionString: url }), listener: () => new pg.Client({ connectionString: url }) });
+void pgStores;
 typed(forExpress);
 typed(forKoa);
 typed(forHono);

@@ -5,6 +5,8 @@ import { FakeClock, createTestPolicy, mintApiKey, mintPrincipal } from "@alloovi
 import { composeAdmission } from "@alloovium/core/store-kit";
 import { adapterConformance, bucketStoreConformance } from "@alloovium/core/conformance";
 import { createRedisStores } from "@alloovium/redis";
+import { createPostgresStores, connectPostgresStores } from "@alloovium/postgres";
+import pg from "pg";
 import { alloovium as forExpress, type AllooviumOptions as ExpressOptions } from "@alloovium/express";
 import { alloovium as forKoa, type AllooviumOptions as KoaOptions } from "@alloovium/koa";
 import { alloovium as forHono, type AllooviumOptions as HonoOptions } from "@alloovium/hono";
@@ -25,6 +27,9 @@ typed(composeAdmission);
 typed(adapterConformance);
 typed(bucketStoreConformance);
 typed(createRedisStores);
+typed(createPostgresStores);
+// The caller's own pg Pool and Client fit the package's types.
+export const pgStores = (url: string) => connectPostgresStores({ pool: new pg.Pool({ connectionString: url }), listener: () => new pg.Client({ connectionString: url }) });
 typed(forExpress);
 typed(forKoa);
 typed(forHono);

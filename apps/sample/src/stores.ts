@@ -42,7 +42,8 @@ export interface StoreWiring {
 export async function connectPostgres(url: string, schema: string, log: (line: string) => void): Promise<StoreWiring> {
   const { default: pg } = await import("pg");
   const { connectPostgresStores } = await import("@alloovium/postgres");
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000 });
+  // statement_timeout below the stores' query timeout (5 s): a query given up on is cancelled on the server too, never applied late.
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, statement_timeout: 2000 });
   // An idle client cut by a restart of the server: the next query takes a new one.
   pool.on("error", (e) => log(`postgres: ${e.message}`));
   try {

@@ -2,6 +2,8 @@
 -- balance (credit_balances) and hourly usage (credit_usage) are kept in the same transaction as
 -- each entry, so that the balance always equals the sum of the tenant's entries.
 CREATE TABLE {{schema}}.credit_ledger (
+  -- The order entries were recorded in.
+  seq         bigint GENERATED ALWAYS AS IDENTITY,
   tenant_id   text NOT NULL,
   id          text NOT NULL,
   kind        text NOT NULL CHECK (kind IN ('grant', 'charge', 'refund', 'topup')),
@@ -13,7 +15,7 @@ CREATE TABLE {{schema}}.credit_ledger (
   hour_ms     bigint NOT NULL,
   PRIMARY KEY (tenant_id, id)
 );
-CREATE INDEX credit_ledger_time ON {{schema}}.credit_ledger (tenant_id, at_ms);
+CREATE INDEX credit_ledger_order ON {{schema}}.credit_ledger (tenant_id, seq);
 
 CREATE TABLE {{schema}}.credit_balances (
   tenant_id text PRIMARY KEY,

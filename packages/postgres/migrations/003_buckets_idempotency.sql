@@ -6,26 +6,56 @@ CREATE UNLOGGED TABLE {{schema}}.buckets (
   tokens    double precision NOT NULL,
   at_ms     double precision NOT NULL,
   full_ms   double precision NOT NULL,
+  -- Whether the last step took its cost (read back by the one-bucket upsert).
+  taken     boolean NOT NULL DEFAULT false,
   PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX buckets_full ON {{schema}}.buckets (full_ms);
 
--- Takes p_cost from every bucket named (all or none), locking them in a fixed order. Returns the
--- tokens each held before the cost (refilled), in the order given, and whether it was taken.
+-- One bucket in one statement: an upsert that refills and takes the cost, on the database's
+-- clock. A refused step writes the refilled tokens at the same time, which is the same bucket.
+-- Returns whether it was taken and the tokens after it.
+CREATE FUNCTION {{schema}}.bucket_one(p_tenant text, p_id text, p_cost double precision, p_capacity double precision, p_rate double precision,
+  OUT allowed boolean, OUT after double precision) LANGUAGE plpgsql AS $$
+DECLARE
+  now_ms double precision := extract(epoch FROM clock_timestamp()) * 1000;
+BEGIN
+  INSERT INTO {{schema}}.buckets AS b (tenant_id, id, tokens, at_ms, full_ms, taken)
+    VALUES (p_tenant, p_id, CASE WHEN p_capacity + 1e-9 >= p_cost THEN GREATEST(0, p_capacity - p_cost) ELSE p_capacity END, now_ms,
+      now_ms + (CASE WHEN p_capacity + 1e-9 >= p_cost THEN LEAST(p_capacity, p_cost) ELSE 0 END) * 1000 / p_rate, p_capacity + 1e-9 >= p_cost)
+    ON CONFLICT (tenant_id, id) DO UPDATE SET
+      tokens = CASE WHEN LEAST(p_capacity, b.tokens + GREATEST(0, now_ms - b.at_ms) * p_rate / 1000) + 1e-9 >= p_cost
+        THEN GREATEST(0, LEAST(p_capacity, b.tokens + GREATEST(0, now_ms - b.at_ms) * p_rate / 1000) - p_cost)
+        ELSE LEAST(p_capacity, b.tokens + GREATEST(0, now_ms - b.at_ms) * p_rate / 1000) END,
+      taken = LEAST(p_capacity, b.tokens + GREATEST(0, now_ms - b.at_ms) * p_rate / 1000) + 1e-9 >= p_cost,
+      at_ms = GREATEST(b.at_ms, now_ms),
+      full_ms = GREATEST(b.at_ms, now_ms) + (p_capacity - CASE WHEN LEAST(p_capacity, b.tokens + GREATEST(0, now_ms - b.at_ms) * p_rate / 1000) + 1e-9 >= p_cost
+        THEN GREATEST(0, LEAST(p_capacity, b.tokens + GREATEST(0, now_ms - b.at_ms) * p_rate / 1000) - p_cost)
+        ELSE LEAST(p_capacity, b.tokens + GREATEST(0, now_ms - b.at_ms) * p_rate / 1000) END) * 1000 / p_rate
+    RETURNING b.taken, b.tokens INTO allowed, after;
+END $$;
+
+-- Takes p_cost from every bucket named (all or none), locking them in a fixed order. Returns
+-- whether it was taken and the tokens each holds after the step, in the order given.
 CREATE FUNCTION {{schema}}.bucket_take(p_tenant text, p_ids text[], p_cost double precision, p_capacities double precision[], p_rates double precision[],
-  OUT allowed boolean, OUT held double precision[]) LANGUAGE plpgsql AS $$
+  OUT allowed boolean, OUT after double precision[]) LANGUAGE plpgsql AS $$
 DECLARE
   n integer := array_length(p_ids, 1);
   now_ms double precision;
+  held double precision[];
   t double precision;
   r record;
   i integer;
 BEGIN
+  IF n = 1 THEN
+    SELECT o.allowed, ARRAY[o.after] INTO allowed, after FROM {{schema}}.bucket_one(p_tenant, p_ids[1], p_cost, p_capacities[1], p_rates[1]) o;
+    RETURN;
+  END IF;
   INSERT INTO {{schema}}.buckets (tenant_id, id, tokens, at_ms, full_ms)
     SELECT p_tenant, x.id, x.cap, 0, 0 FROM unnest(p_ids, p_capacities) AS x(id, cap) ORDER BY x.id
     ON CONFLICT DO NOTHING;
   PERFORM 1 FROM {{schema}}.buckets WHERE tenant_id = p_tenant AND id = ANY (p_ids) ORDER BY id FOR UPDATE;
-  now_ms := {{schema}}.now_ms();
+  now_ms := extract(epoch FROM clock_timestamp()) * 1000;
   held := array_fill(0::double precision, ARRAY[n]);
   allowed := true;
   FOR i IN 1..n LOOP
@@ -35,9 +65,11 @@ BEGIN
     held[i] := t;
     IF t + 1e-9 < p_cost THEN allowed := false; END IF;
   END LOOP;
+  after := held;
   IF allowed AND p_cost > 0 THEN
     FOR i IN 1..n LOOP
       t := GREATEST(0, held[i] - p_cost);
+      after[i] := t;
       UPDATE {{schema}}.buckets SET tokens = t, at_ms = GREATEST(at_ms, now_ms),
         full_ms = GREATEST(at_ms, now_ms) + (p_capacities[i] - t) * 1000 / p_rates[i]
         WHERE tenant_id = p_tenant AND id = p_ids[i];
@@ -92,7 +124,7 @@ END $$;
 CREATE FUNCTION {{schema}}.admit(p_tenant text, p_ids text[], p_cost double precision, p_capacities double precision[], p_rates double precision[],
   p_scope text, p_key text, p_fingerprint text, p_lease_ms double precision,
   p_capability text, p_credits bigint, p_grant bigint, p_reservation text,
-  OUT allowed boolean, OUT held double precision[], OUT claim_outcome text, OUT claim_token bigint, OUT claim_status integer, OUT claim_headers jsonb,
+  OUT allowed boolean, OUT after double precision[], OUT claim_outcome text, OUT claim_token bigint, OUT claim_status integer, OUT claim_headers jsonb,
   OUT claim_body text, OUT credits_outcome text, OUT balance bigint, OUT charged bigint, OUT hour_ms bigint) LANGUAGE plpgsql AS $$
 DECLARE
   b record;
@@ -101,7 +133,7 @@ DECLARE
   price bigint;
 BEGIN
   SELECT * INTO b FROM {{schema}}.bucket_take(p_tenant, p_ids, p_cost, p_capacities, p_rates);
-  allowed := b.allowed; held := b.held;
+  allowed := b.allowed; after := b.after;
   IF NOT allowed THEN
     IF p_capability IS NOT NULL THEN
       credits_outcome := 'balance';

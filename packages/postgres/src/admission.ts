@@ -123,7 +123,7 @@ export class PostgresAdmission implements Admission {
       // One transaction: when it failed, as far as this process can tell, no part happened.
       return this.#fallback(request, charge !== undefined, error);
     }
-    const results = resultsOf(row.allowed, row.held, cost, demands);
+    const results = resultsOf(row.allowed, row.after, cost, demands);
     const buckets = tenant ? { bucket: results[0]!, tenant: results[1]! } : { bucket: results[0]! };
     const claimed: AdmissionClaim | undefined =
       row.allowed && claim && row.claim_outcome !== null ? claimOf(row.claim_outcome, row.claim_token, row.claim_status, row.claim_headers, row.claim_body) : undefined;

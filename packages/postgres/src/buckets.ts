@@ -5,12 +5,9 @@ import { Db, type PostgresStoreOptions } from "./pg";
 /** Options of `PostgresBucketStore`. */
 export type PostgresBucketStoreOptions = PostgresStoreOptions;
 
-/** The results of one bucket step from the tokens each bucket held before the cost. */
-export function resultsOf(allowed: boolean, held: readonly number[], cost: number, demands: readonly BucketDemand[]): BucketResult[] {
-  return demands.map((d, i) => {
-    const tokens = held[i]!;
-    return bucketResult(allowed, allowed ? Math.max(0, tokens - cost) : tokens, cost, d.limits);
-  });
+/** The results of one bucket step from the tokens each bucket holds after it. */
+export function resultsOf(allowed: boolean, after: readonly number[], cost: number, demands: readonly BucketDemand[]): BucketResult[] {
+  return demands.map((d, i) => bucketResult(allowed, after[i]!, cost, d.limits));
 }
 
 export function checkCost(where: string, cost: unknown): number {
@@ -44,20 +41,29 @@ export class PostgresBucketStore implements BucketStore {
   }
 
   async consume(ref: BucketRef, cost: number, limits: BucketLimits): Promise<BucketResult> {
-    return (await this.consumeAll([{ ref, limits }], cost))[0]!;
+    checkCost("PostgresBucketStore.consume", cost);
+    checkLimits("PostgresBucketStore.consume", limits);
+    const rows = await this.#db.query<{ allowed: boolean; after: number }>(`SELECT * FROM ${this.#db.q}.bucket_one($1, $2, $3, $4, $5)`, [
+      ref.tenantId,
+      ref.id,
+      cost,
+      limits.capacity,
+      limits.refillPerSecond,
+    ]);
+    return bucketResult(rows[0]!.allowed, rows[0]!.after, cost, limits);
   }
 
   async consumeAll(buckets: readonly BucketDemand[], cost: number): Promise<BucketResult[]> {
     checkCost("PostgresBucketStore.consume", cost);
     const tenant = checkDemands("PostgresBucketStore.consume", buckets);
     if (new Set(buckets.map((b) => b.ref.id)).size !== buckets.length) throw new TypeError("PostgresBucketStore.consumeAll: a bucket is named twice");
-    const rows = await this.#db.query<{ allowed: boolean; held: number[] }>(`SELECT * FROM ${this.#db.q}.bucket_take($1, $2, $3, $4, $5)`, [
+    const rows = await this.#db.query<{ allowed: boolean; after: number[] }>(`SELECT * FROM ${this.#db.q}.bucket_take($1, $2, $3, $4, $5)`, [
       tenant,
       buckets.map((b) => b.ref.id),
       cost,
       buckets.map((b) => b.limits.capacity),
       buckets.map((b) => b.limits.refillPerSecond),
     ]);
-    return resultsOf(rows[0]!.allowed, rows[0]!.held, cost, buckets);
+    return resultsOf(rows[0]!.allowed, rows[0]!.after, cost, buckets);
   }
 }

@@ -176,12 +176,12 @@ export class PostgresLedger implements CreditLedger {
     return readUsageRows(this.#db, this.#retentionMs, tenantId, sinceMs);
   }
 
-  /** The tenant's entries, oldest first (an audit read; `limit` at most 10,000). */
+  /** The tenant's entries in the order they were recorded (an audit read; `limit` at most 10,000). */
   async entries(tenantId: string, options: { readonly limit?: number } = {}): Promise<LedgerEntry[]> {
     const limit = options.limit ?? 1000;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw new TypeError("PostgresLedger.entries: `limit` must be an integer from 1 to 10000");
     const rows = await this.#db.query<{ id: string; kind: LedgerEntry["kind"]; amount: string; capability: string | null; reservation: string | null; at_ms: string }>(
-      `SELECT id, kind, amount, capability, reservation, at_ms FROM ${this.#db.q}.credit_ledger WHERE tenant_id = $1 ORDER BY at_ms, id LIMIT $2`,
+      `SELECT id, kind, amount, capability, reservation, at_ms FROM ${this.#db.q}.credit_ledger WHERE tenant_id = $1 ORDER BY seq LIMIT $2`,
       [tenantId, limit],
     );
     return rows.map((r) => ({ id: r.id, tenantId, kind: r.kind, amount: Number(r.amount), capability: r.capability, reservation: r.reservation, at: Number(r.at_ms) }));

@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
+
 /**
  * The part of node-postgres (`pg` 8) the stores use, typed here so that the package's types need
  * no `@types/pg`. A `pg.Pool` is one; a `pg.Client` is a `PgClient`.
  */
 export interface PgQueryable {
-  query(config: { text: string; values?: readonly unknown[]; query_timeout?: number }): Promise<{ rows: any[]; rowCount: number | null }>;
+  query(config: { text: string; values?: readonly unknown[]; name?: string; query_timeout?: number }): Promise<{ rows: any[]; rowCount: number | null }>;
 }
 
 /** A pooled client checked out with `pool.connect()`. */
@@ -81,8 +83,18 @@ export class Db {
     this.q = `"${this.schema}"`;
     this.timeoutMs = checkTimeout(where, options.queryTimeoutMs);
   }
+  readonly #names = new Map<string, string>();
+  /**
+   * One statement, prepared once per connection under a name derived from its text (the
+   * stores' statements are a fixed set): the server parses and plans it once, not on every call.
+   */
   async query<T = any>(text: string, values: readonly unknown[]): Promise<T[]> {
-    const r = await this.pool.query({ text, values, query_timeout: this.timeoutMs });
+    let name = this.#names.get(text);
+    if (name === undefined) {
+      name = `alloovium_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+      this.#names.set(text, name);
+    }
+    const r = await this.pool.query({ name, text, values, query_timeout: this.timeoutMs });
     return r.rows as T[];
   }
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createKeyHasher, createKeyManager, createVerifiedKeyCache, isPolicyError } from "@alloovium/core";
+import { createKeyHasher, createKeyManager, isPolicyError } from "@alloovium/core";
 import { mintApiKey, mintPrincipal, TEST_PEPPER } from "@alloovium/core/testing";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresStores, type MigrateResult } from "../src/index";
 import { testUrl, useSchema } from "./helpers";

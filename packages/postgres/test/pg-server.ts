@@ -122,7 +122,6 @@ export class ThrowawayServer {
       this.#bin,
       "pg_ctl",
       ["-D", join(this.dir, "data"), "-l", join(this.dir, "log"), "-w", "-t", "60", "-o", `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"],
-      { encoding: "utf8" },
     );
     if (r.status !== 0) throw new Error(`pg_ctl start failed: ${r.stderr || r.stdout}`);
     await waitFor("the throwaway PostgreSQL", () => answers(this.url), 60_000, 100);
