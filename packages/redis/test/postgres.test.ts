@@ -239,6 +239,12 @@ describe("the ledger flush while PostgreSQL is down", () => {
       await proxy.down();
       for (let i = 0; i < 20; i++) expect((await charge()).credits).toMatchObject({ outcome: "charged", balance: 470 - 3 * (i + 1) });
       await waitFor("a failed flush round", () => errors.some((e) => e.startsWith("ledger-flush")));
+      // Usage is the ledger's: it fails (the pipeline answers 503). A tenant whose balance Redis
+      // lacks cannot be loaded: its credits fail open (through uncharged), the bucket still decides.
+      await expect(stores.credits.usage(tenantId, 0)).rejects.toThrow();
+      const unknown = await stores.admission.admit({ bucket: { tenantId: randomUUID(), id: "key:a" }, cost: 1, limits: { capacity: 1, refillPerSecond: 0.001 }, charge: { capability: "a.b", credits: 3, grant: 500, reservation: randomUUID() } });
+      expect(unknown.bucket.allowed).toBe(true);
+      expect(unknown.credits).toMatchObject({ outcome: "unavailable" });
       expect(await redis.llen(new KeyLayout(keyPrefix).ledgerQueue(tenantId))).toBe(20);
       await proxy.up();
       await waitFor("the catch-up", async () => (await ledger.balance(tenantId).catch(() => null)) === 410, 30_000);
