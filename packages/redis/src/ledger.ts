@@ -321,6 +321,8 @@ export class LedgerFlusher implements LedgerQueues {
       });
       tenants = [...new Set([...tenants, ...found])];
     }
+    // Marks this instance saw drained but another unmarked: forgotten after a while.
+    for (const [t, since] of this.#drained) if (Date.now() - since > 2 * KEEP_MARKED_ROUNDS * this.#o.intervalMs) this.#drained.delete(t);
     let total = 0;
     while (tenants.length > 0) {
       const more: string[] = [];
