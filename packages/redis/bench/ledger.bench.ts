@@ -143,6 +143,25 @@ async function main(): Promise<void> {
       pausedRows.push([`credit charge, ${tenants === 1 ? "one hot tenant" : "100 tenants"}, concurrency 64, flush paused`, fmt(a), fmt(b), `${q.toFixed(2)}x`, "-"]);
     }
     await paused.ledgerFlusher!.flush();
+
+    // The script's own time on the server per charge (INFO commandstats), flush paused: what
+    // queueing the entry adds inside the one round trip.
+    const serverTime = async (s: typeof redisOnly, tenant: string): Promise<number> => {
+      await client.config("RESETSTAT");
+      await Promise.all(Array.from({ length: 16 }, async () => {
+        for (let k = 0; k < 500; k++) await charge(s, tenant);
+      }));
+      const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await client.info("commandstats"));
+      return m ? Number(m[2]) / Number(m[1]) : NaN;
+    };
+    const usRedis: number[] = [];
+    const usQueued: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      usQueued.push(await serverTime(paused, "hot-paused"));
+      usRedis.push(await serverTime(redisOnly, "hot"));
+      await paused.ledgerFlusher!.flush();
+    }
+    progress(`script time per charge: ${median(usQueued).toFixed(2)} µs vs ${median(usRedis).toFixed(2)} µs`);
     // The ledger holds exactly what was charged: every entry once.
     const hot = await pg.ledger().balance("hot");
     const inRedis = await fronted.credits.balance("hot", 1e12);
@@ -154,6 +173,7 @@ async function main(): Promise<void> {
     };
     console.log(`\n@alloovium/redis ledger benchmark — ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, Redis ${redisVersion}, PostgreSQL ${pg.version}, ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}\n`);
     console.log(table(["charges/s (bucket + charge, one script)", "Redis + PostgreSQL", "Redis only", "ratio", "flush lag ms p50 / p99 / max"], [...rows, ...pausedRows]));
+    console.log(`\nScript time on the server per charge (INFO commandstats, median of 3 x 8,000): Redis + PostgreSQL ${median(usQueued).toFixed(2)} µs, Redis only ${median(usRedis).toFixed(2)} µs.`);
     const min = Math.min(...ratios);
     console.log(`\nGoal Redis + PostgreSQL >= 0.9x Redis only: ${min >= 0.9 ? "met" : "NOT met"} (lowest ratio ${min.toFixed(2)}x).`);
     const p99 = quantile(lagAt64, 0.99);
