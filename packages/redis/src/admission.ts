@@ -81,7 +81,11 @@ export const ADMIT_SCRIPT = defineScript<AdmitKeys, AdmitArgs, AdmitReply>({
   uses: [BUCKET_LUA, BUCKETS_ALL_LUA, CLAIM_LUA, CREDITS_LUA, LEDGER_CREDITS_LUA],
   lua: `
 local ledger = ARGV[13] ~= nil
-if ledger and not redis.call('GET', KEYS[4]) then return {0, 0, math.floor(now), '', '', 'unknown', '', '', ''} end
+local held
+if ledger then
+  held = redis.call('GET', KEYS[4])
+  if not held then return {0, 0, math.floor(now), '', '', 'unknown', '', '', ''} end
+end
 local allowed, tokens, shared
 if KEYS[6] and ARGV[11] ~= '' then
   local counts
@@ -104,7 +108,7 @@ end
 if ARGV[7] == nil or ARGV[7] == '' then return r end
 if not allowed or r[4] == 'in_flight' or r[4] == 'mismatch' then
   r[6] = 'balance'
-  r[7] = balance_of(KEYS[4], ARGV[8])
+  r[7] = ledger and tonumber(held) or balance_of(KEYS[4], ARGV[8])
   return r
 end
 local price = tonumber(ARGV[7])
@@ -113,7 +117,7 @@ local hour = usage_hour(sec)
 local ok, balance
 if ledger then
   local n
-  ok, balance, n = ledger_charge(KEYS[4], KEYS[5], ARGV[9], price, ARGV[13], math.floor(now))
+  ok, balance, n = ledger_charge(KEYS[4], held, KEYS[5], ARGV[9], price, ARGV[13], math.floor(now))
   r[10] = r[10] or ''
   r[11] = n
 else

@@ -61,16 +61,17 @@ end`,
  * once known (absent = unknown: lost, or a tenant never seen; the caller loads it from the
  * ledger and retries), and every change is appended to the tenant's ledger queue in the same
  * script. Usage is the ledger's, so nothing is counted in Redis.
- * `ledger_charge(bal, queue, cap, price, reservation, at)`, on a balance known present: takes
- * `price` if held and queues the charge entry (amount -price, id = the reservation); answers
- * whether it did, the balance after and the queue's length (0 when refused).
+ * `ledger_charge(bal, held, queue, cap, price, reservation, at)`, on a balance known present
+ * (`held`: its value, as GET read it): takes `price` if held and queues the charge entry (amount
+ * -price, id = the reservation); answers whether it did, the balance after and the queue's
+ * length (0 when refused).
  */
 export const LEDGER_CREDITS_LUA = luaFragment("ledger-credits", {
   defines: ["ledger_charge"],
   uses: [LEDGER_LUA],
   lua: `
-local function ledger_charge(bal, queue, cap, price, reservation, at)
-  local balance = tonumber(redis.call('GET', bal))
+local function ledger_charge(bal, held, queue, cap, price, reservation, at)
+  local balance = tonumber(held)
   if balance < price then return false, balance, 0 end
   if price > 0 then balance = redis.call('DECRBY', bal, price) end
   return true, balance, ledger_push(queue, 'charge', reservation, 0 - price, cap, reservation, at)
@@ -96,8 +97,9 @@ export const LEDGER_CHARGE_SCRIPT = defineScript<
   args: ["price", "reservation", "capability", "deadline"],
   uses: [CREDITS_LUA, LEDGER_CREDITS_LUA],
   lua: `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {2, 0, math.floor(now), 0, 0} end
-local ok, balance, n = ledger_charge(KEYS[1], KEYS[2], ARGV[3], tonumber(ARGV[1]), ARGV[2], math.floor(now))
+local held = redis.call('GET', KEYS[1])
+if not held then return {2, 0, math.floor(now), 0, 0} end
+local ok, balance, n = ledger_charge(KEYS[1], held, KEYS[2], ARGV[3], tonumber(ARGV[1]), ARGV[2], math.floor(now))
 return {ok and 1 or 0, balance, math.floor(now), usage_hour(sec), n}
 `,
   decode: (r) => {
