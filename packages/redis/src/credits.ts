@@ -74,7 +74,7 @@ local function ledger_charge(bal, held, queue, cap, price, reservation, at)
   local balance = tonumber(held)
   if balance < price then return false, balance, 0 end
   if price > 0 then balance = redis.call('DECRBY', bal, price) end
-  return true, balance, ledger_push(queue, 'charge', reservation, 0 - price, cap, reservation, at)
+  return true, balance, ledger_push(queue, 'charge', reservation, 0 - price, cap, at)
 end`,
 });
 
@@ -125,7 +125,7 @@ if not b then return {false, 0} end
 if tonumber(ARGV[1]) == 0 then return {tonumber(b), 0} end
 local t, sec, usec, now = server_clock('0')
 local balance = redis.call('INCRBY', KEYS[1], ARGV[1])
-return {balance, ledger_push(KEYS[2], 'refund', 'refund:' .. ARGV[3], tonumber(ARGV[1]), ARGV[2], ARGV[3], math.floor(now))}
+return {balance, ledger_push(KEYS[2], 'refund', ARGV[3], tonumber(ARGV[1]), ARGV[2], math.floor(now))}
 `,
   decode: ledgerBalanceReply,
 });
@@ -144,7 +144,7 @@ export const LEDGER_ADD_SCRIPT = defineScript<[balance: string, queue: string], 
 if redis.call('EXISTS', KEYS[1]) == 0 then return {false, 0} end
 local t, sec, usec, now = server_clock('0')
 local balance = redis.call('INCRBY', KEYS[1], ARGV[1])
-return {balance, ledger_push(KEYS[2], 'topup', ARGV[2], tonumber(ARGV[1]), '', '', math.floor(now))}
+return {balance, ledger_push(KEYS[2], 'topup', ARGV[2], tonumber(ARGV[1]), '', math.floor(now))}
 `,
   decode: ledgerBalanceReply,
 });
@@ -488,9 +488,9 @@ export function checkRetention(factory: string, name: string, v: unknown): numbe
   return v;
 }
 
-/** A reservation id: a non-empty string of at most 200 characters (the ledger entry's id). */
+/** A reservation id: a non-empty string of at most 200 characters without a TAB (the ledger entry's id; the queue separates fields by TAB). */
 export function checkReservation(where: string, v: unknown): void {
-  if (typeof v !== "string" || v === "" || v.length > 200) throw new TypeError(`${where}: \`reservation\` must be a non-empty string of at most 200 characters`);
+  if (typeof v !== "string" || v === "" || v.length > 200 || v.includes("\t")) throw new TypeError(`${where}: \`reservation\` must be a non-empty string of at most 200 characters, without a TAB`);
 }
 
 function checkCapability(where: string, v: unknown): void {

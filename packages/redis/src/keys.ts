@@ -18,8 +18,8 @@ import { createHash } from "node:crypto";
  *                                                  `k:<capability>` credits), expiring `usageRetentionMs`
  *                                                  after the end of its hour
  * - `${prefix}:{${tenant}}:lq`                     ledger queue (with a `ledger`): list of entries, oldest
- *                                                  first, each the JSON array [kind, id, amount, capability,
- *                                                  reservation, at]; appended by the credit scripts
+ *                                                  first, each "kind TAB amount TAB at TAB ref TAB capability"
+ *                                                  (ledger.ts); appended by the credit scripts
  * - `${prefix}:{${tenant}}:lq:lease`               the flusher holding the tenant's queue (token, PX lease)
  * - `${prefix}:lq:pending`                         tenants whose queue may hold entries (set; any slot)
  * - `${prefix}:kd:${digest}`                       digest index -> [tenant, id] (any slot)

@@ -84,6 +84,17 @@ describe("RedisAdmission in front of a ledger", () => {
     expect(await ledger.balance(tenantId)).toBe(98);
   });
 
+  it("keeps any capability intact through the queue, and refuses a reservation id the queue could not carry", async () => {
+    const ledger = new MemoryCreditLedger();
+    const s = stores(ledger);
+    const tenantId = `tab\t${randomUUID()}`;
+    const odd = "weird\tcap\nwith \"quotes\" and ünïcode";
+    await s.credits.charge({ tenantId, capability: odd, credits: 1, grant: 5, reservation: "r-odd" });
+    await s.ledgerFlusher!.flush();
+    expect(ledger.of(tenantId).map((e) => [e.id, e.capability])).toEqual([[`grant:${tenantId}`, null], ["r-odd", odd]]);
+    await expect(s.admission.admit(charge(tenantId, 1, { reservation: "a\tb" }))).rejects.toThrow(/reservation/);
+  });
+
   it("refuses a charge the balance cannot hold and queues nothing for it", async () => {
     const ledger = new MemoryCreditLedger();
     const s = stores(ledger);

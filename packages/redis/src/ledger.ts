@@ -22,17 +22,17 @@ import { defineScript, luaFragment } from "./script";
  */
 
 /**
- * `ledger_push(queue, kind, id, amount, capability, reservation, at)`: appends one entry
- * (capability and reservation '' = none) and answers the queue's length after it.
+ * `ledger_push(queue, kind, ref, amount, capability, at)`: appends one entry and answers the
+ * queue's length after it. An entry is one string, `kind TAB amount TAB at TAB ref TAB capability`
+ * (no table and no JSON encoding inside the request's script): `ref` is the reservation id of a
+ * charge or refund, the id of a top-up, '' for a grant; `capability` ('' = none) comes last, so
+ * it may hold any character; ids and reservations hold no TAB (checked by the callers).
  */
 export const LEDGER_LUA = luaFragment("ledger", {
   defines: ["ledger_push"],
   lua: `
-local function ledger_push(queue, kind, id, amount, capability, reservation, at)
-  local cap, res = capability, reservation
-  if cap == '' then cap = cjson.null end
-  if res == '' then res = cjson.null end
-  return redis.call('RPUSH', queue, cjson.encode({kind, id, amount, cap, res, at}))
+local function ledger_push(queue, kind, ref, amount, capability, at)
+  return redis.call('RPUSH', queue, kind .. '\t' .. string.format('%d', amount) .. '\t' .. string.format('%d', at) .. '\t' .. ref .. '\t' .. capability)
 end`,
 });
 
@@ -53,7 +53,7 @@ if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return {0, 0} end
 local n = 0
 if ARGV[2] == '1' and tonumber(ARGV[1]) > 0 then
   local t = redis.call('TIME')
-  n = ledger_push(KEYS[2], 'grant', 'grant:' .. ARGV[3], tonumber(ARGV[1]), '', '', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  n = ledger_push(KEYS[2], 'grant', '', tonumber(ARGV[1]), '', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 end
 return {1, n}
 `,
@@ -126,21 +126,29 @@ const KEEP_MARKED_ROUNDS = 10;
 
 const KINDS: ReadonlySet<string> = new Set(["grant", "charge", "refund", "topup"]);
 
-/** One queued entry (the JSON array the scripts push) as a `LedgerEntry` of `tenantId`. */
+/** One queued entry (the string `ledger_push` wrote) as a `LedgerEntry` of `tenantId`. */
 export function decodeEntry(tenantId: string, raw: string): LedgerEntry {
-  const v = JSON.parse(raw) as unknown;
-  if (!Array.isArray(v) || v.length !== 6 || !KINDS.has(v[0] as string) || typeof v[1] !== "string" || typeof v[2] !== "number" || typeof v[5] !== "number") {
-    throw new Error("ledger queue: malformed entry");
+  const t1 = raw.indexOf("\t");
+  const t2 = raw.indexOf("\t", t1 + 1);
+  const t3 = raw.indexOf("\t", t2 + 1);
+  const t4 = raw.indexOf("\t", t3 + 1);
+  const kind = raw.slice(0, t1);
+  const amount = Number(raw.slice(t1 + 1, t2));
+  const at = Number(raw.slice(t2 + 1, t3));
+  if (t4 < 0 || !KINDS.has(kind) || !Number.isSafeInteger(amount) || !Number.isSafeInteger(at)) throw new Error("ledger queue: malformed entry");
+  const ref = raw.slice(t3 + 1, t4);
+  const cap = raw.slice(t4 + 1);
+  const capability = cap === "" ? null : cap;
+  switch (kind as LedgerEntryKind) {
+    case "charge":
+      return { id: ref, tenantId, kind: "charge", amount: amount === 0 ? 0 : amount, capability, reservation: ref, at };
+    case "refund":
+      return { id: `refund:${ref}`, tenantId, kind: "refund", amount, capability, reservation: ref, at };
+    case "grant":
+      return { id: `grant:${tenantId}`, tenantId, kind: "grant", amount, capability: null, reservation: null, at };
+    case "topup":
+      return { id: ref, tenantId, kind: "topup", amount, capability: null, reservation: null, at };
   }
-  return {
-    id: v[1],
-    tenantId,
-    kind: v[0] as LedgerEntryKind,
-    amount: v[2] === 0 ? 0 : v[2], // Lua may write -0 for a free call
-    capability: typeof v[3] === "string" ? v[3] : null,
-    reservation: typeof v[4] === "string" ? v[4] : null,
-    at: v[5],
-  };
 }
 
 /** Options of the ledger flush (`createRedisStores({ ledger, ledgerFlush })`). */
