@@ -19,7 +19,9 @@ export async function connectRedis(url: string, keyPrefix: string, log: (line: s
     ...(ledger ? { ledger } : {}),
     // Connection errors once per distinct error; the stores' absorbed failures reach the policy's onStoreError too.
     onError: (e, operation) => {
-      if (operation === "connection" || operation === "ledger-flush") log(`redis ${operation}: ${e instanceof Error ? e.message : String(e)}`);
+      if (operation === "connection") log(`redis: ${e instanceof Error ? e.message : String(e)}`);
+      // In front of PostgreSQL: a flush round that failed (retried; nothing is lost).
+      if (operation === "ledger-flush") log(`redis ledger flush: ${e instanceof Error ? e.message : String(e)}`);
     },
   });
 }
