@@ -87,7 +87,7 @@ if ledger then
   if not held then return {0, 0, math.floor(now), '', '', 'unknown', '', '', ''} end
 end
 local allowed, tokens, shared
-if KEYS[6] and ARGV[11] ~= '' then
+if KEYS[6] then
   local counts
   allowed, counts = buckets_all({KEYS[1], KEYS[6]}, tonumber(ARGV[1]), {{tonumber(ARGV[2]), tonumber(ARGV[3])}, {tonumber(ARGV[11]), tonumber(ARGV[12])}}, t, sec, usec)
   tokens = counts[1]

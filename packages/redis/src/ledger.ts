@@ -250,6 +250,7 @@ export class LedgerFlusher implements LedgerQueues {
     return this.#ledger;
   }
 
+  /** @internal Told by the credit scripts' callers: marks the tenant pending when its queue was empty. */
   appended(tenantId: string, queued: number): void {
     if (queued !== 1) return;
     const c = this.#conn.client as unknown as SetCommands;
