@@ -1,5 +1,7 @@
 -- Token buckets, on the database's clock. UNLOGGED: a crash loses them, which only refills
 -- buckets. full_ms is when a bucket is full again: past it, the row is dropped by the sweep.
+-- No index but the key, and room left in each page, so that an update is a HOT update (no
+-- index entry written): the sweep scans the table instead, once a minute.
 CREATE UNLOGGED TABLE {{schema}}.buckets (
   tenant_id text NOT NULL,
   id        text NOT NULL,
@@ -9,8 +11,7 @@ CREATE UNLOGGED TABLE {{schema}}.buckets (
   -- Whether the last step took its cost (read back by the one-bucket upsert).
   taken     boolean NOT NULL DEFAULT false,
   PRIMARY KEY (tenant_id, id)
-);
-CREATE INDEX buckets_full ON {{schema}}.buckets (full_ms);
+) WITH (fillfactor = 50);
 
 -- One bucket in one statement: an upsert that refills and takes the cost, on the database's
 -- clock. A refused step writes the refilled tokens at the same time, which is the same bucket.

@@ -43,13 +43,24 @@ export class PostgresBucketStore implements BucketStore {
   async consume(ref: BucketRef, cost: number, limits: BucketLimits): Promise<BucketResult> {
     checkCost("PostgresBucketStore.consume", cost);
     checkLimits("PostgresBucketStore.consume", limits);
-    const rows = await this.#db.query<{ allowed: boolean; after: number }>(`SELECT * FROM ${this.#db.q}.bucket_one($1, $2, $3, $4, $5)`, [
-      ref.tenantId,
-      ref.id,
-      cost,
-      limits.capacity,
-      limits.refillPerSecond,
-    ]);
+    // One plain statement (the same upsert as the `bucket_one` function the admission runs):
+    // `excluded.at_ms` is the database's clock, read once for the whole step.
+    const rows = await this.#db.query<{ allowed: boolean; after: number }>(
+      `INSERT INTO ${this.#db.q}.buckets AS b (tenant_id, id, tokens, at_ms, full_ms, taken)
+       VALUES ($1, $2, CASE WHEN $4 + 1e-9 >= $3 THEN GREATEST(0, $4 - $3) ELSE $4 END, extract(epoch FROM clock_timestamp()) * 1000,
+         extract(epoch FROM clock_timestamp()) * 1000 + (CASE WHEN $4 + 1e-9 >= $3 THEN LEAST($4, $3) ELSE 0 END) * 1000 / $5, $4 + 1e-9 >= $3)
+       ON CONFLICT (tenant_id, id) DO UPDATE SET
+         tokens = CASE WHEN LEAST($4, b.tokens + GREATEST(0, excluded.at_ms - b.at_ms) * $5 / 1000) + 1e-9 >= $3
+           THEN GREATEST(0, LEAST($4, b.tokens + GREATEST(0, excluded.at_ms - b.at_ms) * $5 / 1000) - $3)
+           ELSE LEAST($4, b.tokens + GREATEST(0, excluded.at_ms - b.at_ms) * $5 / 1000) END,
+         taken = LEAST($4, b.tokens + GREATEST(0, excluded.at_ms - b.at_ms) * $5 / 1000) + 1e-9 >= $3,
+         at_ms = GREATEST(b.at_ms, excluded.at_ms),
+         full_ms = GREATEST(b.at_ms, excluded.at_ms) + ($4 - CASE WHEN LEAST($4, b.tokens + GREATEST(0, excluded.at_ms - b.at_ms) * $5 / 1000) + 1e-9 >= $3
+           THEN GREATEST(0, LEAST($4, b.tokens + GREATEST(0, excluded.at_ms - b.at_ms) * $5 / 1000) - $3)
+           ELSE LEAST($4, b.tokens + GREATEST(0, excluded.at_ms - b.at_ms) * $5 / 1000) END) * 1000 / $5
+       RETURNING b.taken AS allowed, b.tokens AS after`,
+      [ref.tenantId, ref.id, cost, limits.capacity, limits.refillPerSecond],
+    );
     return bucketResult(rows[0]!.allowed, rows[0]!.after, cost, limits);
   }
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createKeyHasher, createVerifiedKeyCache } from "@alloovium/core";
 import { mintApiKey, TEST_PEPPER } from "@alloovium/core/testing";
+import fc from "fast-check";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { testUrl, useSchema } from "../test/helpers";
@@ -104,6 +105,49 @@ describe("PostgresCreditStore and PostgresLedger", () => {
     await expect(ledger.append([{ ...ok, kind: "refund", amount: 1 }])).rejects.toThrow(/reservation/);
     await expect(ledger.append([{ ...ok, kind: "bonus" as never }])).rejects.toThrow(/kind/);
     expect(await ledger.balance(tenantId)).toBeNull();
+  });
+});
+
+describe("the ledger's invariants", () => {
+  it("keeps every balance equal to the sum of its entries, and usage equal to what the entries say, under concurrent mixed operations", async () => {
+    const { pool, schema } = use();
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("charge" as const), tenant: fc.integer({ min: 0, max: 2 }), credits: fc.integer({ min: 0, max: 9 }), refund: fc.boolean() }),
+      fc.record({ kind: fc.constant("topup" as const), tenant: fc.integer({ min: 0, max: 2 }), credits: fc.integer({ min: 1, max: 20 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), async (ops) => {
+        const { credits, ledger } = createPostgresStores({ pool, schema });
+        const tenants = [randomUUID(), randomUUID(), randomUUID()];
+        await Promise.all(
+          ops.map(async (o) => {
+            const tenantId = tenants[o.tenant]!;
+            if (o.kind === "topup") return credits.add(tenantId, o.credits, 30);
+            const reservation = randomUUID();
+            const c = await credits.charge({ tenantId, capability: `cap.${o.credits % 2}`, credits: o.credits, grant: 30, reservation });
+            if (o.refund && c.allowed) await credits.refund({ tenantId, capability: `cap.${o.credits % 2}`, credits: c.charged, hour: c.hour, grant: 30, reservation });
+            return undefined;
+          }),
+        );
+        for (const tenantId of tenants) {
+          const entries = await ledger.entries(tenantId);
+          const balance = await ledger.balance(tenantId);
+          if (entries.length === 0) {
+            expect(balance).toBeNull();
+            continue;
+          }
+          expect(entries.reduce((sum, e) => sum + e.amount, 0)).toBe(balance);
+          expect(balance).toBeGreaterThanOrEqual(0);
+          const fromEntries = (await pool.query(
+            `SELECT hour_ms, capability, count(*) FILTER (WHERE kind = 'charge') AS calls, -sum(amount) AS credits FROM "${schema}".credit_ledger
+              WHERE tenant_id = $1 AND kind IN ('charge', 'refund') GROUP BY hour_ms, capability ORDER BY hour_ms, capability COLLATE "C"`,
+            [tenantId],
+          )).rows.map((r) => ({ hour: Number(r.hour_ms), capability: r.capability, calls: Number(r.calls), credits: Number(r.credits) }));
+          expect(await credits.usage(tenantId, 0)).toEqual(fromEntries);
+        }
+      }),
+      { numRuns: 15 },
+    );
   });
 });
 
