@@ -160,6 +160,16 @@ describe("RedisAdmission in front of a ledger", () => {
     expect(ledger.batches.flat().filter((e) => e.tenantId === tenantId)).toHaveLength(22);
   });
 
+  it("drains a backlog in one round, batch after batch", async () => {
+    const ledger = new MemoryCreditLedger();
+    const s = createRedisStores({ client, keyPrefix, commandTimeoutMs, ledger, ledgerFlush: { autoStart: false, batchSize: 3 } });
+    const tenantId = randomUUID();
+    for (let i = 0; i < 10; i++) await s.admission.admit(charge(tenantId, 1, { grant: 50 }));
+    expect(await s.ledgerFlusher!.flush()).toBe(11);
+    expect(ledger.batches.map((b) => b.length)).toEqual([3, 3, 3, 2]);
+    expect(await ledger.balance(tenantId)).toBe(40);
+  });
+
   it("gives each entry to the ledger once when several flushers run at the same time", async () => {
     const ledger = new MemoryCreditLedger();
     const flushers = [stores(ledger), stores(ledger), stores(ledger)];

@@ -299,7 +299,7 @@ export class LedgerFlusher implements LedgerQueues {
   async flushTenant(tenantId: string): Promise<void> {
     for (let i = 0; i < 50; i++) {
       const more: string[] = [];
-      const held = await this.#batch([tenantId], more);
+      const held = await this.#batch([tenantId], more, true);
       if (held === undefined) await new Promise((r) => setTimeout(r, 20)); // another flusher has it
       else if (more.length === 0) return;
     }
@@ -346,10 +346,11 @@ export class LedgerFlusher implements LedgerQueues {
 
   /**
    * Takes one batch of each tenant, appends them all in one `ledger.append`, acks them. Pushes
-   * onto `more` the tenants with entries left. Resolves to the entries appended, or undefined
+   * onto `more` the tenants with a backlog (a full batch taken and entries left; with
+   * `untilEmpty`, any entries left). Resolves to the entries appended, or undefined
    * when another flusher held every tenant asked for.
    */
-  async #batch(tenants: readonly string[], more: string[]): Promise<number | undefined> {
+  async #batch(tenants: readonly string[], more: string[], untilEmpty = false): Promise<number | undefined> {
     const token = randomUUID(); // per batch: a round and a `flushTenant` of this instance exclude each other too
     const taken = await Promise.all(
       tenants.map(async (tenantId) => {
@@ -379,7 +380,11 @@ export class LedgerFlusher implements LedgerQueues {
             : await this.#conn.script(LEDGER_ACK_SCRIPT, [this.#keys.ledgerQueue(t.tenantId), this.#keys.ledgerLease(t.tenantId)], [token, t.raw.length, t.raw[0]!, t.raw[t.raw.length - 1]!]);
         if (left > 0) {
           this.#drained.delete(t.tenantId);
-          return void more.push(t.tenantId);
+          // Taken again in this round only for a backlog (a full batch): entries that came in
+          // during this batch wait for the next round, so a busy tenant is not flushed in a loop
+          // of tiny batches beside the requests.
+          if (untilEmpty || t.raw.length >= this.#o.batchSize) more.push(t.tenantId);
+          return;
         }
         // Drained. A tenant still charging is kept marked for a while (an empty take is one cheap
         // command; unmarking and marking again would be three, every round).
