@@ -155,7 +155,7 @@ export function decodeEntry(tenantId: string, raw: string): LedgerEntry {
 export interface LedgerFlushOptions {
   /**
    * The flush bound: an entry is in the ledger at most about this long after its script ran
-   * (while the ledger is up). The flusher looks at the queues four times per interval.
+   * (while the ledger is up). The flusher looks at the queues eight times per interval.
    * @default 1000
    */
   readonly intervalMs?: number;
@@ -305,7 +305,7 @@ export class LedgerFlusher implements LedgerQueues {
     }
   }
 
-  /** Rounds start every quarter interval; one that took longer is followed at once (a backlog drains without a pause). */
+  /** Rounds start every eighth of the interval; one that took longer is followed at once (a backlog drains without a pause). */
   #schedule(ms: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
@@ -313,7 +313,7 @@ export class LedgerFlusher implements LedgerQueues {
       const started = Date.now();
       this.flush()
         .catch((e: unknown) => this.#onError(e, "ledger-flush"))
-        .finally(() => this.#schedule(Math.max(1, Math.floor(this.#o.intervalMs / 4) - (Date.now() - started))));
+        .finally(() => this.#schedule(Math.max(1, Math.floor(this.#o.intervalMs / 8) - (Date.now() - started))));
     }, ms);
     this.#timer.unref();
   }
