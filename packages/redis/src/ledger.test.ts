@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createKeyHasher, createPolicy, createVerifiedKeyCache, defineCapability, readUsage } from "@alloovium/core";
-import type { AdmissionRequest } from "@alloovium/core/store-kit";
+import type { AdmissionRequest, LedgerEntry } from "@alloovium/core/store-kit";
 import { mintApiKey, policyRequest, TEST_PEPPER } from "@alloovium/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { MemoryCreditLedger } from "../test/memory-ledger";
@@ -168,6 +168,25 @@ describe("RedisAdmission in front of a ledger", () => {
     expect(await s.ledgerFlusher!.flush()).toBe(11);
     expect(ledger.batches.map((b) => b.length)).toEqual([3, 3, 3, 2]);
     expect(await ledger.balance(tenantId)).toBe(40);
+  });
+
+  it("holds back only the tenant whose entries the ledger refuses; the others are recorded", async () => {
+    const bad = randomUUID();
+    const ledger = new (class extends MemoryCreditLedger {
+      override async append(entries: readonly LedgerEntry[]): Promise<void> {
+        if (entries.some((e) => e.tenantId === bad)) throw new TypeError("refused");
+        return super.append(entries);
+      }
+    })();
+    const told: string[] = [];
+    const s = createRedisStores({ client, keyPrefix, commandTimeoutMs, ledger, ledgerFlush: { autoStart: false }, onError: (e, op) => void told.push(`${op}: ${String(e)}`) });
+    const good = [randomUUID(), randomUUID()];
+    for (const t of [...good, bad]) await s.admission.admit(charge(t, 1, { grant: 10 }));
+    expect(await s.ledgerFlusher!.flush()).toBe(4);
+    for (const t of good) expect(await ledger.balance(t)).toBe(9);
+    expect(ledger.of(bad)).toEqual([]);
+    expect(await client.llen(layout.ledgerQueue(bad))).toBe(2); // kept for the next round
+    expect(told).toContain("ledger-flush: TypeError: refused");
   });
 
   it("gives each entry to the ledger once when several flushers run at the same time", async () => {

@@ -360,20 +360,18 @@ export class LedgerFlusher implements LedgerQueues {
     );
     if (taken.every((t) => t.raw === null)) return undefined;
     const held = taken.filter((t): t is { tenantId: string; raw: readonly string[] } => t.raw !== null && t.raw.length > 0);
-    const entries: LedgerEntry[] = [];
-    for (const t of held) for (const r of t.raw) entries.push(decodeEntry(t.tenantId, r));
-    if (entries.length > 0) {
-      try {
-        await this.#ledger.append(entries);
-      } catch (error) {
-        await Promise.all(held.map((t) => this.#conn.script(LEDGER_RELEASE_SCRIPT, [this.#keys.ledgerLease(t.tenantId)], [token]).catch(() => false)));
-        throw error;
-      }
+    const failed = await this.#append(held);
+    if (failed.size > 0) {
+      await Promise.all([...failed.keys()].map((t) => this.#conn.script(LEDGER_RELEASE_SCRIPT, [this.#keys.ledgerLease(t)], [token]).catch(() => false)));
+      const first = failed.values().next().value;
+      // Nothing recorded (the ledger is down): the round fails. Some recorded: the others go on.
+      if (failed.size === held.length) throw first;
+      this.#onError(first, "ledger-flush");
     }
     const c = this.#conn.client as unknown as SetCommands;
     await Promise.all(
       taken.map(async (t) => {
-        if (t.raw === null) return; // another flusher has it
+        if (t.raw === null || failed.has(t.tenantId)) return; // another flusher has it, or not recorded
         const left =
           t.raw.length === 0
             ? 0
@@ -399,7 +397,36 @@ export class LedgerFlusher implements LedgerQueues {
         }
       }),
     );
-    return entries.length;
+    return held.reduce((n, t) => (failed.has(t.tenantId) ? n : n + t.raw.length), 0);
+  }
+
+  /**
+   * Appends the tenants' batches in one `ledger.append`. When that fails and it held several
+   * tenants, each tenant's batch is tried alone, so one tenant's entry the ledger refuses (or one
+   * that does not decode) holds back that tenant only. Resolves to the tenants not recorded, with
+   * their errors.
+   */
+  async #append(held: readonly { tenantId: string; raw: readonly string[] }[]): Promise<Map<string, unknown>> {
+    const failed = new Map<string, unknown>();
+    const decoded: { tenantId: string; entries: LedgerEntry[] }[] = [];
+    for (const t of held) {
+      try {
+        decoded.push({ tenantId: t.tenantId, entries: t.raw.map((r) => decodeEntry(t.tenantId, r)) });
+      } catch (error) {
+        failed.set(t.tenantId, error);
+      }
+    }
+    if (decoded.length === 0) return failed;
+    try {
+      await this.#ledger.append(decoded.flatMap((d) => d.entries));
+    } catch (error) {
+      if (decoded.length === 1) return failed.set(decoded[0]!.tenantId, error);
+      const alone = await Promise.allSettled(decoded.map((d) => this.#ledger.append(d.entries)));
+      alone.forEach((r, i) => {
+        if (r.status === "rejected") failed.set(decoded[i]!.tenantId, r.reason);
+      });
+    }
+    return failed;
   }
 
   /** Every tenant with a ledger queue, by `SCAN` (each master of a Cluster). */

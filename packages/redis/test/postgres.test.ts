@@ -205,6 +205,31 @@ describe("Redis in front of PostgreSQL", () => {
   });
 });
 
+describe("an entry PostgreSQL refuses", () => {
+  it("holds back its tenant only: every other tenant's entries are recorded", async () => {
+    const db = await postgres("refused");
+    const redis = testClient();
+    const keyPrefix = testPrefix("refused");
+    const told: string[] = [];
+    const stores = createRedisStores({ client: redis, keyPrefix, commandTimeoutMs: 5000, ledger: db.ledger(), ledgerFlush: { autoStart: false }, onError: (_, op) => void told.push(op) });
+    try {
+      const ok = randomUUID();
+      const nul = randomUUID();
+      const limits = { capacity: 100, refillPerSecond: 1 };
+      await stores.admission.admit({ bucket: { tenantId: ok, id: "key:a" }, cost: 1, limits, charge: { capability: "a.b", credits: 2, grant: 10, reservation: randomUUID() } });
+      // PostgreSQL's text cannot hold a NUL: the ledger refuses this tenant's charge.
+      await stores.admission.admit({ bucket: { tenantId: nul, id: "key:a" }, cost: 1, limits, charge: { capability: "a\u0000b", credits: 2, grant: 10, reservation: randomUUID() } });
+      expect(await stores.ledgerFlusher!.flush()).toBe(2);
+      expect(await db.ledger().balance(ok)).toBe(8);
+      expect(await db.ledger().balance(nul)).toBeNull();
+      expect(told).toContain("ledger-flush");
+    } finally {
+      redis.disconnect();
+      await db.close();
+    }
+  });
+});
+
 describe("the ledger flush while PostgreSQL is down", () => {
   let proxy: PgProxy;
   let db: TestPostgres;
