@@ -234,6 +234,8 @@ export class LedgerFlusher implements LedgerQueues {
   #running: Promise<number> | undefined;
   #stopped = true;
   #lastSweep = 0;
+  /** Rounds failed in a row (the back-off). */
+  #failures = 0;
   /** Tenants found drained, since when (ms): unmarked once drained for `KEEP_MARKED_ROUNDS` intervals. */
   readonly #drained = new Map<string, number>();
 
@@ -305,15 +307,28 @@ export class LedgerFlusher implements LedgerQueues {
     }
   }
 
-  /** Rounds start every eighth of the interval; one that took longer is followed at once (a backlog drains without a pause). */
+  /**
+   * Rounds start every eighth of the interval; one that took longer is followed at once (a
+   * backlog drains without a pause). After a round that recorded nothing because the ledger
+   * failed, the next waits an interval, doubling up to eight (a ledger that is down is not asked
+   * eight times a second by every instance).
+   */
   #schedule(ms: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       const started = Date.now();
-      this.flush()
-        .catch((e: unknown) => this.#onError(e, "ledger-flush"))
-        .finally(() => this.#schedule(Math.max(1, Math.floor(this.#o.intervalMs / 8) - (Date.now() - started))));
+      this.flush().then(
+        () => {
+          this.#failures = 0;
+          this.#schedule(Math.max(1, Math.floor(this.#o.intervalMs / 8) - (Date.now() - started)));
+        },
+        (e: unknown) => {
+          this.#onError(e, "ledger-flush");
+          this.#failures++;
+          this.#schedule(this.#o.intervalMs * 2 ** Math.min(3, this.#failures - 1));
+        },
+      );
     }, ms);
     this.#timer.unref();
   }
