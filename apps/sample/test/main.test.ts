@@ -7,6 +7,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { RedisServer } from "../../../packages/redis/test/redis-server";
 import { dropSchema } from "./conformance/support/app";
 
 const app = fileURLToPath(new URL("..", import.meta.url));
@@ -141,5 +142,36 @@ describe("pnpm start (src/main.ts)", () => {
     await new Promise((resolve) => setTimeout(resolve, 20)); // counted after the answer
     const text = await (await fetch(metricsUrl)).text();
     expect(text).toMatch(/^alloovium_policy_decisions_total\{outcome="admitted",capability="meta\.whoami",tier="standard"[^}]*\} 1$/m);
+  });
+
+  it("runs Redis in front of PostgreSQL with DATABASE_URL and REDIS_URL: after a stop, Redis restarted empty and a start, keys and balances are still there", async () => {
+    const schema = `main_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const redis = await RedisServer.start();
+    const env = { DATABASE_URL: inject("databaseUrl"), ALLOOVIUM_DATABASE_SCHEMA: schema, REDIS_URL: redis.url };
+    try {
+      const first = start(env);
+      const { url, key } = await ready(first);
+      const auth = { authorization: `Bearer ${key}` };
+      const created = await fetch(`${url}/api/v2/keys`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "kept", environment: "test", scopes: ["vault:read"] }) });
+      expect(created.status).toBe(201);
+      const made = (await created.json()) as { key: string };
+      expect((await fetch(`${url}/api/v2/vault/projects`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200); // 1 credit
+      // SIGTERM: the ledger's last flush, then the connections close.
+      first.kill("SIGTERM");
+      await once(first, "exit");
+      await redis.stop();
+      await redis.restart(); // empty
+      const second = await ready(start(env));
+      const again = await fetch(`${second.url}/api/v2/usage`, { headers: { authorization: `Bearer ${key}` } });
+      expect(again.status).toBe(200);
+      const usage = (await again.json()) as { balance: number; data: { capability: string; calls: number }[] };
+      expect(usage.balance).toBe(100_000 - 1);
+      expect(usage.data).toContainEqual(expect.objectContaining({ capability: "vault.projects.list", calls: 1 }));
+      expect((await fetch(`${second.url}/api/v2/me`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200);
+    } finally {
+      for (const child of children.splice(0)) if (child.exitCode === null) (child.kill("SIGTERM"), await once(child, "exit"));
+      await redis.destroy();
+      await dropSchema(inject("databaseUrl"), schema);
+    }
   });
 });
