@@ -668,8 +668,6 @@ export interface operations {
                     RateLimit?: string;
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
-                    /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -810,8 +808,6 @@ export interface operations {
                     RateLimit?: string;
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
-                    /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -975,7 +971,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1149,7 +1145,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1346,7 +1342,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1502,7 +1498,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1689,7 +1685,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1900,7 +1896,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2068,7 +2064,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2258,7 +2254,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2434,7 +2430,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2648,7 +2644,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2869,7 +2865,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3065,7 +3061,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
-                    "WWW-Authenticate": string;
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {

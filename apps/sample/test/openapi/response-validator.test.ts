@@ -55,7 +55,10 @@ describe("the response check against the sample's document", () => {
     expect(failuresOf(exchange({ path: "/api/v2/me" }, 429, { ...pj, "retry-after": "3" }, limited))).toEqual([]);
     expect(failuresOf(exchange({ path: "/api/v2/me" }, 503, pj, problem("service_unavailable", 503, "Service unavailable")))).toContainEqual(expect.stringMatching(/-> 503: service_unavailable requires header Retry-After, missing/));
     expect(failuresOf(exchange({ path: "/api/v2/me" }, 400, pj, problem("malformed_authorization", 400, "Malformed Authorization header")))).toEqual([expect.stringMatching(/-> 400: malformed_authorization requires header WWW-Authenticate, missing/)]);
-    expect(failuresOf(exchange({ path: "/api/v2/me" }, 403, pj, problem("environment_mismatch", 403, "Environment mismatch", { environment: "test" })))).toContainEqual(expect.stringMatching(/-> 403: environment_mismatch requires header WWW-Authenticate, missing/));
+    const scope = problem("insufficient_scope", 403, "Insufficient scope", { missing_scopes: ["vault:write"] });
+    const create = { method: "POST", path: "/api/v2/vault/projects" };
+    expect(failuresOf(exchange(create, 403, pj, scope))).toEqual([expect.stringMatching(/-> 403: insufficient_scope requires header WWW-Authenticate, missing/)]);
+    expect(failuresOf(exchange(create, 403, { ...pj, "www-authenticate": 'Bearer realm="alloovium", error="insufficient_scope", scope="vault:write"' }, scope))).toEqual([]);
     expect(failuresOf(exchange({ path: "/api/v2/me" }, 400, pj, problem("invalid_body", 400, "Invalid body")))).toEqual([]);
     expect(failuresOf(exchange({ path: "/api/v2/me" }, 429, { ...pj, "retry-after": "3" }, problem("cost_exceeds_capacity", 429, "Cost exceeds capacity", { cost: 1000, limit: 600 })))).toEqual([expect.stringMatching(/-> 429: cost_exceeds_capacity must not carry header Retry-After/)]);
   });

@@ -109,10 +109,12 @@ describe("headers required per problem code (review #8)", () => {
   const doc: Json = createOpenApiDocument([list, post], opts);
   const rule = (code: string) => doc["components"]["schemas"][`Problem_${code}`]["x-alloovium-headers"];
 
-  it("marks the challenge required on every refusal from authentication, and on none other", () => {
-    for (const code of ["malformed_authorization", "credential_location_not_allowed", "duplicate_credentials", "missing_credentials", "invalid_api_key", "insufficient_scope", "environment_mismatch"]) {
+  it("marks the challenge required on every refusal only authentication answers, and on none other", () => {
+    for (const code of ["malformed_authorization", "credential_location_not_allowed", "duplicate_credentials", "missing_credentials", "unsupported_auth_scheme", "invalid_api_key", "api_key_revoked", "token_expired", "insufficient_scope"]) {
       expect(rule(code), code).toEqual({ "WWW-Authenticate": "required" });
     }
+    // Key management answers it too, about the key to create, without a challenge.
+    expect(rule("environment_mismatch")).toBeUndefined();
     expect(rule("invalid_body")).toBeUndefined();
     expect(rule("invalid_cursor")).toBeUndefined();
   });
@@ -126,7 +128,7 @@ describe("headers required per problem code (review #8)", () => {
   it("makes a response header required where every code of the status requires it", () => {
     const r = doc["paths"]["/things"]["post"]["responses"];
     expect(r["401"].headers["WWW-Authenticate"].required).toBe(true);
-    expect(r["403"].headers["WWW-Authenticate"].required).toBe(true); // insufficient_scope, environment_mismatch
+    expect(r["403"].headers["WWW-Authenticate"].required).toBe(false); // environment_mismatch may come from a handler
     expect(r["400"].headers["WWW-Authenticate"].required).toBe(false); // invalid_body carries none
     expect(r["503"].headers["Retry-After"].required).toBe(true);
     expect(r["429"].headers["Retry-After"].required).toBe(false); // cost_exceeds_capacity carries none

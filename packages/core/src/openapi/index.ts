@@ -92,12 +92,12 @@ const AUTHENTICATION: readonly ProblemCode[] = [
   "invalid_token",
   "token_expired",
   "insufficient_scope",
-  "environment_mismatch",
 ];
 
 /**
  * The headers each problem code must carry (`required`) or must not (`absent`), as the contract
- * says: the bearer challenge on every refusal from authentication (sections 1 and 6),
+ * says: the bearer challenge on every refusal from authentication (sections 1 and 6; not on 403
+ * `environment_mismatch`, which key management also answers about the key to create, without one),
  * `Retry-After` on a 429 `rate_limited`, a 409 `idempotency_key_in_use` and a 503, never on a 429
  * `cost_exceeds_capacity` or a 402 (section 4). Written on each `Problem_<code>` schema as
  * `x-alloovium-headers`, and on each response as `required` where every code of its status requires it.
