@@ -115,7 +115,7 @@ describe("400 invalid_parameter names the parameter and is bounded (review #4)",
 });
 
 describe("a schema that overflows on deep input answers 422, never 500 (review #5)", () => {
-  type Node = { name: string; children?: Node[] };
+  type Node = { name: string; children?: Node[] | undefined };
   const NodeSchema: z.ZodType<Node> = z.object({ name: z.string(), get children() { return z.array(NodeSchema).optional(); } });
   type Value = number | Value[];
   const ValueSchema: z.ZodType<Value> = z.union([z.number(), z.lazy(() => z.array(ValueSchema))]);

@@ -156,10 +156,9 @@ function asDocumented(schema: Schema, query: Record<string, unknown>): Record<st
   for (const [name, value] of Object.entries(query)) {
     const member = Object.hasOwn(shape, name) ? shape[name] : undefined;
     if (!member) continue;
-    if (member.types.has("array")) {
-      const values = Array.isArray(value) ? (value as string[]) : [value as string];
-      out[name] = values.map((v) => typed(v, member.items));
-    } else if (typeof value === "string") out[name] = typed(value, member.types);
+    const set = (v: unknown) => Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true }); // `__proto__` too
+    if (member.types.has("array")) set((Array.isArray(value) ? (value as string[]) : [value as string]).map((v) => typed(v, member.items)));
+    else if (typeof value === "string") set(typed(value, member.types));
   }
   return out;
 }

@@ -23,8 +23,8 @@ const resolves = (doc: Json, ref: string) => {
   return kind !== undefined && name !== undefined && doc["components"][kind]?.[name] !== undefined;
 };
 
-type A = { a: string; next?: A };
-type B = { b: number; more?: B[] };
+type A = { a: string; next?: A | undefined };
+type B = { b: number; more?: B[] | undefined };
 const RecA: z.ZodType<A> = z.object({ a: z.string(), get next() { return RecA.optional(); } });
 const RecB: z.ZodType<B> = z.object({ b: z.number(), get more() { return z.array(RecB).optional(); } });
 const cap = (id: string, extra: Record<string, unknown> = {}) => defineCapability({ id, method: "POST", path: `/${id.replace(/\./g, "/")}`, cost: 1, idempotent: true, ...extra } as never) as Capability;
