@@ -668,6 +668,8 @@ export interface operations {
                     RateLimit?: string;
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
+                    /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -808,6 +810,8 @@ export interface operations {
                     RateLimit?: string;
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
+                    /** @description The bearer challenge (RFC 6750): `Bearer realm="alloovium"`, with `error` (and `scope`) where one applies. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -114,7 +114,7 @@ describe("headers required per problem code (review #8)", () => {
       expect(rule(code), code).toEqual({ "WWW-Authenticate": "required" });
     }
     // Key management answers it too, about the key to create, without a challenge.
-    expect(rule("environment_mismatch")).toBeUndefined();
+    expect(rule("environment_mismatch")).toEqual({ "WWW-Authenticate": "optional" });
     expect(rule("invalid_body")).toBeUndefined();
     expect(rule("invalid_cursor")).toBeUndefined();
   });
@@ -134,6 +134,8 @@ describe("headers required per problem code (review #8)", () => {
     expect(r["429"].headers["Retry-After"].required).toBe(false); // cost_exceeds_capacity carries none
     expect(r["409"].headers["Retry-After"].required).toBe(false); // key_limit_reached carries none
     expect(r["402"].headers?.["Retry-After"]).toBeUndefined();
+    const me = createOpenApiDocument([defineCapability({ id: "meta.whoami", method: "GET", path: "/me", cost: 1, idempotent: true })], opts) as Json;
+    expect(me["paths"]["/me"]["get"]["responses"]["403"].headers["WWW-Authenticate"].required).toBe(false); // environment_mismatch alone: described, optional
   });
 });
 

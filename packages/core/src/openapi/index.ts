@@ -95,15 +95,16 @@ const AUTHENTICATION: readonly ProblemCode[] = [
 ];
 
 /**
- * The headers each problem code must carry (`required`) or must not (`absent`), as the contract
+ * The headers each problem code must carry (`required`), may carry (`optional`) or must not (`absent`), as the contract
  * says: the bearer challenge on every refusal from authentication (sections 1 and 6; not on 403
  * `environment_mismatch`, which key management also answers about the key to create, without one),
  * `Retry-After` on a 429 `rate_limited`, a 409 `idempotency_key_in_use` and a 503, never on a 429
  * `cost_exceeds_capacity` or a 402 (section 4). Written on each `Problem_<code>` schema as
  * `x-alloovium-headers`, and on each response as `required` where every code of its status requires it.
  */
-const CODE_HEADERS: Partial<Record<ProblemCode, Readonly<Record<string, "required" | "absent">>>> = {
+const CODE_HEADERS: Partial<Record<ProblemCode, Readonly<Record<string, "required" | "optional" | "absent">>>> = {
   ...Object.fromEntries(AUTHENTICATION.map((c) => [c, { "WWW-Authenticate": "required" }])),
+  environment_mismatch: { "WWW-Authenticate": "optional" },
   rate_limited: { "Retry-After": "required" },
   idempotency_key_in_use: { "Retry-After": "required" },
   service_unavailable: { "Retry-After": "required" },
@@ -322,7 +323,8 @@ export function createOpenApiDocument(capabilities: Iterable<Capability>, option
       if (status < 500) Object.assign(headers, { RateLimit: header("RateLimit"), "RateLimit-Policy": header("RateLimit-Policy") });
       for (const name of ["WWW-Authenticate", "Retry-After"]) {
         const requiring = codes.filter((c) => CODE_HEADERS[c]?.[name] === "required");
-        if (requiring.length > 0) headers[name] = header(name, requiring.length === codes.length);
+        const carrying = codes.filter((c) => CODE_HEADERS[c]?.[name] === "required" || CODE_HEADERS[c]?.[name] === "optional");
+        if (carrying.length > 0) headers[name] = header(name, requiring.length === codes.length);
       }
       const refs = codes.map((c) => ref("schemas", `Problem_${c}`));
       responses[String(status)] = {
