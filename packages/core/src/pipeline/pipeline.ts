@@ -38,6 +38,8 @@ export interface Policy {
   readonly keyCache: VerifiedKeyCache;
   /** The credit store calls are metered in (`stores.credits`); undefined with `metering: false`. */
   readonly credits: CreditStore | undefined;
+  /** The methods on which this policy honours `Idempotency-Key` (its `idempotencyMethods` option). */
+  readonly idempotencyMethods: ReadonlySet<string>;
   /**
    * `readUsage` over this policy's credit store, grant and clock: the tenant's balance and its
    * calls and credits per capability per hour over the last `hours` (24). Rejects when metering is off.
@@ -190,6 +192,7 @@ export function createPolicy(options: PolicyOptions): Policy {
     keyHasher: config.keyHasher,
     keyCache: config.keyCache,
     credits,
+    idempotencyMethods: config.idempotencyMethods,
     async usage(tenantId, o) {
       if (!credits) throw new TypeError("policy.usage: metering is off (`metering: false`)");
       const read = { grant: config.grantOf(tenantId), clock: config.clock, ...(o?.hours === undefined ? {} : { hours: o.hours }) };

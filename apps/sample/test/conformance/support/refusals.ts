@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import { catalogue, type ProblemCode } from "@alloovium/core";
 import { describe, expect, it } from "vitest";
 import type { App, StoreVariant } from "./app";
+import { recordedExchanges } from "./http";
 import { PROBLEM_TYPE_BASE } from "./expect";
 import type { Fixture } from "./seed";
 
@@ -48,7 +49,9 @@ function sendBytes(baseUrl: string, bytes: string): Promise<RawAnswer> {
         const colon = line.indexOf(":");
         if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
-      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0), headers, body: split < 0 ? "" : raw.slice(split + 4), closed, raw });
+      const answer = { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0), headers, body: split < 0 ? "" : raw.slice(split + 4), closed, raw };
+      record(bytes, answer);
+      resolve(answer);
     };
     const timer = setTimeout(() => done(false), 10_000);
     socket.on("data", (c: Buffer) => chunks.push(c));
@@ -56,6 +59,42 @@ function sendBytes(baseUrl: string, bytes: string): Promise<RawAnswer> {
     socket.on("close", () => done(true));
     socket.on("error", () => done(true));
     socket.write(bytes, "latin1");
+  });
+}
+
+/** A body as sent, de-chunked when `Transfer-Encoding: chunked`. */
+function unchunked(answer: RawAnswer): string {
+  if (!/\bchunked\b/i.test(answer.headers["transfer-encoding"] ?? "")) return answer.body;
+  let rest = answer.body;
+  let out = "";
+  for (;;) {
+    const eol = rest.indexOf("\r\n");
+    const size = eol < 0 ? NaN : parseInt(rest.slice(0, eol), 16);
+    if (!(size > 0)) return out;
+    out += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+}
+
+/**
+ * Records a raw exchange with the client exchanges (`recordedExchanges`), for the OpenAPI check:
+ * the request line's method and target, the answer as read (latin1 bytes read back as UTF-8).
+ */
+function record(bytes: string, answer: RawAnswer): void {
+  if (answer.status === 0) return; // no answer: asserted by the test itself
+  const [method = "", path = ""] = (bytes.split("\r\n", 1)[0] ?? "").split(" ");
+  if (!path.startsWith("/")) return; // an absolute or asterisk target names no operation
+  const text = Buffer.from(unchunked(answer), "latin1").toString("utf8");
+  let body: unknown;
+  try {
+    body = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const ct = answer.headers["content-type"];
+  recordedExchanges.push({
+    request: { method, path },
+    response: { status: answer.status, headers: answer.headers, rawHeaders: [], text, body, mediaType: ct === undefined ? undefined : (ct.split(";")[0] as string).trim().toLowerCase() },
   });
 }
 
