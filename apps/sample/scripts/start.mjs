@@ -76,6 +76,12 @@ const child = spawn(cmd, args, {
   stdio: ["pipe", "inherit", "inherit"],
   env: { ...process.env, ALLOOVIUM_RUNTIME: runtime, ALLOOVIUM_EXIT_WITH_PARENT: "1", DENO_NO_UPDATE_CHECK: "1" },
 });
+// Started by a program with the same request (the test harness, whose process group of its own
+// no terminal signal reaches): when our stdin closes, that program is gone: close the app.
+if (process.env.ALLOOVIUM_EXIT_WITH_PARENT === "1") {
+  process.stdin.on("end", () => child.kill("SIGTERM")).on("error", () => child.kill("SIGTERM"));
+  process.stdin.resume();
+}
 // The app closes on SIGINT and SIGTERM: pass them on (SIGHUP too), and leave with its exit code.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
 child.on("error", (e) => {

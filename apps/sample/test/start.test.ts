@@ -95,6 +95,24 @@ describe("pnpm start on Node, Bun and Deno (scripts/start.mjs)", () => {
     }
   });
 
+  it("closes the app when its stdin closes under ALLOOVIUM_EXIT_WITH_PARENT=1 (how the test harness starts it)", async () => {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([n]) => !n.startsWith("ALLOOVIUM_") && n !== "REDIS_URL"));
+    const child = spawn(process.execPath, ["scripts/start.mjs"], {
+      cwd: app,
+      env: { ...inherited, HOST: "127.0.0.1", PORT: "0", ALLOOVIUM_KEY_PEPPER: "start-test-pepper-0123456789", ALLOOVIUM_RUNTIME: "bun", ALLOOVIUM_EXIT_WITH_PARENT: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    children.push(child);
+    let out = "";
+    child.stdout!.setEncoding("utf8").on("data", (c: string) => (out += c));
+    await listening(() => out, child);
+    const gone = once(child, "close");
+    child.stdin!.end();
+    const [code] = (await gone) as [number | null];
+    expect(out).toContain("SIGTERM: closing");
+    expect(code).toBe(0);
+  });
+
   it.each([
     ["SIGHUP", 129],
     ["SIGKILL", 137],

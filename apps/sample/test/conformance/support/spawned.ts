@@ -106,12 +106,19 @@ export async function startSpawnedServer(runtime: Exclude<Runtime, "node">, fram
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([n]) => !n.startsWith("ALLOOVIUM_") && n !== "REDIS_URL" && n !== "PORT" && n !== "HOST"));
   let child: ChildProcess;
   try {
-    // A process group of its own (detached), so that close() can kill all of it.
-    child = spawn(process.execPath, [LAUNCHER], { env: { ...inherited, ...environmentOf(runtime, framework, options, dir) }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    // A process group of its own (detached), so that close() can kill all of it; no terminal
+    // signal reaches that group, so the launcher also closes when its stdin pipe (held by this
+    // process only) does: the test run ending, however it ends, ends the app.
+    child = spawn(process.execPath, [LAUNCHER], {
+      env: { ...inherited, ...environmentOf(runtime, framework, options, dir), ALLOOVIUM_EXIT_WITH_PARENT: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
   } catch (e) {
     cleanUp();
     throw e;
   }
+  child.stdin!.on("error", () => {}); // never written: only its end matters
   const output: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
