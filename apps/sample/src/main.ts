@@ -169,6 +169,12 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+  // Set by scripts/start.mjs, whose pipe is our stdin: its end means the launcher is gone (even
+  // killed with SIGKILL), and the app must not outlive it.
+  if (process.env["ALLOOVIUM_EXIT_WITH_PARENT"] === "1") {
+    process.stdin.on("end", () => stop("launcher gone")).on("error", () => stop("launcher gone"));
+    process.stdin.resume();
+  }
 }
 
 void main();

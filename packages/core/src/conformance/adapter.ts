@@ -60,7 +60,10 @@ export interface AdapterConformanceOptions {
   /**
    * False where the server hands the adapter no body on GET and HEAD (a Fetch `Request` has
    * none: Bun.serve, Deno.serve, workers). The body cases then send their bodies with POST (to
-   * `POST /things` and `POST /open`), and the case about a key in the body of a GET does too.
+   * `POST /things` and `POST /open`), and the case about a key in the body of a GET does too;
+   * a GET or HEAD that announces a body (`Content-Length`, `Transfer-Encoding`) must be refused
+   * with 400 `credential_location_not_allowed` (`incomingFromFetch` does it), as what it held
+   * cannot be screened.
    * @default true
    */
   readonly readsGetBodies?: boolean;
@@ -225,6 +228,19 @@ export function adapterConformance(name: string, start: AdapterHarness, options:
         expect(r.status).toBe(400);
         expect(json(r.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body", parameter: "/api_key" });
       }
+    });
+
+    // Only where GET bodies are dropped (a plain `if`: the suite also runs under bun test and deno test).
+    if (!getBodies) it("refuses a GET or HEAD announcing a body it cannot see: 400 credential_location_not_allowed, on routes and off them", async () => {
+      const body = "nothing to see";
+      for (const method of ["GET", "HEAD"]) {
+        for (const path of ["/api/v2/me", "/open", "/nowhere"]) {
+          const r = await send(path, { method, headers: ["Authorization", `Bearer ${key}`, "Content-Type", "text/plain"], body });
+          expect(r.status, `${method} ${path}`).toBe(400);
+          if (method === "GET") expect(json(r.body), path).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+        }
+      }
+      expect((await send("/api/v2/me", { headers: ["Authorization", `Bearer ${key}`] })).status).toBe(200);
     });
 
     it("checks the credential location before 413 and 415: in a form body, the query or another header", async () => {
