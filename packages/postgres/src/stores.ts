@@ -31,9 +31,10 @@ export interface PostgresStores {
   /** The channel key writes notify on: `alloovium_keys_<schema>`. */
   readonly invalidationChannel: string;
   /**
-   * Deletes up to `limit` expired bucket and idempotency rows (each table), skipping rows a
-   * request holds (it never blocks one). Resolves to how many it deleted. `connectPostgresStores`
-   * runs it on a timer.
+   * Deletes every expired bucket and idempotency row, in batches of `limit` rows of one table
+   * (each batch its own statement and transaction, the two tables never in the same one),
+   * yielding between batches and skipping rows a request holds (it never blocks one). Resolves
+   * to how many it deleted. `connectPostgresStores` runs it on a timer.
    */
   sweep(limit?: number): Promise<number>;
 }
@@ -65,8 +66,19 @@ export function createPostgresStores(options: PostgresStoresOptions): PostgresSt
     invalidationChannel: channelOf(db.schema),
     async sweep(limit = 1000) {
       if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError("sweep: `limit` must be an integer >= 1");
-      const rows = await db.query<{ n: string }>(`SELECT ${db.q}.sweep($1) AS n`, [limit]);
-      return Number(rows[0]!.n);
+      let total = 0;
+      // One table per call, each call its own transaction; batches until one finds fewer than
+      // `limit`, yielding to requests between batches.
+      for (const fn of ["sweep_buckets", "sweep_idempotency"]) {
+        for (;;) {
+          const rows = await db.query<{ n: string }>(`SELECT ${db.q}.${fn}($1) AS n`, [limit]);
+          const n = Number(rows[0]!.n);
+          total += n;
+          if (n < limit) break;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
+      return total;
     },
   };
 }
