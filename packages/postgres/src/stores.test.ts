@@ -97,6 +97,65 @@ describe("PostgresCreditStore and PostgresLedger", () => {
     expect(await ledger.balance(tenantId)).toBe(98);
   });
 
+  it("refuses a refund that names no charge, and the balance never rises above what was granted and added", async () => {
+    const { credits, ledger } = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const c = await credits.charge({ tenantId, capability: "a.b", credits: 5, grant: 20, reservation: randomUUID() });
+    const unnamed = { tenantId, capability: "a.b", credits: 50, hour: c.hour, grant: 20 };
+    await expect(credits.refund(unnamed)).rejects.toThrow(TypeError);
+    await expect(credits.refund({ ...unnamed, reservation: "" })).rejects.toThrow(/reservation/);
+    expect(await credits.balance(tenantId, 20)).toBe(15);
+    // Even called in SQL directly, the function gives nothing back without a reservation.
+    const { pool, schema } = use();
+    await pool.query(`SELECT "${schema}".credit_refund($1, 'a.b', 50, $2, 20, NULL)`, [tenantId, c.hour]);
+    await pool.query(`SELECT "${schema}".credit_refund($1, 'a.b', 50, $2, 20, NULL)`, [tenantId, c.hour]);
+    expect(await credits.balance(tenantId, 20)).toBe(15);
+    const entries = await ledger.entries(tenantId);
+    expect(entries.filter((e) => e.kind === "refund")).toEqual([]);
+    expect(entries.every((e) => e.kind !== "refund" || e.reservation !== null)).toBe(true);
+  });
+
+  it("appends at most one refund per charge, never above it, also when it comes before its charge or under another id", async () => {
+    const { ledger } = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const at = Date.parse("2026-04-02T10:00:00Z");
+    const r = randomUUID();
+    const grant = { id: `grant:${tenantId}`, tenantId, kind: "grant" as const, amount: 10, capability: null, reservation: null, at };
+    const charge = { id: r, tenantId, kind: "charge" as const, amount: -3, capability: "a.b", reservation: r, at: at + 1 };
+    const refund = { id: `refund:${r}`, tenantId, kind: "refund" as const, amount: 50, capability: "a.b", reservation: r, at: at + 2 };
+    // The refund first (held back: its charge is not known), then the grant and the charge.
+    await ledger.append([refund]);
+    expect(await ledger.balance(tenantId)).toBeNull();
+    await ledger.append([grant, charge]);
+    expect(await ledger.balance(tenantId)).toBe(10); // 10 - 3 + 3: the refund capped at its charge
+    // The same refund again, under another id, and twice in one batch: nothing more.
+    await ledger.append([{ ...refund, id: `other:${r}` }, { ...refund, id: `again:${r}` }]);
+    await ledger.append([refund]);
+    expect(await ledger.balance(tenantId)).toBe(10);
+    const entries = await ledger.entries(tenantId);
+    expect(entries.map((e) => [e.kind, e.amount])).toEqual([["grant", 10], ["charge", -3], ["refund", 3]]);
+    expect(entries.reduce((sum, e) => sum + e.amount, 0)).toBe(10);
+  });
+
+  it("opens a tenant first seen through the ledger from its grant entry, holds its entries until the grant comes, and never goes below zero", async () => {
+    const { ledger, credits } = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const at = Math.floor(Date.now() / 3_600_000) * 3_600_000; // this hour: usage answers it
+    const charges = [randomUUID(), randomUUID(), randomUUID()].map((id, i) => ({ id, tenantId, kind: "charge" as const, amount: -4, capability: "a.b", reservation: id, at: at + 10 + i }));
+    // Charges of a tenant without a grant: no balance from nothing (it would be negative).
+    await ledger.append(charges.slice(0, 1));
+    expect(await ledger.balance(tenantId)).toBeNull();
+    expect(await ledger.entries(tenantId)).toEqual([]);
+    // The grant arrives with more charges: opened at it, every charge applied, never below zero.
+    await ledger.append([...charges.slice(1), { id: `grant:${tenantId}`, tenantId, kind: "grant", amount: 10, capability: null, reservation: null, at }]);
+    const entries = await ledger.entries(tenantId);
+    expect(entries.map((e) => e.kind)).toEqual(["grant", "charge", "charge", "charge"]);
+    expect(await ledger.balance(tenantId)).toBe(0);
+    expect(entries.reduce((sum, e) => sum + e.amount, 0)).toBe(0);
+    expect(entries.map((e) => e.amount)).toEqual([10, -4, -4, -2]); // the third took what was left
+    expect(await credits.usage(tenantId, 0)).toEqual([{ hour: at, capability: "a.b", calls: 3, credits: 10 }]);
+  });
+
   it("refuses entries that break the ledger's rules, naming them, and records nothing of the batch", async () => {
     const ledger = new PostgresLedger(use());
     const tenantId = randomUUID();
