@@ -291,6 +291,28 @@ describe("sweep", () => {
   });
 });
 
+describe("sweep of a backlog", () => {
+  it("deletes every expired row however many there are, in batches of `limit`, one table per statement", async () => {
+    const { pool, schema } = use();
+    const tenantId = randomUUID();
+    await pool.query(`INSERT INTO "${schema}".idempotency (tenant_id, scope, key, state, fingerprint, token, until_ms)
+      SELECT $1, 's', 'k' || g, 'in_flight', 'fp', g, 1 FROM generate_series(1, 2500) g`, [tenantId]);
+    await pool.query(`INSERT INTO "${schema}".buckets (tenant_id, id, tokens, at_ms, full_ms) SELECT $1, 'b' || g, 1, 1, 1 FROM generate_series(1, 2300) g`, [tenantId]);
+    await pool.query(`INSERT INTO "${schema}".idempotency (tenant_id, scope, key, state, fingerprint, token, until_ms) VALUES ($1, 's', 'live', 'in_flight', 'fp', 0, 1e15)`, [tenantId]);
+    const sent: string[] = [];
+    const counting = { query: (c: { text: string }) => (sent.push(c.text), pool.query(c as never)), connect: () => pool.connect() };
+    const stores = createPostgresStores({ pool: counting as never, schema });
+    expect(await stores.sweep(1000)).toBeGreaterThanOrEqual(4800);
+    const left = async (table: string) => Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".${table} WHERE tenant_id = $1`, [tenantId])).rows[0].n);
+    expect(await left("idempotency")).toBe(1); // the live one
+    expect(await left("buckets")).toBe(0);
+    // Each statement sweeps one table: bucket rows are never held while idempotency rows are deleted.
+    expect(sent.every((t) => /sweep_buckets|sweep_idempotency/.test(t) && !(/sweep_buckets/.test(t) && /sweep_idempotency/.test(t)))).toBe(true);
+    expect(sent.filter((t) => /sweep_buckets/.test(t)).length).toBeGreaterThanOrEqual(3);
+    expect(sent.filter((t) => /sweep_idempotency/.test(t)).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe("the key invalidation feed", () => {
   it("forgets a changed key in another cache through LISTEN/NOTIFY", async () => {
     const stores = createPostgresStores(use());
