@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { connect, createServer } from "node:net";
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -328,6 +329,74 @@ describe("the key invalidation feed", () => {
     } finally {
       await stop();
       await client.end();
+    }
+  });
+
+  it("while the feed is lost and PostgreSQL answers, serves no revocation from a stale cache, and a watch then opens one listener, not two", async () => {
+    const { pool, schema } = use();
+    const name = `outage-${schema}`;
+    const listeners = async () => Number((await pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1", [name])).rows[0].n);
+    // A long reconnect delay: the outage lasts, and only clearing during it can show the revocation.
+    const connected = await connectPostgresStores({ pool, schema, listener: () => new pg.Client({ connectionString: testUrl(), application_name: name, keepAlive: true }), reconnectDelayMs: 8000, heartbeatMs: 200, sweepIntervalMs: 0 });
+    const cache = createVerifiedKeyCache({ store: connected.stores.keys, hasher, ttlMs: 60_000 });
+    try {
+      await connected.watch(cache);
+      const { key, record } = await mintApiKey(connected.stores.keys, hasher, { tenantId: randomUUID() });
+      await waitFor("the key cached", async () => (await cache.lookup(key)) !== null && cache.size === 1);
+      const lostAt = Date.now();
+      await pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [name]);
+      await waitFor("the listener gone", async () => (await listeners()) === 0);
+      await waitFor("the cache cleared on the loss", () => cache.size === 0, 5000);
+      expect((await cache.lookup(key))?.revoked_at).toBeNull(); // cached again during the outage
+      await connected.stores.keys.patch(record.tenant_id, record.id, { revokedAt: "2026-11-23T09:00:00.000Z" });
+      await waitFor("the revocation seen during the outage", async () => (await cache.lookup(key))?.revoked_at !== null, 3000, 20);
+      expect(await listeners()).toBe(0); // still in the outage: no notification could have told it
+      // A watch during the outage opens the feed now; the pending retry then opens no second one.
+      const other = createVerifiedKeyCache({ store: connected.stores.keys, hasher, ttlMs: 60_000 });
+      await connected.watch(other);
+      expect(await listeners()).toBe(1);
+      await sleep(Math.max(0, 8500 - (Date.now() - lostAt)));
+      expect(await listeners()).toBe(1);
+    } finally {
+      await connected.close();
+    }
+  });
+
+  it("treats a connection that stopped answering as a lost feed (the heartbeat), and clears the cache", async () => {
+    const { pool, schema } = use();
+    // A TCP relay to PostgreSQL that can go silent without closing: a dead network path.
+    const [host, port] = [new URL(testUrl()).hostname || "127.0.0.1", Number(new URL(testUrl()).port || 5432)];
+    let silent = false;
+    const sockets: import("node:net").Socket[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = connect(port, host);
+      sockets.push(inbound, outbound);
+      inbound.on("data", (d) => void (silent || outbound.write(d)));
+      outbound.on("data", (d) => void (silent || inbound.write(d)));
+      inbound.on("error", () => {});
+      outbound.on("error", () => {});
+      inbound.on("close", () => outbound.destroy());
+      outbound.on("close", () => inbound.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+    const relayUrl = new URL(testUrl());
+    relayUrl.hostname = "127.0.0.1";
+    relayUrl.port = String((relay.address() as { port: number }).port);
+    const errors: unknown[] = [];
+    const connected = await connectPostgresStores({ pool, schema, listener: () => new pg.Client({ connectionString: relayUrl.toString() }), reconnectDelayMs: 60_000, heartbeatMs: 150, sweepIntervalMs: 0, onError: (e, op) => op === "connection" && errors.push(e) });
+    const cache = createVerifiedKeyCache({ store: connected.stores.keys, hasher, ttlMs: 60_000 });
+    try {
+      await connected.watch(cache);
+      const { key } = await mintApiKey(connected.stores.keys, hasher, { tenantId: randomUUID() });
+      await waitFor("the key cached", async () => (await cache.lookup(key)) !== null && cache.size === 1);
+      silent = true;
+      await waitFor("the feed taken for lost", () => errors.length > 0, 10_000);
+      expect(String(errors[0])).toMatch(/heartbeat/);
+      await waitFor("the cache cleared", () => cache.size === 0, 5000);
+    } finally {
+      await connected.close();
+      for (const s of sockets) s.destroy();
+      relay.close();
     }
   });
 

@@ -119,6 +119,9 @@ export async function watchKeyInvalidations(cache: VerifiedKeyCache, client: PgC
   };
 }
 
+/** While the feed is lost and PostgreSQL answers, the caches are cleared this often (ms). */
+const OUTAGE_CLEAR_MS = 100;
+
 /** Options of `connectPostgresStores`: those of `createPostgresStores`, the listener and the start-up steps. */
 export interface ConnectPostgresStoresOptions extends PostgresStoresOptions {
   /**
@@ -132,6 +135,13 @@ export interface ConnectPostgresStoresOptions extends PostgresStoresOptions {
   readonly sweepIntervalMs?: number;
   /** How long to wait before opening the feed again after it was lost (ms). @default 1000 */
   readonly reconnectDelayMs?: number;
+  /**
+   * How often the feed's connection is checked (`SELECT 1` on it, given as long to answer; ms;
+   * 0: never). A connection that died without closing (a lost network path) looks like a quiet
+   * one: the check is what tells them apart, and a failed check is a lost feed.
+   * @default 5000
+   */
+  readonly heartbeatMs?: number;
   /**
    * Told of every PostgreSQL failure a store absorbed and of the feed's connection errors, as
    * operation `"connection"` (once per distinct message until the feed is listening again), and
@@ -167,11 +177,12 @@ export interface ConnectedPostgresStores {
  */
 export async function connectPostgresStores(options: ConnectPostgresStoresOptions): Promise<ConnectedPostgresStores> {
   if (!options || typeof options !== "object") throw new TypeError("connectPostgresStores: options are required");
-  const { listener, migrate: runMigrate = true, sweepIntervalMs = 60_000, reconnectDelayMs = 1000, ...rest } = options;
+  const { listener, migrate: runMigrate = true, sweepIntervalMs = 60_000, reconnectDelayMs = 1000, heartbeatMs = 5000, ...rest } = options;
   const stores = createPostgresStores(rest);
   if (typeof listener !== "function") throw new TypeError("connectPostgresStores: `listener` must be a function making a new pg Client");
   if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs < 0) throw new TypeError("connectPostgresStores: `sweepIntervalMs` must be a number of ms >= 0");
   if (!Number.isFinite(reconnectDelayMs) || reconnectDelayMs < 0) throw new TypeError("connectPostgresStores: `reconnectDelayMs` must be a number of ms >= 0");
+  if (!Number.isFinite(heartbeatMs) || heartbeatMs < 0) throw new TypeError("connectPostgresStores: `heartbeatMs` must be a number of ms >= 0");
   const schema = checkSchema("connectPostgresStores", options.schema);
   const onError = options.onError;
   try {
@@ -199,19 +210,57 @@ export async function connectPostgresStores(options: ConnectPostgresStoresOption
     for (const digest of msg.payload.split("\n")) if (digest) for (const c of caches) c.invalidate(digest);
   };
 
+  // While the feed is lost, a change another instance makes is not heard: the caches are
+  // cleared every OUTAGE_CLEAR_MS for as long as PostgreSQL answers (a key read then is fresh),
+  // and left alone while it does not (no key can change then, and cached keys keep working).
+  let outage: ReturnType<typeof setInterval> | undefined;
+  let probing = false;
+  const clearWhileLost = () => {
+    if (probing || closed) return;
+    probing = true;
+    options.pool
+      .query({ text: "SELECT 1", query_timeout: OUTAGE_CLEAR_MS * 10 })
+      .then(() => {
+        if (!client && !closed) for (const cache of caches) cache.clear();
+      })
+      .catch(() => {})
+      .finally(() => (probing = false));
+  };
+  const lostFeed = () => {
+    clearWhileLost();
+    if (!outage && !closed) {
+      outage = setInterval(clearWhileLost, OUTAGE_CLEAR_MS);
+      outage.unref?.();
+    }
+  };
+  const foundFeed = () => {
+    if (outage) clearInterval(outage);
+    outage = undefined;
+    for (const cache of caches) cache.clear();
+  };
+
   /** Opens the feed: a new client, LISTEN, then the caches cleared. Retries until closed. */
   function open(): Promise<void> {
+    if (client) return Promise.resolve();
+    // A retry pending from a lost connection is this open: never a second client.
+    if (retry) clearTimeout(retry);
+    retry = undefined;
     return (opening ??= (async () => {
       const c = listener();
       let lost = false;
+      let heartbeat: ReturnType<typeof setInterval> | undefined;
       const onLost = (e?: unknown) => {
         if (lost) return;
         lost = true;
+        if (heartbeat) clearInterval(heartbeat);
         if (e) report(e);
         c.removeListener("notification", onNotification);
-        if (client === c) client = undefined;
+        const wasListening = client === c;
+        if (wasListening) client = undefined;
         c.end().catch(() => {});
-        if (!closed) retry = setTimeout(() => void open().catch(() => {}), reconnectDelayMs);
+        if (closed) return;
+        if (wasListening) lostFeed();
+        if (!retry) retry = setTimeout(() => ((retry = undefined), void open().catch(() => {})), reconnectDelayMs);
       };
       c.on("error", onLost);
       c.on("end", () => onLost());
@@ -231,7 +280,18 @@ export async function connectPostgresStores(options: ConnectPostgresStoresOption
       }
       client = c;
       seen.clear();
-      for (const cache of caches) cache.clear();
+      foundFeed();
+      if (heartbeatMs > 0) {
+        let beating = false;
+        heartbeat = setInterval(() => {
+          if (beating || lost) return;
+          beating = true;
+          c.query({ text: "SELECT 1", query_timeout: heartbeatMs })
+            .catch((e: unknown) => onLost(new Error(`the key invalidation feed's connection did not answer its heartbeat: ${e instanceof Error ? e.message : String(e)}`, { cause: e })))
+            .finally(() => (beating = false));
+        }, heartbeatMs);
+        heartbeat.unref?.();
+      }
     })());
   }
 
@@ -257,6 +317,7 @@ export async function connectPostgresStores(options: ConnectPostgresStoresOption
         closed = true;
         if (sweeper) clearInterval(sweeper);
         if (retry) clearTimeout(retry);
+        if (outage) clearInterval(outage);
         await opening?.catch(() => {});
         const c = client;
         client = undefined;
