@@ -163,13 +163,16 @@ export interface ConnectedPostgresStores {
 /**
  * Checks the pool answers, migrates (unless `migrate: false`), builds the stores, starts the
  * sweep and gives the key-invalidation watch and the close that go with them. The watch holds a
- * dedicated `pg.Client` from `listener()`; when its connection is lost it opens a new one every
- * `reconnectDelayMs` until it listens again, then clears the watched caches (notifications sent
- * meanwhile are lost: the cache's `ttlMs` bounds how late a change is seen until then). If the
- * pool cannot answer, the promise rejects with an Error naming the cause.
+ * dedicated `pg.Client` from `listener()` (make it with `keepAlive: true`), checked every
+ * `heartbeatMs`; when its connection is lost (closed, or silent past a heartbeat) it opens a new
+ * one every `reconnectDelayMs` until it listens again. Notifications sent meanwhile are lost, so
+ * while the feed is down the watched caches are cleared every 100 ms as long as the pool answers
+ * (a key then read is fresh; while PostgreSQL does not answer no key can change, and cached keys
+ * keep working), and once more when it listens again. If the pool cannot answer, the promise
+ * rejects with an Error naming the cause.
  * @example
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
- * const pgStores = await connectPostgresStores({ pool, listener: () => new pg.Client({ connectionString: process.env.DATABASE_URL }),
+ * const pgStores = await connectPostgresStores({ pool, listener: () => new pg.Client({ connectionString: process.env.DATABASE_URL, keepAlive: true }),
  *   onError: (e, operation) => console.error(`postgres ${operation}:`, e) });
  * const policy = createPolicy({ environment: "live", stores: pgStores.stores, keyHasher });
  * await pgStores.watch(policy.keyCache);
@@ -295,10 +298,13 @@ export async function connectPostgresStores(options: ConnectPostgresStoresOption
     })());
   }
 
+  let sweeping = false;
   const sweeper =
     sweepIntervalMs > 0
       ? setInterval(() => {
-          stores.sweep().catch((e) => onError?.(e, "sweep"));
+          if (sweeping) return; // a backlog still being swept
+          sweeping = true;
+          stores.sweep().catch((e) => onError?.(e, "sweep")).finally(() => (sweeping = false));
         }, sweepIntervalMs)
       : undefined;
   sweeper?.unref?.();
