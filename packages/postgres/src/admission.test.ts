@@ -65,7 +65,7 @@ describe("an admission whose outcome is not known", () => {
     const db = new Db("test", { pool, schema, queryTimeoutMs: 200 });
     const tag = randomUUID();
     const text = `SELECT pg_sleep(30), $1::text AS tag`;
-    await expect(db.queryKnown(text, [tag])).rejects.toBeInstanceOf(UnknownOutcomeError);
+    await expect(db.query(text, [tag])).rejects.toBeInstanceOf(UnknownOutcomeError);
     // Without the cancel the backend would sleep on for 30 s with nobody to answer.
     await waitFor("the backend's statement cancelled", async () => Number((await pool.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query = $1`, [text])).rows[0].n) === 0, 15_000, 50);
   });

@@ -114,7 +114,7 @@ export class PostgresAdmission implements Admission {
     const leaseMs = claim ? Math.max(1, Math.ceil(claim.leaseMs)) : null;
     let row;
     try {
-      [row] = await this.#db.queryKnown(`SELECT * FROM ${this.#db.q}.admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
+      [row] = await this.#db.query(`SELECT * FROM ${this.#db.q}.admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
         ref.tenantId,
         demands.map((d) => d.ref.id),
         cost,

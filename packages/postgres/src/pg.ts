@@ -84,23 +84,15 @@ export class Db {
     this.timeoutMs = checkTimeout(where, options.queryTimeoutMs);
   }
   /**
-   * One statement, unnamed (parsed on every call): a named prepared statement would outlive a
+   * One statement, unnamed (parsed on every call: a named prepared statement would outlive a
    * migration that changes a function's result type and fail with `cached plan must not change
-   * result type` until the connection closes.
+   * result type` until the connection closes), on a client checked out of the pool (what
+   * `pool.query` does too). When the client's `query_timeout` fires, the statement may still be
+   * running on the server (node-postgres only stops waiting, and the pool destroys the client):
+   * its backend is sent a cancel (`pg_cancel_backend`, only while it still runs this statement),
+   * and the error is an `UnknownOutcomeError`, never taken for "nothing happened".
    */
   async query<T = any>(text: string, values: readonly unknown[]): Promise<T[]> {
-    const r = await this.pool.query({ text, values, query_timeout: this.timeoutMs });
-    return r.rows as T[];
-  }
-
-  /**
-   * One statement on a client of its own, for a statement whose outcome must be known (the
-   * admission). When the client's `query_timeout` fires, the statement may still be running on
-   * the server (node-postgres only stops waiting, and the pool destroys the client): its backend
-   * is sent a cancel (`pg_cancel_backend`, only while it still runs this statement), and the
-   * error is an `UnknownOutcomeError`, never taken for "nothing happened".
-   */
-  async queryKnown<T = any>(text: string, values: readonly unknown[]): Promise<T[]> {
     const client = await this.pool.connect();
     let failed: Error | undefined;
     try {

@@ -301,7 +301,13 @@ describe("sweep of a backlog", () => {
     await pool.query(`INSERT INTO "${schema}".buckets (tenant_id, id, tokens, at_ms, full_ms) SELECT $1, 'b' || g, 1, 1, 1 FROM generate_series(1, 2300) g`, [tenantId]);
     await pool.query(`INSERT INTO "${schema}".idempotency (tenant_id, scope, key, state, fingerprint, token, until_ms) VALUES ($1, 's', 'live', 'in_flight', 'fp', 0, 1e15)`, [tenantId]);
     const sent: string[] = [];
-    const counting = { query: (c: { text: string }) => (sent.push(c.text), pool.query(c as never)), connect: () => pool.connect() };
+    const counting = {
+      query: (c: { text: string }) => (sent.push(c.text), pool.query(c as never)),
+      connect: async () => {
+        const client = await pool.connect();
+        return { query: (c: { text: string }) => (sent.push(c.text), client.query(c as never)), release: (e?: Error | boolean) => client.release(e), processID: (client as unknown as { processID: number }).processID };
+      },
+    };
     const stores = createPostgresStores({ pool: counting as never, schema });
     expect(await stores.sweep(1000)).toBeGreaterThanOrEqual(4800);
     const left = async (table: string) => Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".${table} WHERE tenant_id = $1`, [tenantId])).rows[0].n);
