@@ -9,6 +9,7 @@ export default defineConfig({
     "testing/index": "src/testing/index.ts",
     "store-kit/index": "src/store-kit/index.ts",
     "conformance/index": "src/conformance/index.ts",
+    "otel/index": "src/otel/index.ts",
   },
   format: ["esm", "cjs"],
   esbuildOptions(options, { format }) {
@@ -21,5 +22,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node20",
-  external: ["vitest", "jose"],
+  external: ["vitest", "jose", /^@opentelemetry\//],
 });

@@ -5,6 +5,7 @@ import { FakeClock, createTestPolicy, mintApiKey, mintPrincipal } from "@alloovi
 import { composeAdmission } from "@alloovium/core/store-kit";
 // @ts-expect-error -- @alloovium/core/conformance has no `require` condition (it imports vitest)
 import type { bucketStoreConformance } from "@alloovium/core/conformance";
+import { createInstrumentedPolicy } from "@alloovium/core/otel";
 import { createRedisStores } from "@alloovium/redis";
 import { createPostgresStores, connectPostgresStores } from "@alloovium/postgres";
 import pg = require("pg");
@@ -27,6 +28,7 @@ typed(createKeyHasher);
 typed(createTestPolicy);
 typed(mintApiKey);
 typed(composeAdmission);
+typed(createInstrumentedPolicy);
 typed(createRedisStores);
 typed(createPostgresStores);
 const pgStores = (url: string) => connectPostgresStores({ pool: new pg.Pool({ connectionString: url }), listener: () => new pg.Client({ connectionString: url }) });

@@ -4,6 +4,7 @@ import { MemoryKeyStore, createKeyHasher, createPolicy, defineCapabilities, defi
 import { FakeClock, createTestPolicy, mintApiKey, mintPrincipal } from "@alloovium/core/testing";
 import { composeAdmission } from "@alloovium/core/store-kit";
 import { adapterConformance, bucketStoreConformance } from "@alloovium/core/conformance";
+import { createInstrumentedPolicy } from "@alloovium/core/otel";
 import { createRedisStores } from "@alloovium/redis";
 import { createPostgresStores, connectPostgresStores } from "@alloovium/postgres";
 import pg from "pg";
@@ -28,6 +29,7 @@ typed(mintApiKey);
 typed(composeAdmission);
 typed(adapterConformance);
 typed(bucketStoreConformance);
+typed(createInstrumentedPolicy);
 typed(createRedisStores);
 typed(createPostgresStores);
 // The caller's own pg Pool and Client fit the package's types.

@@ -98,7 +98,7 @@ async function serveOurs(framework: Framework, poolSize: number): Promise<{ serv
       scopes: ["vault:read", "vault:write"],
     })),
   };
-  const running = await startServer({ framework, port: 0, seed, pepper: PEPPER, log: () => {} });
+  const running = await startServer({ framework, port: 0, seed, pepper: PEPPER, log: () => {}, requestLog: false });
   return { served: { url: running.url, keys, single }, close: () => running.close() };
 }
 

@@ -3,10 +3,11 @@
 // deno), with the same environment. Bun runs the TypeScript sources as they are; Deno with
 // --sloppy-imports (the workspace's packages import without file extensions). The runtime is the
 // workspace's devDependency (`pnpm install` brings it); when it is missing, the same version comes
-// from the npm registry through npx.
+// from the npm registry through npx (within ALLOOVIUM_RUNTIME_INSTALL_TIMEOUT seconds, default 180).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -54,20 +55,38 @@ function command() {
   const bin = installed(runtime);
   if (bin) return [bin, ARGS[runtime]];
   const version = pinned(runtime);
-  console.error(`[start] ${runtime} is not installed here: running ${runtime}@${version} from the npm registry (npx)`);
+  const seconds = Number(process.env.ALLOOVIUM_RUNTIME_INSTALL_TIMEOUT || 180);
+  console.error(`[start] ${runtime} is not installed here (run pnpm install to get it): fetching ${runtime}@${version} from the npm registry with npx, for at most ${seconds} s (ALLOOVIUM_RUNTIME_INSTALL_TIMEOUT)`);
+  // Fetched (and checked to run) first, under a time limit: offline, this fails with a message
+  // instead of hanging; then npx starts it from its cache.
+  const fetched = spawnSync("npx", ["--yes", `${runtime}@${version}`, "--version"], { stdio: ["ignore", "ignore", "inherit"], timeout: seconds * 1000, killSignal: "SIGKILL" });
+  if (fetched.status !== 0) {
+    const why = fetched.error?.code === "ETIMEDOUT" ? `no answer within ${seconds} s` : fetched.error ? fetched.error.message : `npx exited ${fetched.status ?? fetched.signal}`;
+    console.error(`error: cannot get ${runtime}@${version} from the npm registry (${why}): install it with pnpm install, or check the network`);
+    process.exit(1);
+  }
   return ["npx", ["--yes", `${runtime}@${version}`, ...ARGS[runtime]]];
 }
 
 const [cmd, args] = command();
 const child = spawn(cmd, args, {
   cwd: app,
-  stdio: "inherit",
-  env: { ...process.env, ALLOOVIUM_RUNTIME: runtime, DENO_NO_UPDATE_CHECK: "1" },
+  // stdin is a pipe only this launcher holds: when it dies, even by SIGKILL, the app reads its
+  // end and closes (ALLOOVIUM_EXIT_WITH_PARENT, src/main.ts) instead of running on, orphaned.
+  stdio: ["pipe", "inherit", "inherit"],
+  env: { ...process.env, ALLOOVIUM_RUNTIME: runtime, ALLOOVIUM_EXIT_WITH_PARENT: "1", DENO_NO_UPDATE_CHECK: "1" },
 });
-// The app closes on SIGINT and SIGTERM: pass them on, and leave with its exit code.
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+// Started by a program with the same request (the test harness, whose process group of its own
+// no terminal signal reaches): when our stdin closes, that program is gone: close the app.
+if (process.env.ALLOOVIUM_EXIT_WITH_PARENT === "1") {
+  process.stdin.on("end", () => child.kill("SIGTERM")).on("error", () => child.kill("SIGTERM"));
+  process.stdin.resume();
+}
+// The app closes on SIGINT and SIGTERM: pass them on (SIGHUP too), and leave with its exit code.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
 child.on("error", (e) => {
   console.error(`error: cannot start ${runtime}: ${e.message}`);
   process.exit(1);
 });
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+// Killed by a signal: 128 + its number, as a shell reports it.
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1)));

@@ -105,6 +105,31 @@ function configure(): StartOptions {
     if (!/^\d{1,9}$/.test(maxActiveKeys) || Number(maxActiveKeys) < 1) throw new ConfigError(`ALLOOVIUM_MAX_ACTIVE_KEYS must be an integer >= 1; got "${maxActiveKeys}"`);
     options.maxActiveKeys = Number(maxActiveKeys);
   }
+  const metrics: { -readonly [K in keyof NonNullable<StartOptions["metrics"]>]: NonNullable<StartOptions["metrics"]>[K] } = {};
+  const metricsPort = env["ALLOOVIUM_METRICS_PORT"];
+  if (metricsPort !== undefined && metricsPort !== "") {
+    if (!/^\d{1,5}$/.test(metricsPort) || Number(metricsPort) > 65535) throw new ConfigError(`ALLOOVIUM_METRICS_PORT must be an integer from 0 to 65535; got "${metricsPort}"`);
+    metrics.prometheusPort = Number(metricsPort);
+  }
+  const otlp = env["OTEL_EXPORTER_OTLP_ENDPOINT"];
+  if (otlp !== undefined && otlp !== "") {
+    let url: URL | undefined;
+    try {
+      url = new URL(otlp);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "") {
+      throw new ConfigError(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL without a query (the metrics go to <endpoint>/v1/metrics); got "${otlp}"`);
+    }
+    metrics.otlpEndpoint = otlp;
+    const interval = env["OTEL_METRIC_EXPORT_INTERVAL"];
+    if (interval !== undefined && interval !== "") {
+      if (!/^\d{1,9}$/.test(interval) || Number(interval) < 1) throw new ConfigError(`OTEL_METRIC_EXPORT_INTERVAL must be a whole number of milliseconds >= 1; got "${interval}"`);
+      metrics.otlpIntervalMs = Number(interval);
+    }
+  }
+  if (Object.keys(metrics).length > 0) options.metrics = metrics;
   const pepper = env["ALLOOVIUM_KEY_PEPPER"];
   if (pepper !== undefined && pepper !== "") {
     if (Buffer.byteLength(pepper) < 16) throw new ConfigError("ALLOOVIUM_KEY_PEPPER must be at least 16 bytes");
@@ -130,6 +155,7 @@ async function main(): Promise<void> {
     console.log(`demo key (every scope, shown once): ${server.demoKey}`);
   }
   console.log(`listening on ${server.url}`);
+  if (server.metricsUrl) console.log(`metrics for Prometheus: ${server.metricsUrl}`);
   console.log(`Developer Console: ${server.url}/console`);
   let stopping = false;
   const stop = (signal: string) => {
@@ -143,6 +169,12 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+  // Set by scripts/start.mjs, whose pipe is our stdin: its end means the launcher is gone (even
+  // killed with SIGKILL), and the app must not outlive it.
+  if (process.env["ALLOOVIUM_EXIT_WITH_PARENT"] === "1") {
+    process.stdin.on("end", () => stop("launcher gone")).on("error", () => stop("launcher gone"));
+    process.stdin.resume();
+  }
 }
 
 void main();

@@ -14,6 +14,7 @@ import {
   type PolicyOptions,
   type PolicyStores,
 } from "@alloovium/core";
+import { createInstrumentedPolicy } from "@alloovium/core/otel";
 import { capabilities } from "./capabilities";
 import { consoleAssets } from "./console";
 import { buildExpressApp } from "./frameworks/express";
@@ -28,6 +29,8 @@ import { ProjectStore } from "./projects";
 import { RUNTIMES, currentRuntime, serveFetch, type Runtime } from "./runtimes";
 import { insertSeedRecords, seedCreditGrants, seedDemo, seedRecords, type SeedFile } from "./seed";
 import { connectStores, type StoreWiring } from "./stores";
+import { requestLogging } from "./request-log";
+import { startMetrics, type MetricsOptions, type RunningMetrics } from "./telemetry";
 
 export type { SeedFile } from "./seed";
 export type { Runtime } from "./runtimes";
@@ -74,6 +77,13 @@ export interface StartOptions {
    * @default the runtime this process runs on
    */
   runtime?: Runtime;
+  /**
+   * The policy's OpenTelemetry metrics (`@alloovium/core/otel`): for Prometheus on a port of its
+   * own (`http://host:port/metrics`) and/or pushed to an OTLP endpoint. @default none
+   */
+  metrics?: MetricsOptions;
+  /** One JSON line per request through `log` (see the README, "Logs and metrics"); the HTTP bench turns it off, as its peer stacks log nothing. @default true */
+  requestLog?: boolean;
 }
 
 export interface RunningServer {
@@ -81,6 +91,8 @@ export interface RunningServer {
   url: string;
   /** Only when no seed. */
   demoKey?: string;
+  /** `http://host:port/metrics`, when `metrics.prometheusPort` is set. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -123,6 +135,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const grantOf = (tenantId: string) => grants.get(tenantId) ?? DEFAULT_CREDIT_GRANT;
 
   let shared: StoreWiring | undefined;
+  let metrics: RunningMetrics | undefined;
   let keyStore: KeyStore = new MemoryKeyStore();
   // Balances and usage live where the admission charges them: the policy's memory store, or
   // Redis (`@alloovium/redis`'s admission charges its credit store), shared by every instance.
@@ -135,6 +148,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     stores = shared.stores;
   }
   try {
+    if (options.metrics && (options.metrics.prometheusPort !== undefined || options.metrics.otlpEndpoint !== undefined)) metrics = await startMetrics(options.metrics, host);
     // Missing records only: a restart with the same seed never undoes a revocation or a roll.
     await insertSeedRecords(keyStore, records, log);
     const demoKey = options.seed ? undefined : await seedDemo(keyStore, keyHasher);
@@ -142,7 +156,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const { jwks, issuer, audience } = options.oauth;
       extra.oauth = createOAuthVerifier({ jwks: jwks as JwksSource, issuer, ...(audience === undefined ? {} : { audience }) });
     }
-    const policy = createPolicy({
+    const meterProvider = metrics?.meterProvider;
+    const makePolicy = meterProvider ? (o: PolicyOptions) => createInstrumentedPolicy(o, { meterProvider }) : createPolicy;
+    const policy = makePolicy({
       environment,
       keyHasher,
       stores,
@@ -159,8 +175,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.maxActiveKeys === undefined ? {} : { maxActiveKeys: options.maxActiveKeys }),
     });
 
+    // One JSON line per request: the adapters are bound to the logging policy, the server to its listener.
+    const logging = options.requestLog === false ? undefined : requestLogging(policy, ["/healthz", ...consoleAssets().map((a) => a.path)], log);
     const listener = await build({
-      policy,
+      policy: logging?.policy ?? policy,
       capabilities,
       routes: createRoutes({ projects: new ProjectStore(), keys, usage: (tenantId) => policy.usage(tenantId) }),
       statics: [...consoleAssets(), openApiAsset(options.oauth?.issuer)],
@@ -173,15 +191,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // themselves (no answerClientErrors there); an error Hono did not answer is a bare 500 problem.
       const internal = policy.reject(policyError("internal_error", "The server failed to complete the request.")).response;
       const fallback = () => new Response(internal.body, { status: internal.status, headers: internal.headers });
-      const served = await serveFetch(runtime, listener.fetch!, port, host, fallback);
+      const served = await serveFetch(runtime, logging ? logging.fetch(listener.fetch!) : listener.fetch!, port, host, fallback);
       let stopping: Promise<void> | undefined;
       const stop = async () => {
         await served.close();
+        await metrics?.close();
         await shared?.close();
       };
       return { url: urlOf(served.port), ...(demoKey === undefined ? {} : { demoKey }), close: () => (stopping ??= stop()) };
     }
-    const server = createServer(listener);
+    const server = createServer(logging ? logging.listen(listener) : listener);
     // The HTTP server's own refusals (bad framing, oversized headers, no Host) as problems too.
     answerClientErrors(server);
     await listen(server, port, host);
@@ -191,16 +210,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     return {
       url: `http://${urlHost}:${address.port}`,
       ...(demoKey === undefined ? {} : { demoKey }),
+      ...(metrics?.prometheusUrl === undefined ? {} : { metricsUrl: metrics.prometheusUrl }),
       close: () =>
         (closing ??= (async () => {
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             server.closeAllConnections();
           });
+          await metrics?.close();
           await shared?.close();
         })()),
     };
   } catch (e) {
+    await metrics?.close();
     await shared?.close();
     throw e;
   }

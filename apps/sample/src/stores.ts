@@ -1,4 +1,5 @@
 import type { KeyStore, PolicyStores, VerifiedKeyCache } from "@alloovium/core";
+import type { CreditLedger } from "@alloovium/core/store-kit";
 import type { ConnectedRedisStores } from "@alloovium/redis";
 
 /**
@@ -6,7 +7,7 @@ import type { ConnectedRedisStores } from "@alloovium/redis";
  * `@alloovium/redis`'s `connectRedisStores`: the stores for the policy, the watch that keeps the
  * policy's key cache in step with every instance, and the close. Loaded only when `redisUrl` is set.
  */
-export async function connectRedis(url: string, keyPrefix: string, log: (line: string) => void): Promise<ConnectedRedisStores> {
+export async function connectRedis(url: string, keyPrefix: string, log: (line: string) => void, ledger?: CreditLedger): Promise<ConnectedRedisStores> {
   const { Redis } = await import("ioredis");
   const { connectRedisStores } = await import("@alloovium/redis");
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
@@ -15,9 +16,12 @@ export async function connectRedis(url: string, keyPrefix: string, log: (line: s
     client,
     subscriber,
     keyPrefix,
+    ...(ledger ? { ledger } : {}),
     // Connection errors once per distinct error; the stores' absorbed failures reach the policy's onStoreError too.
     onError: (e, operation) => {
       if (operation === "connection") log(`redis: ${e instanceof Error ? e.message : String(e)}`);
+      // In front of PostgreSQL: a flush round that failed (retried; nothing is lost).
+      if (operation === "ledger-flush") log(`redis ledger flush: ${e instanceof Error ? e.message : String(e)}`);
     },
   });
 }
@@ -67,6 +71,39 @@ export async function connectPostgres(url: string, schema: string, log: (line: s
   }
 }
 
+/**
+ * Redis in front of PostgreSQL: PostgreSQL holds the key records (read on a cache miss; its
+ * LISTEN feed keeps every instance's key cache in step), the credit ledger and usage; Redis holds
+ * the buckets, idempotency records and the hot balances, and its admission script queues every
+ * charge for the ledger flush (`@alloovium/redis` with `ledger`).
+ */
+export async function connectRedisInFrontOfPostgres(redisUrl: string, keyPrefix: string, databaseUrl: string, schema: string, log: (line: string) => void): Promise<StoreWiring> {
+  const { default: pg } = await import("pg");
+  const { PostgresLedger } = await import("@alloovium/postgres");
+  // The PostgreSQL side first (migrated, keys and their feed), then Redis with the ledger behind it.
+  const durable = await connectPostgres(databaseUrl, schema, log);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 2000 });
+  pool.on("error", (e) => log(`postgres: ${e.message}`));
+  let redis: ConnectedRedisStores;
+  try {
+    redis = await connectRedis(redisUrl, keyPrefix, log, new PostgresLedger({ pool, schema }));
+  } catch (e) {
+    await pool.end().catch(() => {});
+    await durable.close().catch(() => {});
+    throw e;
+  }
+  const { keys: _redisKeys, ...hot } = redis.stores; // key records are PostgreSQL's only
+  return {
+    stores: { ...hot, keys: durable.stores.keys },
+    watch: (cache) => durable.watch(cache),
+    close: async () => {
+      await redis.close(); // the ledger's last flush, then the connections
+      await pool.end();
+      await durable.close();
+    },
+  };
+}
+
 /** Where the sample's shared state lives: the options `connectStores` reads. */
 export interface StoreSettings {
   readonly redisUrl?: string | undefined;
@@ -77,11 +114,12 @@ export interface StoreSettings {
 
 /**
  * The shared stores the settings ask for: PostgreSQL for everything (`databaseUrl`), Redis for
- * everything (`redisUrl`), or none (undefined: this process's memory).
+ * everything (`redisUrl`), Redis in front of PostgreSQL (both), or none (undefined: this
+ * process's memory).
  */
 export async function connectStores(settings: StoreSettings, log: (line: string) => void): Promise<StoreWiring | undefined> {
   if (settings.databaseUrl !== undefined && settings.redisUrl !== undefined) {
-    throw new Error("DATABASE_URL with REDIS_URL (Redis in front of PostgreSQL) is not available in this build: set one of them");
+    return connectRedisInFrontOfPostgres(settings.redisUrl, settings.redisKeyPrefix ?? "alloovium", settings.databaseUrl, settings.databaseSchema ?? "alloovium", log);
   }
   if (settings.databaseUrl !== undefined) return connectPostgres(settings.databaseUrl, settings.databaseSchema ?? "alloovium", log);
   if (settings.redisUrl !== undefined) return connectRedis(settings.redisUrl, settings.redisKeyPrefix ?? "alloovium", log);

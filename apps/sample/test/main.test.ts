@@ -7,6 +7,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { RedisServer } from "../../../packages/redis/test/redis-server";
 import { dropSchema } from "./conformance/support/app";
 
 const app = fileURLToPath(new URL("..", import.meta.url));
@@ -77,6 +78,9 @@ describe("pnpm start (src/main.ts)", () => {
     ["ALLOOVIUM_REDIS_KEY_PREFIX", "with space"],
     ["ALLOOVIUM_RUNTIME", "java"],
     ["DATABASE_URL", "mysql://localhost/x"],
+    ["ALLOOVIUM_METRICS_PORT", "65536"],
+    ["ALLOOVIUM_METRICS_PORT", "nine"],
+    ["OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"],
   ])("exits 2 naming %s for %j", async (name, value) => {
     const child = start({ [name]: value });
     let err = "";
@@ -108,6 +112,65 @@ describe("pnpm start (src/main.ts)", () => {
       expect((await fetch(`${second.url}/api/v2/me`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200);
     } finally {
       for (const child of children.splice(0)) if (child.exitCode === null) (child.kill("SIGTERM"), await once(child, "exit"));
+      await dropSchema(inject("databaseUrl"), schema);
+    }
+  });
+
+  it("says exactly what is wrong with a bad metrics port", async () => {
+    const child = start({ ALLOOVIUM_METRICS_PORT: "-1" });
+    let err = "";
+    child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(code).toBe(2);
+    expect(err.trim()).toBe('error: ALLOOVIUM_METRICS_PORT must be an integer from 0 to 65535; got "-1"');
+  });
+
+  it("serves the policy's metrics for Prometheus on ALLOOVIUM_METRICS_PORT", async () => {
+    const child = start({ ALLOOVIUM_METRICS_PORT: "0" });
+    let out = "";
+    child.stdout!.setEncoding("utf8").on("data", (c: string) => (out += c));
+    const { url, key } = await ready(child);
+    const metricsUrl = await new Promise<string>((resolve) => {
+      const look = () => {
+        const found = /metrics for Prometheus: (http:\/\/\S+)/.exec(out)?.[1];
+        if (found) resolve(found);
+        else setTimeout(look, 20);
+      };
+      look();
+    });
+    expect((await fetch(`${url}/api/v2/me`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // counted after the answer
+    const text = await (await fetch(metricsUrl)).text();
+    expect(text).toMatch(/^alloovium_policy_decisions_total\{outcome="admitted",capability="meta\.whoami",tier="standard"[^}]*\} 1$/m);
+  });
+
+  it("runs Redis in front of PostgreSQL with DATABASE_URL and REDIS_URL: after a stop, Redis restarted empty and a start, keys and balances are still there", async () => {
+    const schema = `main_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const redis = await RedisServer.start();
+    const env = { DATABASE_URL: inject("databaseUrl"), ALLOOVIUM_DATABASE_SCHEMA: schema, REDIS_URL: redis.url };
+    try {
+      const first = start(env);
+      const { url, key } = await ready(first);
+      const auth = { authorization: `Bearer ${key}` };
+      const created = await fetch(`${url}/api/v2/keys`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "kept", environment: "test", scopes: ["vault:read"] }) });
+      expect(created.status).toBe(201);
+      const made = (await created.json()) as { key: string };
+      expect((await fetch(`${url}/api/v2/vault/projects`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200); // 1 credit
+      // SIGTERM: the ledger's last flush, then the connections close.
+      first.kill("SIGTERM");
+      await once(first, "exit");
+      await redis.stop();
+      await redis.restart(); // empty
+      const second = await ready(start(env));
+      const again = await fetch(`${second.url}/api/v2/usage`, { headers: { authorization: `Bearer ${key}` } });
+      expect(again.status).toBe(200);
+      const usage = (await again.json()) as { balance: number; data: { capability: string; calls: number }[] };
+      expect(usage.balance).toBe(100_000 - 1);
+      expect(usage.data).toContainEqual(expect.objectContaining({ capability: "vault.projects.list", calls: 1 }));
+      expect((await fetch(`${second.url}/api/v2/me`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200);
+    } finally {
+      for (const child of children.splice(0)) if (child.exitCode === null) (child.kill("SIGTERM"), await once(child, "exit"));
+      await redis.destroy();
       await dropSchema(inject("databaseUrl"), schema);
     }
   });

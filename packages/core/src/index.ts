@@ -86,3 +86,6 @@ export { inputOf, type InputOf, type RawParams, type RawQuery, type RequestInput
 export { createOpenApiDocument, type OpenApiDocument, type OpenApiDocumentOptions } from "./openapi";
 
 export type { Clock } from "./clock";
+
+// Logs
+export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS, pinoRedaction, redactCredentials, type PinoRedactionOptions } from "./logging/redaction";

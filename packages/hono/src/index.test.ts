@@ -5,7 +5,7 @@ import { createTestPolicy } from "@alloovium/core/testing";
 import { adapterConformance, adapterSuiteCapabilities, type AdapterApp } from "@alloovium/core/conformance";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { harnessApp } from "./conformance-app";
 import { alloovium, type AllooviumEnv } from "./index";
 
@@ -31,17 +31,41 @@ adapterConformance("@alloovium/hono", (policy, capabilities, bodyLimitBytes) => 
  */
 function fetchServer(fetch: (request: Request) => Response | Promise<Response>): Server {
   return createServer((req, res) => {
-    const headers = new Headers();
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
-    const method = req.method ?? "GET";
-    const body = method === "GET" || method === "HEAD" ? null : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
-    const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method, headers, body, duplex: "half" } as RequestInit);
-    void Promise.resolve(fetch(request)).then(async (response) => {
+    void (async () => {
+      const headers = new Headers();
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
+      const method = req.method ?? "GET";
+      const body = method === "GET" || method === "HEAD" ? null : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
+      const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method, headers, body, duplex: "half" } as RequestInit);
+      const response = await fetch(request);
       res.writeHead(response.status, [...response.headers].flat());
       res.end(response.body ? Buffer.from(await response.arrayBuffer()) : undefined);
+    })().catch((error: unknown) => {
+      // Not a hang: a bare 500, and the test that sent the request fails (see afterEach).
+      fetchServerErrors.push(error);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
     });
   });
 }
+
+/** What `fetchServer`'s `fetch` threw or rejected with; every test leaves it empty. */
+const fetchServerErrors: unknown[] = [];
+afterEach(() => {
+  expect(fetchServerErrors.splice(0), "fetchServer: the app's fetch failed").toEqual([]);
+});
+
+describe("fetchServer (the Fetch test server)", () => {
+  it("answers a bare 500 when the app's fetch rejects, and records the error", async () => {
+    const app = await listening(fetchServer(() => Promise.reject(new Error("boom"))));
+    try {
+      expect((await globalThis.fetch(`${app.url}/x`)).status).toBe(500);
+      expect(fetchServerErrors.splice(0).map((e) => (e as Error).message)).toEqual(["boom"]);
+    } finally {
+      await app.close();
+    }
+  });
+});
 
 adapterConformance(
   "@alloovium/hono on the Web-standard path (app.fetch)",

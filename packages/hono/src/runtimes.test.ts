@@ -30,8 +30,14 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; output
   });
 }
 
-/** The suite's cases, as written in core (one `it(` each). */
-const cases = (readFileSync(join(root, "packages/core/src/conformance/adapter.ts"), "utf8").match(/^\s+it\(/gm) ?? []).length;
+/**
+ * The suite's cases with `readsGetBodies: false`, as written in core (one `it(` each, those only
+ * for it included), but for its OpenTelemetry block: that one needs the SDK's Node HTTP
+ * instrumentation (require hooks), so it is skipped on these runtimes.
+ */
+const suite = readFileSync(join(root, "packages/core/src/conformance/adapter.ts"), "utf8");
+const otelBlock = suite.indexOf("describe.skipIf(!telemetrySdkInstalled())");
+const cases = (suite.slice(0, otelBlock < 0 ? undefined : otelBlock).match(/^\s+(?:if \(!getBodies\) )?it\(/gm) ?? []).length;
 
 describe("@alloovium/hono's adapter conformance on Bun and Deno", () => {
   it("runs every case on Bun.serve (bun test)", async () => {

@@ -9,9 +9,11 @@ import {
   type BucketResult,
 } from "@alloovium/core/store-kit";
 import { BUCKET_LUA, BUCKETS_ALL_LUA, resultOf, resultsOf, type RedisBucketStore } from "./buckets";
-import { CREDITS_LUA, type RedisCreditStore } from "./credits";
+import { randomUUID } from "node:crypto";
+import { checkReservation, CREDITS_LUA, LEDGER_CREDITS_LUA, type RedisCreditStore } from "./credits";
 import { CLAIM_LUA, claimOf, type RedisIdempotencyStore } from "./idempotency";
 import { kFallback, kFallbackAll, kInternals } from "./internal";
+import type { LedgerFlusher } from "./ledger";
 import { defineScript } from "./script";
 
 /** KEYS of `ADMIT_SCRIPT`: the credit balance and usage prefix when metered or with a tenant bucket, then that bucket. */
@@ -23,8 +25,18 @@ type AdmitKeys =
 type AdmitHead = readonly [cost: number, capacity: number, refillPerSecond: number, deadline: number, fingerprint: string, leaseMs: number];
 type AdmitCredits = readonly [price: number | "", grant: number | "", capability: string, usageRetentionMs: number | ""];
 
-/** ARGV of `ADMIT_SCRIPT`: the credit part (all '' when not metered but with a tenant bucket), then that bucket's limits. */
-type AdmitArgs = AdmitHead | readonly [...AdmitHead, ...AdmitCredits] | readonly [...AdmitHead, ...AdmitCredits, tenantCapacity: number, tenantRefillPerSecond: number];
+type AdmitTenant = readonly [tenantCapacity: number | "", tenantRefillPerSecond: number | ""];
+
+/**
+ * ARGV of `ADMIT_SCRIPT`: the credit part (all '' when not metered but with a tenant bucket), then
+ * that bucket's limits ('' without one when a reservation follows), then the reservation id of a
+ * charge in front of a ledger.
+ */
+type AdmitArgs =
+  | AdmitHead
+  | readonly [...AdmitHead, ...AdmitCredits]
+  | readonly [...AdmitHead, ...AdmitCredits, ...AdmitTenant]
+  | readonly [...AdmitHead, ...AdmitCredits, ...AdmitTenant, reservation: string];
 
 /** The raw reply of `ADMIT_SCRIPT` (decoded by `RedisAdmission`, which knows what it asked for). */
 type AdmitReply = readonly [
@@ -37,7 +49,8 @@ type AdmitReply = readonly [
   balance: number | "",
   charged: number | "",
   hourMs: number | "",
-  tenantMillionths?: number,
+  tenantMillionths?: number | "",
+  ledgerQueued?: number,
 ];
 
 /**
@@ -52,17 +65,27 @@ type AdmitReply = readonly [
  * script appends the hour of server `TIME`; same hash tag, same slot); KEYS[6], the tenant-wide
  * bucket, is taken with KEYS[1] all or nothing.
  * ARGV[6] leaseMs 0 = no claim; without ARGV[7] (or with '') nothing is metered; ARGV[11],
- * ARGV[12] with KEYS[6] only.
+ * ARGV[12] with KEYS[6] only ('' without it when ARGV[13] follows).
+ * In front of a ledger, ARGV[13] is the charge's reservation id and KEYS[5] the tenant's ledger
+ * queue instead of the usage prefix: the balance key must exist (else the script writes nothing
+ * and answers `unknown`: the caller loads the balance from the ledger and runs it again), a
+ * charge (0 credits included) is queued as a ledger entry, and no usage is counted in Redis.
  * Returns { 1 | 0 | -1 late, tokens, server now ms, claim outcome | '', token | response JSON | '',
- * 'charged' | 'insufficient' | 'balance' | '', balance, credits charged, hour ms,
- * [ tenant bucket tokens before the cost, in millionths ] }.
+ * 'charged' | 'insufficient' | 'balance' | 'unknown' | '', balance, credits charged, hour ms,
+ * [ tenant bucket tokens before the cost, in millionths | '' ], [ ledger queue length after ] }.
  */
 export const ADMIT_SCRIPT = defineScript<AdmitKeys, AdmitArgs, AdmitReply>({
   name: "admit",
   keys: ["bucket", "idempotency record", "the tenant's token counter", "credit balance", "usage key prefix", "tenant-wide bucket"],
-  args: ["cost", "capacity", "refillPerSecond", "deadline", "fingerprint", "leaseMs", "price", "grant", "capability", "usageRetentionMs", "tenant bucket capacity", "tenant bucket refillPerSecond"],
-  uses: [BUCKET_LUA, BUCKETS_ALL_LUA, CLAIM_LUA, CREDITS_LUA],
+  args: ["cost", "capacity", "refillPerSecond", "deadline", "fingerprint", "leaseMs", "price", "grant", "capability", "usageRetentionMs", "tenant bucket capacity", "tenant bucket refillPerSecond", "reservation"],
+  uses: [BUCKET_LUA, BUCKETS_ALL_LUA, CLAIM_LUA, CREDITS_LUA, LEDGER_CREDITS_LUA],
   lua: `
+local ledger = ARGV[13] ~= nil
+local held
+if ledger then
+  held = redis.call('GET', KEYS[4])
+  if not held then return {0, 0, math.floor(now), '', '', 'unknown', '', '', ''} end
+end
 local allowed, tokens, shared
 if KEYS[6] then
   local counts
@@ -85,13 +108,21 @@ end
 if ARGV[7] == nil or ARGV[7] == '' then return r end
 if not allowed or r[4] == 'in_flight' or r[4] == 'mismatch' then
   r[6] = 'balance'
-  r[7] = balance_of(KEYS[4], ARGV[8])
+  r[7] = ledger and tonumber(held) or balance_of(KEYS[4], ARGV[8])
   return r
 end
 local price = tonumber(ARGV[7])
 if r[4] == 'completed' then price = 0 end
 local hour = usage_hour(sec)
-local ok, balance = charge(KEYS[4], KEYS[5], ARGV[9], price, ARGV[8], tonumber(ARGV[10]), hour)
+local ok, balance
+if ledger then
+  local n
+  ok, balance, n = ledger_charge(KEYS[4], held, KEYS[5], ARGV[9], price, ARGV[13], math.floor(now))
+  r[10] = r[10] or ''
+  r[11] = n
+else
+  ok, balance = charge(KEYS[4], KEYS[5], ARGV[9], price, ARGV[8], tonumber(ARGV[10]), hour)
+end
 if not ok then
   if r[4] == 'claimed' then redis.call('DEL', KEYS[2]) end
   r[6] = 'insufficient'
@@ -106,6 +137,9 @@ return r
 `,
   decode: (r) => r as AdmitReply,
 });
+
+/** How often the admission may find the balance unknown in a row (lost again just after its load) before the credits fail. */
+const MAX_LOADS = 3;
 
 const bucketOnly = (bucket: BucketResult): AdmissionResult => ({ bucket });
 const bothBuckets = ([bucket, tenant]: BucketResult[]): AdmissionResult => ({ bucket: bucket!, tenant: tenant! });
@@ -136,6 +170,9 @@ export class RedisAdmission implements Admission {
   readonly #buckets: RedisBucketStore;
   readonly #idempotency: RedisIdempotencyStore;
   readonly #composed: Admission;
+  /** With a credit store in front of a ledger: its flusher (charges are queued for it). */
+  readonly #ledger: LedgerFlusher | undefined;
+  readonly #retentionMs: number;
 
   /** `credits` is optional: without it, `charge` parts of requests are ignored (nothing is metered). */
   constructor(buckets: RedisBucketStore, idempotency: RedisIdempotencyStore, credits?: RedisCreditStore) {
@@ -157,6 +194,8 @@ export class RedisAdmission implements Admission {
     this.#buckets = buckets;
     this.#idempotency = idempotency;
     this.#composed = composeAdmission(buckets, idempotency, credits);
+    this.#ledger = credits?.[kInternals].ledger;
+    this.#retentionMs = credits ? credits[kInternals].retentionMs : 0;
   }
 
   admit(request: AdmissionRequest): Promise<AdmissionResult> {
@@ -181,13 +220,16 @@ export class RedisAdmission implements Admission {
     if ((claim && claim.ref.tenantId !== ref.tenantId) || (tenant && tenant.ref.tenantId !== ref.tenantId)) return this.#composedAdmit(request);
     const { conn, keys } = this.#buckets[kInternals];
     const tenantId = ref.tenantId;
+    const flusher = charge ? this.#ledger : undefined;
+    const reservation = flusher ? (charge!.reservation ?? randomUUID()) : undefined;
+    if (reservation !== undefined) checkReservation("RedisAdmission.admit", reservation);
     const sequence = keys.sequence(tenantId);
     const leaseMs = claim ? Math.max(1, Math.ceil(claim.leaseMs)) : 0;
     const k: [string, string, string, ...string[]] = [keys.bucket(tenantId, ref.id), claim ? keys.idempotency(claim.ref.tenantId, claim.ref.scope, claim.ref.key) : sequence, sequence];
     const args: [number, number, number, number, string, number, ...(string | number)[]] = [cost, limits.capacity, limits.refillPerSecond, 0, claim ? claim.fingerprint : "", leaseMs];
     if (charge) {
-      k.push(keys.credits(tenantId), keys.usagePrefix(tenantId));
-      args.push(charge.credits, charge.grant, charge.capability, credits![kInternals].retentionMs);
+      k.push(keys.credits(tenantId), flusher ? keys.ledgerQueue(tenantId) : keys.usagePrefix(tenantId));
+      args.push(charge.credits, charge.grant, charge.capability, this.#retentionMs);
     } else if (tenant) {
       k.push(sequence, sequence); // placeholders (untouched): KEYS[6] is the tenant bucket
       args.push("", "", "", "");
@@ -195,16 +237,30 @@ export class RedisAdmission implements Admission {
     if (tenant) {
       k.push(keys.bucket(tenantId, tenant.ref.id));
       args.push(tenant.limits.capacity, tenant.limits.refillPerSecond);
+    } else if (reservation !== undefined) {
+      args.push("", "");
     }
+    if (reservation !== undefined) args.push(reservation);
     let reply: AdmitReply;
-    try {
-      // The optional tail is pushed above in the order the script's KEYS and ARGV name it.
-      reply = await conn.decision(ADMIT_SCRIPT, k as unknown as AdmitKeys, args as unknown as AdmitArgs);
-    } catch (error) {
-      // The script is atomic, and one that ran after its deadline wrote nothing: as far as this
-      // process can tell, no part happened.
-      return this.#fallback(request, charge !== undefined, leaseMs, error);
+    for (let loads = 0; ; loads++) {
+      try {
+        // The optional tail is pushed above in the order the script's KEYS and ARGV name it.
+        reply = await conn.decision(ADMIT_SCRIPT, k as unknown as AdmitKeys, args as unknown as AdmitArgs);
+      } catch (error) {
+        // The script is atomic, and one that ran after its deadline wrote nothing: as far as this
+        // process can tell, no part happened.
+        return this.#fallback(request, charge !== undefined, leaseMs, error);
+      }
+      if (reply[5] !== "unknown") break;
+      // Redis has no balance for the tenant (lost, or never seen) and wrote nothing: load it from the ledger, then again.
+      try {
+        if (loads >= MAX_LOADS) throw new Error("RedisAdmission: the balance was lost again after each load");
+        await credits!.load(tenantId, charge!.grant);
+      } catch (error) {
+        return this.#unloaded(request, error);
+      }
     }
+    if (flusher && reply[10] !== undefined) flusher.appended(tenantId, Number(reply[10]));
     const allowed = reply[0] === 1;
     const buckets = tenant
       ? bothBuckets(resultsOf({ allowed, tokens: [reply[1] / 1_000_000, Number(reply[9]) / 1_000_000] }, cost, [{ ref, limits }, tenant]))
@@ -225,6 +281,18 @@ export class RedisAdmission implements Admission {
     if (!buckets.bucket.allowed || !claim) return credits ? { ...buckets, credits } : buckets;
     const c: AdmissionClaim = await this.#idempotency[kFallback](claim.ref, claim.fingerprint, leaseMs, error);
     return credits ? { ...buckets, claim: c, credits } : { ...buckets, claim: c };
+  }
+
+  /**
+   * The ledger failed to give a lost balance: the admission goes on without the charge (bucket
+   * and claim as usual), and the credit part fails as a Redis failure of the credits does (open:
+   * `unavailable`, uncharged; closed: throws).
+   */
+  async #unloaded(request: AdmissionRequest, error: unknown): Promise<AdmissionResult> {
+    const credits = this.credits![kFallback](error); // throws when credits fail closed
+    const { charge: _, ...uncharged } = request;
+    const result = await this.admit(uncharged);
+    return { ...result, credits };
   }
 
   async #composedAdmit(request: AdmissionRequest): Promise<AdmissionResult> {

@@ -3,8 +3,9 @@ import { createKeyHasher, createVerifiedKeyCache } from "@alloovium/core";
 import { mintApiKey, TEST_PEPPER } from "@alloovium/core/testing";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { deleteKeys, freePort, waitFor } from "../test/redis-server";
+import { deleteKeys, freePort, sleep, waitFor } from "../test/redis-server";
 import { testPrefix } from "../test/helpers";
+import { MemoryCreditLedger } from "../test/memory-ledger";
 import { connectRedisStores, createRedisStores } from "./index";
 
 const url = inject("redisUrl");
@@ -25,6 +26,21 @@ const handles = () => {
 };
 
 describe("connectRedisStores", () => {
+  it("starts the ledger flush once connected, never when the connection fails, and flushes one last time on close", async () => {
+    const ledger = new MemoryCreditLedger();
+    const refused = `redis://127.0.0.1:${await freePort()}`;
+    const told: string[] = [];
+    await expect(connectRedisStores({ client: lazy(refused), subscriber: lazy(refused), keyPrefix, ledger, ledgerFlush: { intervalMs: 40 }, onError: (_, op) => void told.push(op) })).rejects.toThrow(/cannot connect/);
+    await sleep(200); // a flusher left ticking would have failed a round (told as "ledger-flush") five times by now
+    expect(told.filter((op) => op === "ledger-flush")).toEqual([]);
+    const redis = await connectRedisStores({ client: lazy(), subscriber: lazy(), keyPrefix, ledger, ledgerFlush: { intervalMs: 3_600_000 } });
+    const tenantId = randomUUID();
+    const a = await redis.stores.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 1, limits: { capacity: 5, refillPerSecond: 1 }, charge: { capability: "a.b", credits: 2, grant: 10, reservation: "r-close" } });
+    expect(a.credits).toMatchObject({ outcome: "charged", balance: 8 });
+    await redis.close();
+    expect(ledger.of(tenantId).map((e) => e.id)).toEqual([`grant:${tenantId}`, "r-close"]);
+  });
+
   it("connects two lazy connections, builds the stores on them and closes both, once", async () => {
     const client = lazy();
     const subscriber = lazy();

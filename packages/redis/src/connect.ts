@@ -26,7 +26,10 @@ export interface ConnectedRedisStores {
    * instance's `stores.keys` publishes. Resolves once subscribed.
    */
   watch(cache: VerifiedKeyCache): Promise<void>;
-  /** Stops watching and quits both connections. Idempotent: every call answers the same promise. */
+  /**
+   * Stops watching, stops the ledger flush (after one last round) and quits both connections.
+   * Idempotent: every call answers the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -56,7 +59,9 @@ interface Connectable {
 export async function connectRedisStores(options: ConnectRedisStoresOptions): Promise<ConnectedRedisStores> {
   if (!options || typeof options !== "object") throw new TypeError("connectRedisStores: options are required");
   const { subscriber, ...rest } = options;
-  const stores = createRedisStores(rest); // checks `client`, `onError` and the rest
+  // The ledger flush starts once connected (and not at all when the connection fails).
+  const autoStart = rest.ledgerFlush?.autoStart ?? true;
+  const stores = createRedisStores(rest.ledger ? { ...rest, ledgerFlush: { ...rest.ledgerFlush, autoStart: false } } : rest); // checks `client`, `onError` and the rest
   const s = subscriber as unknown as Connectable | undefined;
   if (!s || typeof s.connect !== "function" || typeof s.on !== "function" || typeof (s as unknown as { subscribe?: unknown }).subscribe !== "function") {
     throw new TypeError("connectRedisStores: `subscriber` must be an ioredis Redis or Cluster connection");
@@ -103,6 +108,7 @@ export async function connectRedisStores(options: ConnectRedisStoresOptions): Pr
     throw new Error(`connectRedisStores: cannot connect to Redis: ${cause}`, { cause: e });
   }
 
+  if (autoStart) stores.ledgerFlusher?.start();
   const unwatches: (() => Promise<void>)[] = [];
   let closing: Promise<void> | undefined;
   return {
@@ -120,6 +126,8 @@ export async function connectRedisStores(options: ConnectRedisStoresOptions): Pr
     close() {
       return (closing ??= (async () => {
         closed = true;
+        // The last entries queued by this instance go to the ledger while the client is still up.
+        await stores.ledgerFlusher?.stop();
         await Promise.allSettled(unwatches.splice(0).map((u) => u()));
         await Promise.allSettled([quit(c), quit(s)]);
         for (const r of reporters) r.detach();

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type CreditStore } from "@alloovium/core";
 import {
   HOUR_MS,
@@ -8,6 +9,7 @@ import {
   type AdmissionCredits,
   type ChargeResult,
   type CreditCharge,
+  type CreditLedger,
   type CreditRefund,
   type UsageRow,
 } from "@alloovium/core/store-kit";
@@ -15,6 +17,7 @@ import { Connection } from "./connection";
 import { kFallback, kInternals } from "./internal";
 import { KeyLayout } from "./keys";
 import { checkBase, checkFailure, type FailureMode, type RedisStoreBaseOptions } from "./options";
+import { checkFlushOptions, checkLedger, LEDGER_LUA, LEDGER_SEED_SCRIPT, LedgerFlusher, type LedgerFlushOptions } from "./ledger";
 import { defineScript, luaFragment, SERVER_CLOCK } from "./script";
 
 /**
@@ -52,6 +55,107 @@ local function charge(bal, uprefix, cap, price, grant, retention, hour)
   return true, balance
 end`,
 });
+
+/**
+ * Credits in front of a ledger (`RedisCreditStore` with `ledger`): the balance key is present
+ * once known (absent = unknown: lost, or a tenant never seen; the caller loads it from the
+ * ledger and retries), and every change is appended to the tenant's ledger queue in the same
+ * script. Usage is the ledger's, so nothing is counted in Redis.
+ * `ledger_charge(bal, held, queue, cap, price, reservation, at)`, on a balance known present
+ * (`held`: its value, as GET read it): takes `price` if held and queues the charge entry (amount
+ * -price, id = the reservation); answers whether it did, the balance after and the queue's
+ * length (0 when refused).
+ */
+export const LEDGER_CREDITS_LUA = luaFragment("ledger-credits", {
+  defines: ["ledger_charge"],
+  uses: [LEDGER_LUA],
+  lua: `
+local function ledger_charge(bal, held, queue, cap, price, reservation, at)
+  local balance = tonumber(held)
+  if balance < price then return false, balance, 0 end
+  if price > 0 then balance = redis.call('DECRBY', bal, price) end
+  return true, balance, ledger_push(queue, 'charge', reservation, 0 - price, cap, at)
+end`,
+});
+
+/** What the ledger-mode credit scripts answer: `unknown` when Redis has no balance for the tenant. */
+type LedgerReply<T> = { readonly unknown: true } | ({ readonly unknown: false; readonly queued: number } & T);
+const UNKNOWN = { unknown: true } as const;
+
+/**
+ * A charge in front of a ledger: `LEDGER_CREDITS_LUA`'s charge, or `unknown` (nothing written)
+ * when the balance key is absent.
+ * Returns { 1 charged | 0 refused | 2 unknown | -1 late, balance after, server now ms, hour ms, queue length }.
+ */
+export const LEDGER_CHARGE_SCRIPT = defineScript<
+  [balance: string, queue: string],
+  [price: number, reservation: string, capability: string, deadline: number],
+  LedgerReply<{ readonly allowed: boolean; readonly balance: number; readonly hour: number }>
+>({
+  name: "ledger-charge",
+  keys: ["credit balance", "ledger queue"],
+  args: ["price", "reservation", "capability", "deadline"],
+  uses: [CREDITS_LUA, LEDGER_CREDITS_LUA],
+  lua: `
+local held = redis.call('GET', KEYS[1])
+if not held then return {2, 0, math.floor(now), 0, 0} end
+local ok, balance, n = ledger_charge(KEYS[1], held, KEYS[2], ARGV[3], tonumber(ARGV[1]), ARGV[2], math.floor(now))
+return {ok and 1 or 0, balance, math.floor(now), usage_hour(sec), n}
+`,
+  decode: (r) => {
+    const reply = r as number[];
+    if (reply[0] === 2) return UNKNOWN;
+    return { unknown: false, allowed: reply[0] === 1, balance: Number(reply[1]), hour: Number(reply[3]), queued: Number(reply[4]) };
+  },
+});
+
+/**
+ * A refund in front of a ledger: adds `credits` back and queues `refund:<reservation>`, or
+ * answers unknown (nothing written) when the balance key is absent. 0 credits: the balance only.
+ * Returns { balance after | nil when unknown, queue length }.
+ */
+export const LEDGER_REFUND_SCRIPT = defineScript<[balance: string, queue: string], [credits: number, capability: string, reservation: string], LedgerReply<{ readonly balance: number }>>({
+  name: "ledger-refund",
+  keys: ["credit balance", "ledger queue"],
+  args: ["credits", "capability", "reservation"],
+  uses: [SERVER_CLOCK, LEDGER_LUA],
+  lua: `
+local b = redis.call('GET', KEYS[1])
+if not b then return {false, 0} end
+if tonumber(ARGV[1]) == 0 then return {tonumber(b), 0} end
+local t, sec, usec, now = server_clock('0')
+local balance = redis.call('INCRBY', KEYS[1], ARGV[1])
+return {balance, ledger_push(KEYS[2], 'refund', ARGV[3], tonumber(ARGV[1]), ARGV[2], math.floor(now))}
+`,
+  decode: ledgerBalanceReply,
+});
+
+/**
+ * A top-up in front of a ledger: adds `credits` and queues a `topup` entry `id`, or answers
+ * unknown (nothing written) when the balance key is absent.
+ * Returns { balance after | nil when unknown, queue length }.
+ */
+export const LEDGER_ADD_SCRIPT = defineScript<[balance: string, queue: string], [credits: number, id: string], LedgerReply<{ readonly balance: number }>>({
+  name: "ledger-add",
+  keys: ["credit balance", "ledger queue"],
+  args: ["credits", "id"],
+  uses: [SERVER_CLOCK, LEDGER_LUA],
+  lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {false, 0} end
+local t, sec, usec, now = server_clock('0')
+local balance = redis.call('INCRBY', KEYS[1], ARGV[1])
+return {balance, ledger_push(KEYS[2], 'topup', ARGV[2], tonumber(ARGV[1]), '', math.floor(now))}
+`,
+  decode: ledgerBalanceReply,
+});
+
+function ledgerBalanceReply(r: unknown): LedgerReply<{ readonly balance: number }> {
+  const reply = r as [number | null, number];
+  return reply[0] === null ? UNKNOWN : { unknown: false, balance: Number(reply[0]), queued: Number(reply[1]) };
+}
+
+/** How often a script may answer `unknown` in a row (the balance lost again just after its load) before the call fails. */
+const MAX_LOADS = 3;
 
 /** KEYS and ARGV of `CHARGE_SCRIPT`. */
 type ChargeKeys = [balance: string, usagePrefix: string];
@@ -172,6 +276,16 @@ export interface RedisCreditStoreOptions extends RedisStoreBaseOptions {
    * @default USAGE_RETENTION_MS (7 days)
    */
   readonly usageRetentionMs?: number;
+  /**
+   * The durable ledger behind the balances (e.g. `PostgresLedger` of `@alloovium/postgres`).
+   * With it, every grant, charge, refund and top-up is also queued in Redis by the same script
+   * and flushed to `ledger.append` in the background (`ledgerFlusher`); a balance Redis lacks is
+   * loaded from `ledger.balance` (the grant only for a tenant the ledger has never seen, and its
+   * grant entry is recorded); `usage` is read from `ledger.usage`.
+   */
+  readonly ledger?: CreditLedger;
+  /** The background flush of the ledger queues (with `ledger` only). */
+  readonly ledgerFlush?: LedgerFlushOptions;
 }
 
 interface Commands {
@@ -196,20 +310,41 @@ export class RedisCreditStore implements CreditStore {
   readonly #failure: FailureMode;
   readonly #retentionMs: number;
   readonly #onError: (error: unknown, operation: string) => void;
+  /** Loads in progress, per tenant: concurrent calls of this process that find the balance unknown load it once. */
+  readonly #loading = new Map<string, Promise<void>>();
+  /**
+   * With `ledger`: the background flush of the ledger queues into it (started unless
+   * `ledgerFlush.autoStart` is false; `stop()` it before closing the client).
+   */
+  readonly ledgerFlusher?: LedgerFlusher;
 
   constructor(options: RedisCreditStoreOptions) {
     const { prefix, timeoutMs } = checkBase("RedisCreditStore", options);
     this.#failure = checkFailure("RedisCreditStore", "failure", options.failure, "open");
     this.#retentionMs = checkRetention("RedisCreditStore", "usageRetentionMs", options.usageRetentionMs);
+    const ledger = checkLedger("RedisCreditStore", options.ledger);
+    const flush = checkFlushOptions("RedisCreditStore", options.ledgerFlush);
     this.#conn = new Connection(options.client, timeoutMs);
     this.#keys = new KeyLayout(prefix);
     this.#onError = options.onError ?? (() => {});
+    if (ledger) {
+      this.ledgerFlusher = new LedgerFlusher(this.#conn, this.#keys, ledger, flush, this.#onError);
+      if (flush.autoStart) this.ledgerFlusher.start();
+    }
   }
 
   async charge(c: CreditCharge): Promise<ChargeResult> {
     const credits = checkCredits("RedisCreditStore.charge", "credits", c.credits, 0);
     const grant = checkCredits("RedisCreditStore.charge", "grant", c.grant, 0);
     checkCapability("RedisCreditStore.charge", c.capability);
+    if (this.ledgerFlusher) {
+      const reservation = c.reservation ?? randomUUID();
+      checkReservation("RedisCreditStore.charge", reservation);
+      const reply = await this.#withBalance(c.tenantId, grant, () =>
+        this.#conn.decision(LEDGER_CHARGE_SCRIPT, [this.#keys.credits(c.tenantId), this.#keys.ledgerQueue(c.tenantId)], [credits, reservation, c.capability, 0]),
+      );
+      return { allowed: reply.allowed, balance: reply.balance, charged: reply.allowed ? credits : 0, hour: reply.hour };
+    }
     const reply = await this.#conn.decision(
       CHARGE_SCRIPT,
       [this.#keys.credits(c.tenantId), this.#keys.usagePrefix(c.tenantId)],
@@ -223,6 +358,16 @@ export class RedisCreditStore implements CreditStore {
     const grant = checkCredits("RedisCreditStore.refund", "grant", r.grant, 0);
     checkCapability("RedisCreditStore.refund", r.capability);
     const hour = checkCredits("RedisCreditStore.refund", "hour", r.hour, 0);
+    if (this.ledgerFlusher) {
+      // The ledger names the refunded charge: without its reservation id the refund cannot be recorded.
+      if (r.reservation === undefined) throw new TypeError("RedisCreditStore.refund: `reservation` (the charge's id) is required with a ledger");
+      checkReservation("RedisCreditStore.refund", r.reservation);
+      const reservation = r.reservation;
+      const reply = await this.#withBalance(r.tenantId, grant, () =>
+        this.#conn.script(LEDGER_REFUND_SCRIPT, [this.#keys.credits(r.tenantId), this.#keys.ledgerQueue(r.tenantId)], [credits, r.capability, reservation]),
+      );
+      return reply.balance;
+    }
     return this.#conn.script(REFUND_SCRIPT, [this.#keys.credits(r.tenantId), this.#keys.usage(r.tenantId, hour)], [credits, grant, r.capability]);
   }
 
@@ -230,17 +375,66 @@ export class RedisCreditStore implements CreditStore {
     checkCredits("RedisCreditStore.balance", "grant", grant, 0);
     const c = this.#conn.client as unknown as Commands;
     const v = await this.#conn.command("balance", () => c.get(this.#keys.credits(tenantId)));
-    return v === null ? grant : Number(v);
+    if (v !== null) return Number(v);
+    // Unknown to Redis: the ledger's balance (a read loads nothing), the grant for a tenant it has never seen.
+    if (this.ledgerFlusher) return (await this.ledgerFlusher.ledger.balance(tenantId)) ?? grant;
+    return grant;
   }
 
   async add(tenantId: string, credits: number, grant: number): Promise<number> {
     checkCredits("RedisCreditStore.add", "credits", credits, 1);
     checkCredits("RedisCreditStore.add", "grant", grant, 0);
+    if (this.ledgerFlusher) {
+      const id = `topup:${randomUUID()}`;
+      const reply = await this.#withBalance(tenantId, grant, () => this.#conn.script(LEDGER_ADD_SCRIPT, [this.#keys.credits(tenantId), this.#keys.ledgerQueue(tenantId)], [credits, id]));
+      return reply.balance;
+    }
     return this.#conn.script(ADD_CREDITS_SCRIPT, [this.#keys.credits(tenantId)], [credits, grant]);
+  }
+
+  /**
+   * With a ledger: loads the tenant's balance into Redis from `ledger.balance` unless Redis has
+   * one (`SET NX`: concurrent loads, in this process or others, set it once); a tenant the ledger
+   * has never seen gets `grant`, and its grant entry is queued by the same script. Concurrent
+   * calls of this process for one tenant share one load.
+   */
+  load(tenantId: string, grant: number): Promise<void> {
+    const flusher = this.ledgerFlusher;
+    if (!flusher) return Promise.resolve();
+    let p = this.#loading.get(tenantId);
+    if (!p) {
+      p = (async () => {
+        const known = await flusher.ledger.balance(tenantId);
+        if (known !== null && (typeof known !== "number" || !Number.isSafeInteger(known))) throw new TypeError("RedisCreditStore: `ledger.balance` must answer an integer or null");
+        const seed = await this.#conn.script(LEDGER_SEED_SCRIPT, [this.#keys.credits(tenantId), this.#keys.ledgerQueue(tenantId)], [known ?? grant, known === null ? "1" : "0", tenantId]);
+        flusher.appended(tenantId, seed.queued);
+      })().finally(() => this.#loading.delete(tenantId));
+      this.#loading.set(tenantId, p);
+    }
+    return p;
+  }
+
+  /** Runs a ledger-mode script; when it finds the balance unknown, loads it and runs it again. */
+  async #withBalance<T>(tenantId: string, grant: number, run: () => Promise<LedgerReply<T>>): Promise<T & { readonly queued: number }> {
+    for (let i = 0; i <= MAX_LOADS; i++) {
+      const reply = await run();
+      if (!reply.unknown) {
+        this.ledgerFlusher!.appended(tenantId, reply.queued);
+        return reply;
+      }
+      if (i < MAX_LOADS) await this.load(tenantId, grant);
+    }
+    throw new Error("RedisCreditStore: the balance was lost again after each load");
   }
 
   async usage(tenantId: string, sinceMs: number): Promise<UsageRow[]> {
     if (typeof sinceMs !== "number" || !Number.isFinite(sinceMs)) throw new TypeError("RedisCreditStore.usage: `sinceMs` must be a finite number of milliseconds");
+    // In front of a ledger, usage is the ledger's (Redis counts none, and may forget).
+    if (this.ledgerFlusher) {
+      // What this tenant has queued (on any instance) is flushed first: a caller reads its own charges.
+      await this.ledgerFlusher.flushTenant(tenantId);
+      return this.ledgerFlusher.ledger.usage(tenantId, sinceMs);
+    }
     // The hours that can hold rows, on this process's estimate of the server's clock, with an
     // hour to spare at the top; the script keeps only those of its own clock.
     const now = await this.#conn.serverNow("usage");
@@ -280,8 +474,8 @@ export class RedisCreditStore implements CreditStore {
   }
 
   /** @internal */
-  get [kInternals](): { conn: Connection; keys: KeyLayout; retentionMs: number; failure: FailureMode } {
-    return { conn: this.#conn, keys: this.#keys, retentionMs: this.#retentionMs, failure: this.#failure };
+  get [kInternals](): { conn: Connection; keys: KeyLayout; retentionMs: number; failure: FailureMode; ledger: LedgerFlusher | undefined } {
+    return { conn: this.#conn, keys: this.#keys, retentionMs: this.#retentionMs, failure: this.#failure, ledger: this.ledgerFlusher };
   }
 }
 
@@ -292,6 +486,11 @@ export function checkRetention(factory: string, name: string, v: unknown): numbe
     throw new TypeError(`${factory}: \`${name}\` must be an integer number of milliseconds from 1 to ${MAX_RETENTION_MS} (366 days)`);
   }
   return v;
+}
+
+/** A reservation id: a non-empty string of at most 200 characters without a TAB (the ledger entry's id; the queue separates fields by TAB). */
+export function checkReservation(where: string, v: unknown): void {
+  if (typeof v !== "string" || v === "" || v.length > 200 || v.includes("\t")) throw new TypeError(`${where}: \`reservation\` must be a non-empty string of at most 200 characters, without a TAB`);
 }
 
 function checkCapability(where: string, v: unknown): void {

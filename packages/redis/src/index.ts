@@ -8,6 +8,7 @@ export { RedisBucketStore, type RedisBucketStoreOptions } from "./buckets";
 export { RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from "./idempotency";
 export { RedisAdmission } from "./admission";
 export { RedisCreditStore, type RedisCreditStoreOptions } from "./credits";
+export { LedgerFlusher, type LedgerFlushOptions } from "./ledger";
 export { RedisKeyStore, type RedisKeyStoreOptions } from "./key-store";
 export { RedisStoreLateError, RedisStoreTimeoutError, RedisStoreUnavailableError, type RedisClient } from "./connection";
 export type { FailureMode, RedisStoreBaseOptions } from "./options";

@@ -17,6 +17,11 @@ import { createHash } from "node:crypto";
  * - `${prefix}:{${tenant}}:u:${hourStartMs}`       usage of one hour (hash `c:<capability>` calls,
  *                                                  `k:<capability>` credits), expiring `usageRetentionMs`
  *                                                  after the end of its hour
+ * - `${prefix}:{${tenant}}:lq`                     ledger queue (with a `ledger`): list of entries, oldest
+ *                                                  first, each "kind TAB amount TAB at TAB ref TAB capability"
+ *                                                  (ledger.ts); appended by the credit scripts
+ * - `${prefix}:{${tenant}}:lq:lease`               the flusher holding the tenant's queue (token, PX lease)
+ * - `${prefix}:lq:pending`                         tenants whose queue may hold entries (set; any slot)
  * - `${prefix}:kd:${digest}`                       digest index -> [tenant, id] (any slot)
  * - `${prefix}:kid:${id}`                          id -> tenant (keeps a key in its tenant)
  * - channel `${prefix}:key-invalidations`          digests of changed keys
@@ -83,6 +88,28 @@ export class KeyLayout {
     return `${this.tenant(tenantId)}:u:`;
   }
 
+  /** The tenant's ledger queue: entries waiting for the flush, in the tenant's slot. */
+  ledgerQueue(tenantId: string): string {
+    return `${this.tenant(tenantId)}:lq`;
+  }
+
+  /** The lease of the flusher taking the tenant's queue. */
+  ledgerLease(tenantId: string): string {
+    return `${this.tenant(tenantId)}:lq:lease`;
+  }
+
+  /** The set of tenants whose ledger queue may hold entries (one key, any slot). */
+  get ledgerPending(): string {
+    return `${this.prefix}:lq:pending`;
+  }
+
+  /** The tenant of a ledger queue key (`SCAN`'s answer), or null for another key. */
+  tenantOfLedgerQueue(key: string): string | null {
+    const head = `${this.prefix}:{`;
+    if (!key.startsWith(head) || !key.endsWith("}:lq")) return null;
+    return untag(key.slice(head.length, -"}:lq".length));
+  }
+
   digestIndex(digest: string): string {
     return `${this.prefix}:kd:${digest}`;
   }
@@ -97,4 +124,10 @@ export class KeyLayout {
 function tag(tenantId: string): string {
   if (tenantId === "") return "%";
   return /[{}%]/.test(tenantId) ? tenantId.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`) : tenantId;
+}
+
+/** The inverse of `tag`. */
+function untag(t: string): string {
+  if (t === "%") return "";
+  return t.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }

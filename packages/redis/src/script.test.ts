@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ADMIT_SCRIPT } from "./admission";
 import { BUCKET_SCRIPT, BUCKETS_SCRIPT } from "./buckets";
-import { ADD_CREDITS_SCRIPT, CHARGE_SCRIPT, REFUND_SCRIPT, USAGE_SCRIPT } from "./credits";
+import { ADD_CREDITS_SCRIPT, CHARGE_SCRIPT, LEDGER_ADD_SCRIPT, LEDGER_CHARGE_SCRIPT, LEDGER_REFUND_SCRIPT, REFUND_SCRIPT, USAGE_SCRIPT } from "./credits";
 import { CLAIM_SCRIPT, COMPLETE_SCRIPT, RELEASE_SCRIPT } from "./idempotency";
 import { DELETE_IF_SCRIPT, INSERT_KEY_SCRIPT, LIST_KEYS_SCRIPT, PATCH_KEY_SCRIPT, PUT_KEY_SCRIPT, REMOVE_UNUSED_KEY_SCRIPT, SWAP_STRING_SCRIPT, TOUCH_SCRIPT } from "./key-store";
+import { LEDGER_ACK_SCRIPT, LEDGER_RELEASE_SCRIPT, LEDGER_SEED_SCRIPT, LEDGER_TAKE_SCRIPT } from "./ledger";
 import { DECISION_LOCALS, defineScript, luaFragment, type LuaFragment, type RedisScript } from "./script";
 
 type AnyScript = RedisScript<readonly string[], readonly (string | number)[], unknown>;
@@ -19,6 +20,13 @@ const SCRIPTS: AnyScript[] = [
   REFUND_SCRIPT,
   ADD_CREDITS_SCRIPT,
   USAGE_SCRIPT,
+  LEDGER_CHARGE_SCRIPT,
+  LEDGER_REFUND_SCRIPT,
+  LEDGER_ADD_SCRIPT,
+  LEDGER_SEED_SCRIPT,
+  LEDGER_TAKE_SCRIPT,
+  LEDGER_ACK_SCRIPT,
+  LEDGER_RELEASE_SCRIPT,
   INSERT_KEY_SCRIPT,
   PUT_KEY_SCRIPT,
   PATCH_KEY_SCRIPT,
@@ -170,7 +178,7 @@ function scriptProblems(s: AnyScript): string[] {
 describe("the Lua scripts' declarations", () => {
   it("every shared fragment defines only the local functions it names and reads nothing another fragment sets", () => {
     const fragments = fragmentsOf(SCRIPTS);
-    expect(fragments.map((f) => f.name).sort()).toEqual(["bucket", "buckets-all", "claim", "credits", "key-records", "server-clock"]);
+    expect(fragments.map((f) => f.name).sort()).toEqual(["bucket", "buckets-all", "claim", "credits", "key-records", "ledger", "ledger-credits", "server-clock"]);
     expect(fragments.flatMap(fragmentProblems)).toEqual([]);
   });
 
@@ -185,7 +193,7 @@ describe("the Lua scripts' declarations", () => {
   });
 
   it("knows the decision scripts by their ARGV[4], and starts each (but a doubles one, which reads its own) with the clock and the late answer, once", () => {
-    expect(SCRIPTS.filter((s) => s.deadline).map((s) => s.name).sort()).toEqual(["admit", "bucket", "buckets", "charge", "claim"]);
+    expect(SCRIPTS.filter((s) => s.deadline).map((s) => s.name).sort()).toEqual(["admit", "bucket", "buckets", "charge", "claim", "ledger-charge"]);
     for (const s of SCRIPTS) {
       const prologues = s.lua.split("= server_clock(ARGV[4])").length - 1;
       expect(prologues, s.name).toBe(s.deadline && !s.doubles ? 1 : 0);
@@ -205,7 +213,7 @@ describe("the Lua scripts' declarations", () => {
   });
 
   it("composes each fragment once, after the fragments it uses, and refuses two definitions of one name", () => {
-    expect(ADMIT_SCRIPT.fragments.map((f) => f.name)).toEqual(["server-clock", "bucket", "buckets-all", "claim", "credits"]);
+    expect(ADMIT_SCRIPT.fragments.map((f) => f.name)).toEqual(["server-clock", "bucket", "buckets-all", "claim", "credits", "ledger", "ledger-credits"]);
     const A = luaFragment("a", { defines: ["f"], lua: "local function f() return 1 end" });
     const B = luaFragment("b", { defines: ["f"], lua: "local function f() return 2 end" });
     expect(() => defineScript({ name: "twice", keys: [], args: [], uses: [A, B], lua: "return f()", decode: (r) => r })).toThrow(/two fragments define `f`/);

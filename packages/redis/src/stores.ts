@@ -1,4 +1,5 @@
 import type { VerifiedKeyCache } from "@alloovium/core";
+import type { CreditLedger } from "@alloovium/core/store-kit";
 import { RedisAdmission } from "./admission";
 import { RedisBucketStore } from "./buckets";
 import type { RedisClient } from "./connection";
@@ -7,6 +8,7 @@ import { RedisIdempotencyStore } from "./idempotency";
 import { watchChannel } from "./invalidation";
 import { RedisKeyStore } from "./key-store";
 import { KeyLayout } from "./keys";
+import { checkFlushOptions, checkLedger, type LedgerFlusher, type LedgerFlushOptions } from "./ledger";
 import { checkBase, checkFailure, type FailureMode, type RedisStoreBaseOptions } from "./options";
 
 /** Options of `createRedisStores`. */
@@ -34,6 +36,18 @@ export interface RedisStoresOptions extends RedisStoreBaseOptions {
     /** How long hourly usage is kept (ms). @default USAGE_RETENTION_MS (7 days) */
     readonly usageRetentionMs?: number;
   };
+  /**
+   * Redis in front of a durable ledger (e.g. `PostgresLedger` of `@alloovium/postgres`): the
+   * admission script also queues every charge (and refunds, top-ups and grants) in Redis, a
+   * background flusher appends the queues to `ledger` (any instance, at least once; the ledger
+   * records each entry once), a balance Redis lost is loaded from the ledger (never reset to the
+   * grant), and usage is read from the ledger. Without it, Redis is the only home of balances.
+   * @example
+   * const stores = createRedisStores({ client, ledger: new PostgresLedger({ pool }) });
+   */
+  readonly ledger?: CreditLedger;
+  /** The background flush of the ledger queues (with `ledger` only). */
+  readonly ledgerFlush?: LedgerFlushOptions;
 }
 
 /** What `createRedisStores` returns: the stores to give `createPolicy`, sharing one client. */
@@ -46,6 +60,11 @@ export interface RedisStores {
   readonly admission: RedisAdmission;
   /** API key records; `put` publishes the changed digests. (`keys`: what `createPolicy`'s `stores.keys` takes.) */
   readonly keys: RedisKeyStore;
+  /**
+   * With `ledger`: the background flush of the ledger queues (`stop()` it before closing the
+   * client; `connectRedisStores`' `close` does). Absent without a ledger.
+   */
+  readonly ledgerFlusher?: LedgerFlusher;
   /** The channel `keys.put` publishes on: `${keyPrefix}:key-invalidations`. */
   readonly invalidationChannel: string;
   /**
@@ -83,6 +102,9 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
   checkFailure("createRedisStores", "credits.failure", options.credits?.failure, "open");
   checkRetention("createRedisStores", "credits.usageRetentionMs", options.credits?.usageRetentionMs);
   checkFailure("createRedisStores", "idempotency.failure", options.idempotency?.failure, "closed");
+  const ledger = checkLedger("createRedisStores", options.ledger);
+  const ledgerFlush = checkFlushOptions("createRedisStores", options.ledgerFlush);
+  if (!ledger && options.ledgerFlush !== undefined) throw new TypeError("createRedisStores: `ledgerFlush` needs `ledger`");
   const share = options.buckets?.localShareOf;
   if (share !== undefined && (typeof share !== "number" || !Number.isFinite(share) || share < 1)) {
     throw new TypeError("createRedisStores: `buckets.localShareOf` must be a number >= 1 (the expected instance count)");
@@ -95,12 +117,13 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
   };
   const buckets = new RedisBucketStore({ ...base, ...options.buckets });
   const idempotency = new RedisIdempotencyStore({ ...base, ...options.idempotency });
-  const credits = new RedisCreditStore({ ...base, ...options.credits });
+  const credits = new RedisCreditStore({ ...base, ...options.credits, ...(ledger ? { ledger, ledgerFlush } : {}) });
   const channel = new KeyLayout(prefix).channel;
   return {
     buckets,
     idempotency,
     credits,
+    ...(credits.ledgerFlusher ? { ledgerFlusher: credits.ledgerFlusher } : {}),
     admission: new RedisAdmission(buckets, idempotency, credits),
     keys: new RedisKeyStore(base),
     invalidationChannel: channel,

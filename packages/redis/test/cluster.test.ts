@@ -5,6 +5,7 @@ import { mintApiKey, TEST_PEPPER } from "@alloovium/core/testing";
 import type { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisStores, RedisBucketStore, RedisCreditStore, RedisIdempotencyStore, RedisKeyStore } from "../src/index";
+import { MemoryCreditLedger } from "./memory-ledger";
 import { LocalCluster, sleep, waitFor } from "./redis-server";
 
 // A 3-master Cluster on local ports, started for this file and stopped after it. The suites'
@@ -45,6 +46,36 @@ creditStoreConformance("RedisCreditStore (3-master Cluster)", () => ({
     return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
   },
 }));
+
+describe("Redis in front of a ledger on a Cluster", () => {
+  it("queues each tenant's charges in its own slot, flushes every master's queues, and loads a lost balance", async () => {
+    const ledger = new MemoryCreditLedger();
+    const stores = createRedisStores({ client, keyPrefix, commandTimeoutMs, ledger, ledgerFlush: { autoStart: false } });
+    const tenants = Array.from({ length: 24 }, () => randomUUID());
+    const limits = { capacity: 100, refillPerSecond: 0.0001 };
+    const charge = (tenantId: string, key?: string) =>
+      stores.admission.admit({
+        bucket: { tenantId, id: "key:a" }, cost: 1, limits,
+        ...(key === undefined ? {} : { claim: { ref: { tenantId, scope: "u1:live", key }, fingerprint: "fp", leaseMs: 60_000 } }),
+        tenant: { ref: { tenantId, id: "tenant" }, limits },
+        charge: { capability: "a.b", credits: 3, grant: 30, reservation: randomUUID() },
+      });
+    for (const t of tenants) {
+      expect((await charge(t, "k1")).credits).toMatchObject({ outcome: "charged", balance: 27 });
+      expect((await charge(t)).credits).toMatchObject({ outcome: "charged", balance: 24 });
+    }
+    // One tenant's pending mark is lost: the first round's SCAN of every master finds its queue.
+    await client.srem(`${keyPrefix}:lq:pending`, tenants[0]!);
+    await stores.ledgerFlusher!.flush();
+    for (const t of tenants) expect(await ledger.balance(t)).toBe(24);
+    // Redis loses a tenant's balance: loaded from the ledger, on its own node.
+    await client.del(`${keyPrefix}:{${tenants[1]}}:cr`);
+    expect((await charge(tenants[1]!)).credits).toMatchObject({ outcome: "charged", balance: 21 });
+    await stores.ledgerFlusher!.flush();
+    expect(await ledger.balance(tenants[1]!)).toBe(21);
+    expect(ledger.of(tenants[1]!, "grant")).toHaveLength(1);
+  });
+});
 
 describe("RedisAdmission on a Cluster", () => {
   it("claims and takes the cost in one script for tenants spread over every master", async () => {

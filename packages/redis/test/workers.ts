@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { LedgerJob } from "./fixtures/ledger-worker";
 import type { Job } from "./fixtures/worker";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -12,11 +13,11 @@ export class Worker {
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly ready: Promise<void>;
 
-  constructor(url: string, keyPrefix: string) {
-    this.#proc = fork(join(here, "fixtures", "worker.ts"), [], {
+  constructor(url: string, keyPrefix: string, fixture = "worker.ts", env: Readonly<Record<string, string>> = {}) {
+    this.#proc = fork(join(here, "fixtures", fixture), [], {
       execArgv: ["--import", "tsx"],
       cwd: join(here, ".."),
-      env: { ...process.env, WORKER_REDIS_URL: url, WORKER_KEY_PREFIX: keyPrefix },
+      env: { ...process.env, WORKER_REDIS_URL: url, WORKER_KEY_PREFIX: keyPrefix, ...env },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.ready = new Promise((resolve, reject) => {
@@ -36,7 +37,7 @@ export class Worker {
     });
   }
 
-  run<T>(job: Job): Promise<T> {
+  run<T>(job: Job | LedgerJob): Promise<T> {
     const seq = ++this.#seq;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
@@ -52,5 +53,12 @@ export class Worker {
     const timer = setTimeout(() => this.#proc.kill("SIGKILL"), 5000);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/** A child process running test/fixtures/ledger-worker.ts: Redis stores in front of a `PostgresLedger` on `schema`. */
+export class LedgerWorker extends Worker {
+  constructor(redisUrl: string, keyPrefix: string, databaseUrl: string, schema: string) {
+    super(redisUrl, keyPrefix, "ledger-worker.ts", { WORKER_DATABASE_URL: databaseUrl, WORKER_SCHEMA: schema });
   }
 }

@@ -631,7 +631,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request` */
+            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_body` */
             400: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -643,7 +643,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"];
+                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_body"];
                 };
             };
             /** @description `missing_credentials`, `unsupported_auth_scheme`, `invalid_api_key`, `api_key_revoked`, `api_key_expired`, `invalid_token`, `token_expired` */
@@ -661,7 +661,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem_missing_credentials"] | components["schemas"]["Problem_unsupported_auth_scheme"] | components["schemas"]["Problem_invalid_api_key"] | components["schemas"]["Problem_api_key_revoked"] | components["schemas"]["Problem_api_key_expired"] | components["schemas"]["Problem_invalid_token"] | components["schemas"]["Problem_token_expired"];
                 };
             };
-            /** @description `insufficient_scope`, `environment_mismatch` */
+            /** @description `environment_mismatch` */
             403: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -673,7 +673,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_insufficient_scope"] | components["schemas"]["Problem_environment_mismatch"];
+                    "application/problem+json": components["schemas"]["Problem_environment_mismatch"];
                 };
             };
             /** @description `payload_too_large` */
@@ -730,7 +730,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -773,7 +773,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request` */
+            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_body` */
             400: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -785,7 +785,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"];
+                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_body"];
                 };
             };
             /** @description `missing_credentials`, `unsupported_auth_scheme`, `invalid_api_key`, `api_key_revoked`, `api_key_expired`, `invalid_token`, `token_expired` */
@@ -803,7 +803,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem_missing_credentials"] | components["schemas"]["Problem_unsupported_auth_scheme"] | components["schemas"]["Problem_invalid_api_key"] | components["schemas"]["Problem_api_key_revoked"] | components["schemas"]["Problem_api_key_expired"] | components["schemas"]["Problem_invalid_token"] | components["schemas"]["Problem_token_expired"];
                 };
             };
-            /** @description `insufficient_scope`, `environment_mismatch` */
+            /** @description `environment_mismatch` */
             403: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -815,7 +815,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_insufficient_scope"] | components["schemas"]["Problem_environment_mismatch"];
+                    "application/problem+json": components["schemas"]["Problem_environment_mismatch"];
                 };
             };
             /** @description `payload_too_large` */
@@ -872,7 +872,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -924,7 +924,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_parameter`, `invalid_cursor` */
+            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_parameter`, `invalid_cursor`, `invalid_body` */
             400: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -936,7 +936,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_parameter"] | components["schemas"]["Problem_invalid_cursor"];
+                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_parameter"] | components["schemas"]["Problem_invalid_cursor"] | components["schemas"]["Problem_invalid_body"];
                 };
             };
             /** @description `missing_credentials`, `unsupported_auth_scheme`, `invalid_api_key`, `api_key_revoked`, `api_key_expired`, `invalid_token`, `token_expired` */
@@ -1036,7 +1036,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1164,7 +1164,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1251,7 +1251,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1295,7 +1295,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request` */
+            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_body` */
             400: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -1307,7 +1307,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"];
+                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_body"];
                 };
             };
             /** @description `missing_credentials`, `unsupported_auth_scheme`, `invalid_api_key`, `api_key_revoked`, `api_key_expired`, `invalid_token`, `token_expired` */
@@ -1420,7 +1420,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1451,7 +1451,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request` */
+            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_body` */
             400: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -1463,7 +1463,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"];
+                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_body"];
                 };
             };
             /** @description `missing_credentials`, `unsupported_auth_scheme`, `invalid_api_key`, `api_key_revoked`, `api_key_expired`, `invalid_token`, `token_expired` */
@@ -1576,7 +1576,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1717,7 +1717,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1804,7 +1804,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1862,7 +1862,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_parameter`, `invalid_cursor` */
+            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_parameter`, `invalid_cursor`, `invalid_body` */
             400: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -1874,7 +1874,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_parameter"] | components["schemas"]["Problem_invalid_cursor"];
+                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_parameter"] | components["schemas"]["Problem_invalid_cursor"] | components["schemas"]["Problem_invalid_body"];
                 };
             };
             /** @description `missing_credentials`, `unsupported_auth_scheme`, `invalid_api_key`, `api_key_revoked`, `api_key_expired`, `invalid_token`, `token_expired` */
@@ -1961,7 +1961,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2170,7 +2170,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2220,7 +2220,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request` */
+            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_body` */
             400: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -2232,7 +2232,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"];
+                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_body"];
                 };
             };
             /** @description `missing_credentials`, `unsupported_auth_scheme`, `invalid_api_key`, `api_key_revoked`, `api_key_expired`, `invalid_token`, `token_expired` */
@@ -2332,7 +2332,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2462,7 +2462,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2549,7 +2549,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2676,7 +2676,7 @@ export interface operations {
                     /** @description The quota policies: `"tokens";q=600;w=60` (and `"tenant"`, `"credits";q=<grant>`). */
                     "RateLimit-Policy"?: string;
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2763,7 +2763,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2984,7 +2984,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3027,7 +3027,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request` */
+            /** @description `malformed_authorization`, `credential_location_not_allowed`, `duplicate_credentials`, `malformed_request`, `invalid_body` */
             400: {
                 headers: {
                     /** @description The remaining quota of each policy (draft-ietf-httpapi-ratelimit-headers): `"tokens";r=587;t=1`, and `"credits";r=<balance>` where credits are on. */
@@ -3039,7 +3039,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"];
+                    "application/problem+json": components["schemas"]["Problem_malformed_authorization"] | components["schemas"]["Problem_credential_location_not_allowed"] | components["schemas"]["Problem_duplicate_credentials"] | components["schemas"]["Problem_malformed_request"] | components["schemas"]["Problem_invalid_body"];
                 };
             };
             /** @description `missing_credentials`, `unsupported_auth_scheme`, `invalid_api_key`, `api_key_revoked`, `api_key_expired`, `invalid_token`, `token_expired` */
@@ -3126,7 +3126,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Whole seconds to wait before retrying. */
-                    "Retry-After"?: string;
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {

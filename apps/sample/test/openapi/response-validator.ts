@@ -3,7 +3,9 @@
  * operation of the document (its method and path template), the response's status must be one
  * the operation declares, its media type and body must match the declared schema (no body where
  * none is declared), and every declared header must be present where required and match its
- * schema where present. Requests that name no operation (unknown paths, /healthz, HEAD) are
+ * schema where present; a problem's body names its code, and the headers that code must carry
+ * (or must not) by its schema's `x-alloovium-headers` are checked too (`Retry-After` on a 429
+ * `rate_limited`, the bearer challenge on a 400 from authentication). Requests that name no operation (unknown paths, /healthz, HEAD) are
  * outside the document and counted apart.
  */
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
@@ -51,6 +53,7 @@ export function createResponseValidator(document: Json) {
     return v;
   };
 
+  const problems = ((document["components"] as Json | undefined)?.["schemas"] ?? {}) as Record<string, Json>;
   const operations: Operation[] = [];
   for (const [path, item] of Object.entries(document["paths"] as Record<string, Json>)) {
     const pattern = new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{[^}]+\\?\}/g, "[^/]+")}$`);
@@ -94,6 +97,15 @@ export function createResponseValidator(document: Json) {
         else {
           const validate = validatorAt(`${statusPointer}/content/${escapePointer(media)}/schema`);
           if (!validate(response.body)) failures.push(`${where}: body ${ajv.errorsText(validate.errors)} in ${response.text.slice(0, 300)}`);
+        }
+      }
+      const code = response.body !== null && typeof response.body === "object" ? (response.body as Json)["code"] : undefined;
+      if (typeof code === "string" && response.mediaType === "application/problem+json") {
+        const problem = problems[`Problem_${code}`];
+        for (const [name, rule] of Object.entries((problem?.["x-alloovium-headers"] as Record<string, string> | undefined) ?? {})) {
+          const present = response.headers[name.toLowerCase()] !== undefined;
+          if (rule === "required" && !present) failures.push(`${where}: ${code} requires header ${name}, missing`);
+          if (rule === "absent" && present) failures.push(`${where}: ${code} must not carry header ${name}`);
         }
       }
       for (const [name, header] of Object.entries((declared["headers"] as Record<string, Json> | undefined) ?? {})) {

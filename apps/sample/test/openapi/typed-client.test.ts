@@ -2,25 +2,47 @@
  * A client generated from the sample's OpenAPI document (openapi-typescript types, committed in
  * api.d.ts, with openapi-fetch) calls the running app: the quickstart's calls (whoami, a page of
  * projects, an idempotent create and its replay, a scope error branched on `code`) and key
- * management. `tsc` type-checks this file against the generated types (`pnpm typecheck`).
+ * management. `tsc` type-checks this file against the generated types (`pnpm typecheck`). Every
+ * exchange of the client is recorded and checked against the document at the end.
  */
 import { readFileSync } from "node:fs";
 import createClient from "openapi-fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPENAPI_PATH, sampleOpenApiDocument } from "../../src/openapi";
 import { MEMORY, startApp, type App } from "../conformance/support/app";
+import type { Exchange } from "../conformance/support/http";
 import { createFixture } from "../conformance/support/seed";
 import type { paths } from "./api";
 import { API_TYPES_FILE, generateApiTypes } from "./client-types";
+import { createResponseValidator } from "./response-validator";
 
 const fx = createFixture();
 let app: App;
 let api: ReturnType<typeof createClient<paths>>;
 const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
+/** The client's exchanges, as the conformance suite records its own. */
+const exchanges: Exchange[] = [];
+async function recordingFetch(input: Request): Promise<Response> {
+  const url = new URL(input.url);
+  const response = await fetch(input);
+  const text = await response.clone().text();
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  let body: unknown;
+  try {
+    body = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const type = headers["content-type"];
+  exchanges.push({ request: { method: input.method, path: url.pathname + url.search }, response: { status: response.status, headers, rawHeaders: [], text, body, mediaType: type?.split(";")[0]?.trim().toLowerCase() } });
+  return response;
+}
+
 beforeAll(async () => {
   app = await startApp("hono", MEMORY, fx);
-  api = createClient<paths>({ baseUrl: app.server.url });
+  api = createClient<paths>({ baseUrl: app.server.url, fetch: recordingFetch });
 });
 afterAll(() => app.close());
 
@@ -94,5 +116,11 @@ describe("the typed client generated from the OpenAPI document", () => {
     expect(revoked.data?.status).toBe("revoked");
     const usage = await api.GET("/api/v2/usage", { headers: auth(fx.keys.keys) });
     expect(typeof usage.data?.balance).toBe("number");
+  });
+
+  it("got only answers the document describes (status, media type, body, headers)", () => {
+    const report = createResponseValidator(sampleOpenApiDocument()).check(exchanges);
+    expect(report.failures).toEqual([]);
+    expect(report.checked).toBe(11); // every call above names an operation
   });
 });

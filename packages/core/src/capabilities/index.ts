@@ -2,7 +2,7 @@ import { policyError, type PolicyError } from "../problems";
 import { isScope } from "../scopes";
 import { findCredential, redactEncoded } from "../credentials/transport";
 import { isProblemCode, type ProblemCode } from "../problems/catalogue";
-import { acceptsUndefined, hasJsonSchema, isSchema, type JsonSchema, type Schema } from "./schema";
+import { bodyOptionalOf, hasJsonSchema, isSchema, type JsonSchema, type Schema } from "./schema";
 
 export type { DocumentedSchema, JsonSchema, Schema, SchemaOutput } from "./schema";
 
@@ -87,8 +87,6 @@ export interface Capability<Query = unknown, Params = unknown, Body = unknown> {
     readonly query?: Schema<Query>;
     readonly params?: Schema<Params>;
     readonly body?: Schema<Body>;
-    /** Whether a request without a body passes `body` (judged at start-up). */
-    readonly bodyOptional: boolean;
   };
   readonly responses: Readonly<Record<number, ResponseDeclaration>>;
   readonly problems: readonly ProblemCode[];
@@ -159,9 +157,7 @@ export function defineCapability<Query = unknown, Params = unknown, Body = unkno
   if (!Array.isArray(problems)) fail(id, "problems", "must be an array of problem codes");
   for (const code of problems) if (!isProblemCode(code)) fail(id, "problems", `has an unknown code ${JSON.stringify(code)}`);
   if (input.paginated !== undefined && typeof input.paginated !== "boolean") fail(id, "paginated", "must be a boolean");
-  const schemas: { -readonly [K in keyof Capability<Query, Params, Body>["schemas"]]: Capability<Query, Params, Body>["schemas"][K] } = {
-    bodyOptional: input.body === undefined || acceptsUndefined(input.body),
-  };
+  const schemas: { -readonly [K in keyof Capability<Query, Params, Body>["schemas"]]: Capability<Query, Params, Body>["schemas"][K] } = {};
   if (input.query !== undefined) schemas.query = input.query;
   if (input.params !== undefined) schemas.params = input.params;
   if (input.body !== undefined) schemas.body = input.body;
@@ -182,6 +178,7 @@ export function defineCapability<Query = unknown, Params = unknown, Body = unkno
     problems: Object.freeze([...new Set(problems)]),
     paginated: input.paginated ?? false,
   };
+  bodyOptionalOf(cap.schemas); // judged at start-up, as the gate will
   if (input.description !== undefined) cap.description = input.description;
   return Object.freeze(cap);
 }

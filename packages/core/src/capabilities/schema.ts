@@ -78,11 +78,30 @@ export interface SchemaIssue {
   readonly message: string;
 }
 
-/** Runs a Standard Schema: the parsed value, or every issue with its dotted path. */
+/**
+ * Runs a Standard Schema: the parsed value, or every issue with its dotted path. An issue naming
+ * the unknown `keys` of an object (zod's `unrecognized_keys`) becomes one issue per key, its path
+ * the key's. A schema that overflows the stack on its input (a recursive schema given JSON nested
+ * deeper than it can walk) refuses the input at its root rather than throwing: bad input, not a bug.
+ */
 export async function runSchema(s: Schema, value: unknown): Promise<{ readonly value: unknown } | { readonly issues: readonly SchemaIssue[] }> {
-  const result = await validatorOf(s)["~standard"].validate(value);
+  let result: StandardSchemaV1.Result<unknown>;
+  try {
+    result = await validatorOf(s)["~standard"].validate(value);
+  } catch (error) {
+    if (error instanceof RangeError) return { issues: [{ path: "", message: "is nested too deeply to validate" }] };
+    throw error;
+  }
   if (!result.issues) return { value: result.value };
-  return { issues: result.issues.map((i) => ({ path: pathOf(i.path), message: i.message })) };
+  const issues: SchemaIssue[] = [];
+  for (const i of result.issues) {
+    const path = pathOf(i.path);
+    const keys = (i as { keys?: unknown }).keys;
+    if (Array.isArray(keys) && keys.length > 0 && keys.every((k) => typeof k === "string")) {
+      for (const k of keys as string[]) issues.push({ path: path === "" ? k : `${path}.${k}`, message: "is not a known member" });
+    } else issues.push({ path, message: i.message });
+  }
+  return { issues };
 }
 
 function pathOf(path: StandardSchemaV1.Issue["path"]): string {
@@ -96,9 +115,29 @@ function pathOf(path: StandardSchemaV1.Issue["path"]): string {
  */
 export function acceptsUndefined(s: Schema): boolean {
   try {
-    const r = validatorOf(s)["~standard"].validate(undefined);
-    return !(r instanceof Promise) && !r.issues;
+    const r: unknown = validatorOf(s)["~standard"].validate(undefined);
+    if (r !== null && typeof r === "object" && typeof (r as PromiseLike<unknown>).then === "function") {
+      // Asynchronous: taken as requiring a body. Its outcome is not needed, but a rejection left
+      // unhandled would end the process.
+      (r as PromiseLike<unknown>).then(undefined, () => undefined);
+      return false;
+    }
+    return !(r as StandardSchemaV1.Result<unknown>).issues;
   } catch {
     return false;
   }
+}
+
+const optionalBodies = new WeakMap<object, boolean>();
+
+/**
+ * Whether a request without a body passes the capability's `body` schema: judged once per
+ * capability (at `defineCapability`, or on first use for a capability object made by hand).
+ * Internal: not part of the exported `Capability` type.
+ */
+export function bodyOptionalOf(schemas: { readonly body?: Schema } | undefined): boolean {
+  if (!schemas || schemas.body === undefined) return true;
+  let optional = optionalBodies.get(schemas);
+  if (optional === undefined) optionalBodies.set(schemas, (optional = acceptsUndefined(schemas.body)));
+  return optional;
 }

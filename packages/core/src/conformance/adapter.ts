@@ -17,6 +17,7 @@ const strictQuery: StandardSchemaV1<unknown, Record<string, unknown>> = {
     jsonSchema: { input: () => ({ type: "object", properties: { strict: { const: "yes" } } }), output: () => ({ type: "object" }) },
   } as StandardSchemaV1.Props<unknown, Record<string, unknown>>,
 };
+import { pointValue, startTelemetryRig, telemetrySdkInstalled, type TelemetryRig } from "./telemetry";
 
 /** The capabilities the adapter suite mounts. */
 export const adapterSuiteCapabilities = (() => {
@@ -59,7 +60,10 @@ export interface AdapterConformanceOptions {
   /**
    * False where the server hands the adapter no body on GET and HEAD (a Fetch `Request` has
    * none: Bun.serve, Deno.serve, workers). The body cases then send their bodies with POST (to
-   * `POST /things` and `POST /open`), and the case about a key in the body of a GET does too.
+   * `POST /things` and `POST /open`), and the case about a key in the body of a GET does too;
+   * a GET or HEAD that announces a body (`Content-Length`, `Transfer-Encoding`) must be refused
+   * with 400 `credential_location_not_allowed` (`incomingFromFetch` does it), as what it held
+   * cannot be screened.
    * @default true
    */
   readonly readsGetBodies?: boolean;
@@ -226,6 +230,19 @@ export function adapterConformance(name: string, start: AdapterHarness, options:
       }
     });
 
+    // Only where GET bodies are dropped (a plain `if`: the suite also runs under bun test and deno test).
+    if (!getBodies) it("refuses a GET or HEAD announcing a body it cannot see: 400 credential_location_not_allowed, on routes and off them", async () => {
+      const body = "nothing to see";
+      for (const method of ["GET", "HEAD"]) {
+        for (const path of ["/api/v2/me", "/open", "/nowhere"]) {
+          const r = await send(path, { method, headers: ["Authorization", `Bearer ${key}`, "Content-Type", "text/plain"], body });
+          expect(r.status, `${method} ${path}`).toBe(400);
+          if (method === "GET") expect(json(r.body), path).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+        }
+      }
+      expect((await send("/api/v2/me", { headers: ["Authorization", `Bearer ${key}`] })).status).toBe(200);
+    });
+
     it("checks the credential location before 413 and 415: in a form body, the query or another header", async () => {
       const auth = ["Authorization", `Bearer ${key}`];
       const form = await send("/things", { method: "POST", headers: [...auth, "Content-Type", "application/x-www-form-urlencoded"], body: `a=1&api_key=${key}` });
@@ -346,6 +363,84 @@ export function adapterConformance(name: string, start: AdapterHarness, options:
       expect(r.headers["content-type"]).toBe("application/problem+json");
       expect(json(r.body).code).toBe("internal_error");
       expect(r.body).not.toContain("outside any capability");
+    });
+  });
+
+  // Runs where the OpenTelemetry SDK packages resolve (devDependencies of @alloovium/core here).
+  describe.skipIf(!telemetrySdkInstalled())(`adapter conformance: ${name}, OpenTelemetry (@alloovium/core/otel, in-memory exporters)`, () => {
+    let rig: TelemetryRig;
+    let app: AdapterApp;
+    let key: string;
+    let readOnlyKey: string;
+
+    beforeAll(async () => {
+      rig = await startTelemetryRig({ http: true });
+      const { createInstrumentedPolicy } = await import("../otel");
+      const t = createTestPolicy({ create: (o) => createInstrumentedPolicy(o, { meterProvider: rig.meterProvider, storeSpans: true }) });
+      key = (await t.mintKey({ scopes: ["vault:write"], tier: "pro" })).key;
+      readOnlyKey = (await t.mintKey({ scopes: ["vault:read"] })).key;
+      app = await start(t.policy, adapterSuiteCapabilities.all, 64);
+    });
+    afterAll(async () => {
+      await app?.close();
+      await rig?.close();
+    });
+
+    function send(path: string, method: string, headers: Record<string, string>, body?: string) {
+      return new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${app.url}${path}`, { method, headers: { host: "127.0.0.1", ...headers, ...(body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) }) } }, (res) => {
+          res.resume().on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("error", reject).end(body);
+      });
+    }
+    const json = { "content-type": "application/json" };
+
+    it("sets the capability, the outcome and the problem code on the request's server span, with a child span per store call", async () => {
+      expect(await send("/api/v2/me", "GET", { authorization: `Bearer ${key}` })).toBe(200);
+      expect(await send("/things", "POST", { authorization: `Bearer ${readOnlyKey}`, ...json }, "{}")).toBe(403);
+      expect(await send("/api/v2/me", "GET", {})).toBe(401);
+      const headers = { authorization: `Bearer ${key}`, ...json, "idempotency-key": "otel-replay-1" };
+      expect(await send("/things", "POST", headers, '{"a":1}')).toBe(201);
+      expect(await send("/things", "POST", headers, '{"a":1}')).toBe(201); // replayed
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the last span ends after the response
+      const spans = rig.spans();
+      const server = spans.filter((s) => s.kind === 1);
+      const policyOf = (s: (typeof spans)[number]) => [s.attributes["alloovium.policy.capability"], s.attributes["alloovium.policy.outcome"], s.attributes["alloovium.policy.code"]];
+      expect(server.map(policyOf)).toEqual([
+        ["meta.whoami", "admitted", undefined],
+        ["things.create", "refused", "insufficient_scope"],
+        ["meta.whoami", "refused", "missing_credentials"],
+        ["things.create", "admitted", undefined],
+        ["things.create", "replayed", undefined],
+      ]);
+      const first = server[0]!;
+      const children = spans.filter((s) => s.parentSpanId === first.spanId).map((s) => s.name);
+      expect(children).toContain("alloovium.store buckets.consumeNow");
+      const claimed = spans.filter((s) => s.parentSpanId === server[3]!.spanId).map((s) => s.name);
+      expect(claimed.some((n) => n.startsWith("alloovium.store idempotency."))).toBe(true);
+    });
+
+    it("counts decisions by outcome, code, capability and tier, their duration in seconds, and credits charged and refunded", async () => {
+      expect(await send("/flaky/ok", "POST", { authorization: `Bearer ${key}`, ...json }, "{}")).toBe(200);
+      expect(await send("/flaky/throw", "POST", { authorization: `Bearer ${key}`, ...json }, "{}")).toBe(500);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // events are told after the answer
+      const m = await rig.metrics();
+      const decisions = m.get("alloovium.policy.decisions");
+      expect(decisions?.unit).toBe("{decision}");
+      expect(pointValue(decisions, { outcome: "admitted", capability: "meta.whoami", tier: "pro" })).toBe(1);
+      expect(pointValue(decisions, { outcome: "refused", code: "insufficient_scope", capability: "things.create", tier: "standard" })).toBe(1);
+      expect(pointValue(decisions, { outcome: "refused", code: "missing_credentials", capability: "meta.whoami" })).toBe(1);
+      expect(pointValue(decisions, { outcome: "replayed", capability: "things.create", tier: "pro" })).toBe(1);
+      expect(pointValue(decisions, { outcome: "admitted", capability: "things.flaky", tier: "pro" })).toBe(2);
+      const duration = m.get("alloovium.policy.duration");
+      expect(duration?.unit).toBe("s");
+      expect(duration?.points.reduce((n, p) => n + p.value, 0)).toBe(7);
+      expect(duration?.points[0]?.histogram?.boundaries[0]).toBe(0.00001);
+      expect(pointValue(m.get("alloovium.policy.credits.charged"), { capability: "things.flaky" })).toBe(6);
+      expect(pointValue(m.get("alloovium.policy.credits.refunded"), { capability: "things.flaky" })).toBe(3);
+      expect(pointValue(m.get("alloovium.policy.settlements"), { outcome: "refunded", capability: "things.flaky" })).toBe(1);
+      for (const metric of m.values()) for (const p of metric.points) expect(p.attributes["tenant"]).toBeUndefined(); // opt-in only
     });
   });
 }

@@ -7,3 +7,4 @@ export { idempotencyStoreConformance, type IdempotencyStoreHarness } from "./ide
 export { keyStoreConformance, type KeyStoreHarness } from "./keys";
 export { creditStoreConformance, type CreditStoreHarness } from "./credits";
 export { adapterConformance, adapterSuiteCapabilities, type AdapterApp, type AdapterConformanceOptions, type AdapterHarness } from "./adapter";
+export { pointValue, startTelemetryRig, telemetrySdkInstalled, type CollectedMetric, type CollectedPoint, type CollectedSpan, type TelemetryRig } from "./telemetry";

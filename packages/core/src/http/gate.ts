@@ -5,7 +5,8 @@ import type { ContinueDecision, Policy, PolicyRequest, WireResponse } from "../p
 import { isProblemError } from "../problems/common";
 import { internalError, isPolicyError, policyError, ProblemError, type PolicyError } from "../problems/problem";
 import { DEFAULT_BODY_LIMIT_BYTES, NO_BODY, readRequestBody, requestHasBody, tooLarge, type RequestBody } from "./body";
-import { fetchHeaderList } from "./headers";
+import { fetchHeaderList, headerValue } from "./headers";
+import { INVALID_REQUEST_CHALLENGE } from "../problems/challenge";
 import { rawInput, validateInput, validates, type RequestInput } from "./input";
 
 /** What an adapter knows about a request before the policy runs. */
@@ -35,6 +36,13 @@ export interface IncomingRequest {
    * read: a credential in a trailer field is refused as in a header. @default none
    */
   readonly trailers?: () => readonly string[] | undefined;
+  /**
+   * A part of the request that it announces but the adapter cannot read, so no credential in it
+   * can be seen: `"body"` (a Fetch GET/HEAD with `Content-Length` or `Transfer-Encoding`: its
+   * `body` is null) or `"trailers"` (a `Trailer` header: Fetch has no trailers). Refused with 400
+   * `credential_location_not_allowed`, as Node refuses a credential found there. @default none
+   */
+  readonly unreadable?: "body" | "trailers";
 }
 
 /** What a policy route hands its handler, on every framework. */
@@ -92,7 +100,29 @@ export interface FetchRequestLike {
  * @example gate.enter(incomingFromFetch(c.req.raw), capability)
  */
 export function incomingFromFetch(request: FetchRequestLike): IncomingRequest {
-  return { method: request.method, url: request.url, headers: fetchHeaderList(request.headers), body: request.body as AsyncIterable<Uint8Array> | null };
+  const headers = fetchHeaderList(request.headers);
+  const incoming = { method: request.method, url: request.url, headers, body: request.body as AsyncIterable<Uint8Array> | null };
+  // What Fetch cannot show is refused, not let through unscreened (see `unreadable`).
+  if (request.body === null && requestHasBody(headers)) return { ...incoming, unreadable: "body" };
+  if (headerValue(headers, "trailer") !== undefined) return { ...incoming, unreadable: "trailers" };
+  return incoming;
+}
+
+/** The refusal of a request part the adapter cannot read (`IncomingRequest.unreadable`). */
+function unreadable(part: "body" | "trailers"): PolicyError {
+  return part === "body"
+    ? policyError(
+        "credential_location_not_allowed",
+        "This request announces a body that cannot be read on this runtime (a body on GET or HEAD), so it cannot be checked for credentials: send the body with POST, or send none.",
+        { location: "body" },
+        INVALID_REQUEST_CHALLENGE,
+      )
+    : policyError(
+        "credential_location_not_allowed",
+        "This request announces trailer fields, which cannot be read on this runtime, so they cannot be checked for credentials: send the request without trailers.",
+        { location: "header" },
+        INVALID_REQUEST_CHALLENGE,
+      );
 }
 
 /** One object per request, its `trailers` a method (no closure is made per request). */
@@ -252,6 +282,7 @@ export function createHttpGate(options: HttpGateOptions): HttpGate {
   function admit(incoming: IncomingRequest): Admitted | Promise<Admitted> {
     const method = incoming.method.toUpperCase();
     const { path, query } = splitTarget(incoming.url);
+    if (incoming.unreadable !== undefined) return unreadable(incoming.unreadable);
     const request: MutableRequest = { method, path, query, headers: incoming.headers };
     if (incoming.cookies) request.cookies = incoming.cookies;
     if (incoming.parsedBody) return withBody(incoming, request, { body: incoming.parsedBody.value });

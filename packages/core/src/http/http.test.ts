@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { defineCapabilities, defineCapability } from "../capabilities";
 import { isPolicyError } from "../problems";
 import { createTestPolicy } from "../testing";
-import { createHttpGate, isFormMediaType, isJsonMediaType, readJsonBody, readRequestBody, splitTarget } from "./index";
+import { createHttpGate, incomingFromFetch, isFormMediaType, isJsonMediaType, readJsonBody, readRequestBody, splitTarget } from "./index";
 import { isProblemError } from "../problems";
 
 async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
@@ -382,5 +382,31 @@ describe("gate trailers", () => {
     // A trailer without a credential changes nothing: the body is judged as usual (text on POST: 415).
     const plain = await enter(["X-Checksum", "abc"]);
     expect(plain.kind === "respond" && JSON.parse(plain.response.body).code).toBe("unsupported_media_type");
+  });
+
+  it("refuses on the Fetch path a GET/HEAD body or trailers it cannot read, and serves the same request without them", async () => {
+    const t = createTestPolicy();
+    const { key } = await t.mintKey({ scopes: [] });
+    const gate = createHttpGate({ policy: t.policy, capabilities: defineCapabilities([me]) });
+    const auth = { authorization: `Bearer ${key}` };
+    // Fetch gives a GET or HEAD no body, whatever it announced: what it held cannot be screened.
+    for (const method of ["GET", "HEAD"]) {
+      for (const announced of [{ "content-length": "12" }, { "transfer-encoding": "chunked" }]) {
+        const request = new Request("http://x/api/v2/me", { method, headers: { ...auth, ...announced } });
+        expect(request.body).toBeNull();
+        const incoming = incomingFromFetch(request);
+        for (const r of [await gate.enter(incoming, me), { kind: "respond" as const, response: await gate.unmatched(incoming) }]) {
+          expect(r.kind === "respond" && r.response.status, `${method} ${JSON.stringify(announced)}`).toBe(400);
+          if (r.kind === "respond") expect(JSON.parse(r.response.body)).toMatchObject({ code: "credential_location_not_allowed", location: "body" });
+        }
+      }
+    }
+    const trailered = new Request("http://x/api/v2/me", { method: "POST", headers: { ...auth, trailer: "x-api-key", "content-type": "application/json" }, body: "{}" });
+    const r = await gate.enter(incomingFromFetch(trailered), me);
+    expect(r.kind === "respond" && JSON.parse(r.response.body)).toMatchObject({ code: "credential_location_not_allowed", location: "header" });
+    // Without them: served, and a Content-Length of 0 announces no body.
+    for (const headers of [auth, { ...auth, "content-length": "0" }]) {
+      expect((await gate.enter(incomingFromFetch(new Request("http://x/api/v2/me", { headers })), me)).kind).toBe("continue");
+    }
   });
 });

@@ -1,7 +1,7 @@
 import type { Capability } from "../capabilities";
-import { runSchema, type Schema } from "../capabilities/schema";
+import { bodyOptionalOf, hasJsonSchema, jsonSchemaOf, runSchema, type JsonSchema, type Schema } from "../capabilities/schema";
 import type { PolicyRequest } from "../pipeline/request";
-import { policyError, validationFailed, type PolicyError } from "../problems/problem";
+import { clip, policyError, validationFailed, type PolicyError } from "../problems/problem";
 
 /** Path parameters as the router matched them, decoded. */
 export type RawParams = Readonly<Record<string, string>>;
@@ -84,13 +84,83 @@ export function validates(capability: Capability): boolean {
   return schemas !== undefined && (schemas.query !== undefined || schemas.params !== undefined || schemas.body !== undefined);
 }
 
+/** `param` of an `invalid_parameter` is cut to this many characters (the document's `maxLength`). */
+const MAX_PARAM_LENGTH = 200;
+
 async function parameter(schema: Schema | undefined, value: Record<string, unknown>, where: "query" | "path"): Promise<{ value: unknown } | PolicyError> {
   if (!schema) return { value };
-  const r = await runSchema(schema, value);
+  const r = await runSchema(schema, where === "query" ? asDocumented(schema, value) : value);
   if ("value" in r) return r;
   const first = r.issues[0] ?? { path: "", message: "is invalid" };
-  const param = first.path === "" ? where : (first.path.split(".")[0] as string);
-  return policyError("invalid_parameter", `The ${where} parameter \`${param.length <= 64 ? param : `${param.slice(0, 64)}…`}\` is invalid: ${first.message}`, { param });
+  const param = clip(first.path === "" ? where : (first.path.split(".")[0] as string), MAX_PARAM_LENGTH);
+  const named = clip(param, 64);
+  return policyError("invalid_parameter", `The ${where} parameter \`${named}\` is invalid: ${clip(first.message, 500)}`, { param });
+}
+
+type Types = ReadonlySet<string>;
+interface QueryShape {
+  readonly [name: string]: { readonly types: Types; readonly items: Types };
+}
+const shapes = new WeakMap<object, QueryShape | null>();
+
+function typesOf(schema: unknown): Types {
+  const t = (schema as JsonSchema | undefined)?.["type"];
+  return new Set(typeof t === "string" ? [t] : Array.isArray(t) ? t.filter((x): x is string => typeof x === "string") : []);
+}
+
+/** The JSON types of each query member the schema documents (computed once per schema). */
+function queryShape(schema: Schema): QueryShape | null {
+  let shape = shapes.get(schema);
+  if (shape !== undefined) return shape;
+  shape = null;
+  if (hasJsonSchema(schema)) {
+    try {
+      const properties = jsonSchemaOf(schema, "query")["properties"];
+      if (properties && typeof properties === "object") {
+        const out: Record<string, { types: Types; items: Types }> = Object.create(null) as Record<string, { types: Types; items: Types }>;
+        for (const [name, p] of Object.entries(properties as Record<string, JsonSchema>)) out[name] = { types: typesOf(p), items: typesOf(p["items"]) };
+        shape = out;
+      }
+    } catch {
+      shape = null; // no JSON Schema: the values reach the schema as read
+    }
+  }
+  shapes.set(schema, shape);
+  return shape;
+}
+
+const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/** A query value as the type the document gives it (form style): `5` a number, `true` a boolean. */
+function typed(value: string, types: Types): unknown {
+  if (types.size === 0 || types.has("string")) return value;
+  if ((types.has("integer") || types.has("number")) && JSON_NUMBER.test(value)) {
+    const n = Number(value);
+    if (Number.isFinite(n) && (types.has("number") || Number.isInteger(n))) return n;
+  }
+  if (types.has("boolean") && (value === "true" || value === "false")) return value === "true";
+  if (types.has("null") && value === "null") return null;
+  return value; // left for the schema to refuse, naming the parameter
+}
+
+/**
+ * The query as the document describes it (OpenAPI's form style, `explode: true`): a member the
+ * JSON Schema gives as an array is an array even when named once, and a value whose documented
+ * type is a number, an integer or a boolean is converted to it when it reads as one. Members
+ * the JSON Schema does not describe are left as read.
+ */
+function asDocumented(schema: Schema, query: Record<string, unknown>): Record<string, unknown> {
+  const shape = queryShape(schema);
+  if (!shape) return query;
+  const out: Record<string, unknown> = { ...query };
+  for (const [name, value] of Object.entries(query)) {
+    const member = Object.hasOwn(shape, name) ? shape[name] : undefined;
+    if (!member) continue;
+    const set = (v: unknown) => Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true }); // `__proto__` too
+    if (member.types.has("array")) set((Array.isArray(value) ? (value as string[]) : [value as string]).map((v) => typed(v, member.items)));
+    else if (typeof value === "string") set(typed(value, member.types));
+  }
+  return out;
 }
 
 /**
@@ -110,7 +180,7 @@ export async function validateInput(capability: Capability, request: PolicyReque
   let body: unknown = request.body;
   if (schemas.body) {
     if (request.rawBody !== undefined) return policyError("invalid_body", "The request body is not valid JSON.");
-    if (request.body === undefined && !schemas.bodyOptional) return policyError("invalid_body", "A JSON body is required.");
+    if (request.body === undefined && !bodyOptionalOf(schemas)) return policyError("invalid_body", "A JSON body is required.");
     const r = await runSchema(schemas.body, request.body);
     if ("issues" in r) return validationFailed(r.issues.map((i) => ({ field: i.path === "" ? "body" : i.path, message: i.message })));
     body = r.value;

@@ -1,5 +1,7 @@
 import type { Capability, HttpMethod } from "../capabilities";
-import { jsonSchemaOf, type JsonSchema } from "../capabilities/schema";
+import { bodyOptionalOf, jsonSchemaOf, type JsonSchema } from "../capabilities/schema";
+import type { Policy } from "../pipeline/pipeline";
+import { MAX_FIELD_ERRORS, MAX_FIELD_LENGTH, MAX_FIELD_MESSAGE_LENGTH } from "../problems/problem";
 import { catalogue, type ProblemCode } from "../problems/catalogue";
 
 /** Options of `createOpenApiDocument`. */
@@ -23,8 +25,17 @@ export interface OpenApiDocumentOptions {
   readonly oauth?: { readonly tokenUrl: string; readonly scopes?: Readonly<Record<string, string>> };
   /** The problems' `type` base, as the policy's option. @default "https://api.alloovium.com/errors/" */
   readonly problemTypeBase?: string;
-  /** The methods that honour `Idempotency-Key`, as the policy's option. @default ["POST", "PATCH"] */
+  /**
+   * The methods that honour `Idempotency-Key`, as the policy's option (a `TypeError` when `policy`
+   * is given and honours others). @default the policy's, else ["POST", "PATCH"]
+   */
   readonly idempotencyMethods?: readonly HttpMethod[];
+  /**
+   * The policy that serves the capabilities: its settings are taken rather than restated (the
+   * methods that honour `Idempotency-Key`; 402 `insufficient_credits` only where it meters
+   * credits). @default none: `idempotencyMethods` as given, credits metered
+   */
+  readonly policy?: Pick<Policy, "credits" | "idempotencyMethods">;
   /** A line per tag (a capability's tag is the first part of its id: `vault` of `vault.projects.list`). @default none */
   readonly tags?: Readonly<Record<string, string>>;
 }
@@ -46,7 +57,7 @@ const EXTENSIONS: Partial<Record<ProblemCode, { readonly properties: Record<stri
   payload_too_large: { properties: { limit_bytes: count() }, required: ["limit_bytes"] },
   invalid_parameter: { properties: { param: { type: "string", maxLength: 200 } }, required: ["param"] },
   invalid_cursor: { properties: { param: { type: "string", maxLength: 200 } }, required: [] },
-  validation_failed: { properties: { errors: { type: "array", items: { $ref: "#/components/schemas/FieldError" }, maxItems: 10000 } }, required: ["errors"] },
+  validation_failed: { properties: { errors: { type: "array", items: { $ref: "#/components/schemas/FieldError" }, minItems: 1, maxItems: MAX_FIELD_ERRORS } }, required: ["errors"] },
   key_limit_reached: { properties: { limit: count() }, required: ["limit"] },
 };
 
@@ -69,13 +80,46 @@ const HEADERS: Record<string, JsonSchema> = {
   "Idempotent-Replayed": { description: "`true` on a response replayed for a repeated Idempotency-Key.", schema: { type: "string", enum: ["true"] } },
 };
 
+const AUTHENTICATION: readonly ProblemCode[] = [
+  "malformed_authorization",
+  "credential_location_not_allowed",
+  "duplicate_credentials",
+  "missing_credentials",
+  "unsupported_auth_scheme",
+  "invalid_api_key",
+  "api_key_revoked",
+  "api_key_expired",
+  "invalid_token",
+  "token_expired",
+  "insufficient_scope",
+];
+
+/**
+ * The headers each problem code must carry (`required`), may carry (`optional`) or must not (`absent`), as the contract
+ * says: the bearer challenge on every refusal from authentication (sections 1 and 6; not on 403
+ * `environment_mismatch`, which key management also answers about the key to create, without one),
+ * `Retry-After` on a 429 `rate_limited`, a 409 `idempotency_key_in_use` and a 503, never on a 429
+ * `cost_exceeds_capacity` or a 402 (section 4). Written on each `Problem_<code>` schema as
+ * `x-alloovium-headers`, and on each response as `required` where every code of its status requires it.
+ */
+const CODE_HEADERS: Partial<Record<ProblemCode, Readonly<Record<string, "required" | "optional" | "absent">>>> = {
+  ...Object.fromEntries(AUTHENTICATION.map((c) => [c, { "WWW-Authenticate": "required" }])),
+  environment_mismatch: { "WWW-Authenticate": "optional" },
+  rate_limited: { "Retry-After": "required" },
+  idempotency_key_in_use: { "Retry-After": "required" },
+  service_unavailable: { "Retry-After": "required" },
+  idempotency_unavailable: { "Retry-After": "required" },
+  cost_exceeds_capacity: { "Retry-After": "absent" },
+  insufficient_credits: { "Retry-After": "absent" },
+};
+
 const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
 /** A header object of `HEADERS`, inline: a `$ref` may not carry `required` beside it. */
 const header = (name: string, required = false) => ({ ...HEADERS[name], required });
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
 /** Every problem code an operation can answer, in catalogue order. */
-function problemsOf(cap: Capability, idempotent: boolean): ProblemCode[] {
+function problemsOf(cap: Capability, idempotent: boolean, metered: boolean): ProblemCode[] {
   const codes = new Set<ProblemCode>([
     "malformed_authorization",
     "credential_location_not_allowed",
@@ -89,46 +133,85 @@ function problemsOf(cap: Capability, idempotent: boolean): ProblemCode[] {
     "api_key_expired",
     "invalid_token",
     "token_expired",
-    "insufficient_scope",
     "environment_mismatch",
     "payload_too_large",
+    "invalid_body", // a body that is not UTF-8, or that could not be read, on any method
     "rate_limited",
     "cost_exceeds_capacity",
     "service_unavailable",
     "internal_error",
   ]);
-  if (cap.credits > 0) codes.add("insufficient_credits");
+  if (cap.scopes.length > 0) codes.add("insufficient_scope"); // no scope needed: none can be missing
+  if (cap.credits > 0 && metered) codes.add("insufficient_credits");
   if (idempotent) {
     for (const c of ["invalid_idempotency_key", "idempotency_key_in_use", "idempotency_key_reused", "idempotency_unavailable"] as const) codes.add(c);
     if (cap.requireIdempotencyKey) codes.add("idempotency_key_required");
   }
-  if (BODY_METHODS.has(cap.method)) {
-    codes.add("unsupported_media_type");
-    codes.add("invalid_body");
-  }
+  if (BODY_METHODS.has(cap.method)) codes.add("unsupported_media_type");
+  const declared = schemasOf(cap);
   if (cap.params.length > 0) codes.add("not_found"); // a path that does not decode, or no such resource
-  if (cap.schemas.params || cap.schemas.query || cap.paginated) codes.add("invalid_parameter");
+  if (declared.params || declared.query || cap.paginated) codes.add("invalid_parameter");
   if (cap.paginated) codes.add("invalid_cursor");
-  if (cap.schemas.body) {
-    codes.add("invalid_body");
-    codes.add("validation_failed");
-  }
+  if (declared.body) codes.add("validation_failed");
   for (const c of cap.problems) codes.add(c);
   return (Object.keys(catalogue) as ProblemCode[]).filter((c) => codes.has(c));
 }
 
-/** Moves a converted schema's `$defs` into `components.schemas` (its `#/$defs/x` refs rewritten). */
-function hoist(schema: JsonSchema, defs: Record<string, JsonSchema>): JsonSchema {
+/** The declared schemas of a capability (none on a capability object made by hand without them). */
+function schemasOf(cap: Capability): Capability["schemas"] {
+  return (cap.schemas as Capability["schemas"] | undefined) ?? {};
+}
+
+/** Names `createOpenApiDocument` writes itself: a converted schema may not take them. */
+const RESERVED = /^(?:Problem|FieldError|Problem_.*)$/;
+/** The names converters give schemas that have no id of their own (zod: `__schema0`). */
+const ANONYMOUS = /^__schema[0-9]*$/;
+
+/**
+ * Moves a converted schema's `$defs` into `components.schemas`, its `#/$defs/x` refs rewritten.
+ * A definition without a name of its own (zod's `__schema0`) is named after `owner` (the
+ * capability and the part: `things.create.body.schema0`), so two capabilities' never collide; a
+ * named one (`.meta({ id })`) keeps its name, which may not be one of the document's own
+ * (`Problem`, `FieldError`, `Problem_*`) nor name different content elsewhere. A schema that
+ * refers to itself (`$ref: "#"`) moves to `components.schemas` under `owner`, and the refs follow it.
+ */
+function hoist(schema: JsonSchema, defs: Record<string, JsonSchema>, owner: string, where: string): JsonSchema {
   const { $defs, ...rest } = schema as { $defs?: Record<string, JsonSchema> };
+  const names = new Map<string, string>();
+  for (const name of Object.keys($defs ?? {})) {
+    const named = ANONYMOUS.test(name) ? `${owner}.${name.replace(/^_+/, "") || "schema"}` : name;
+    if (RESERVED.test(named)) throw new TypeError(`${where}: the schema name ${JSON.stringify(named)} is the document's own; give the schema another id`);
+    if (!/^[A-Za-z0-9._-]+$/.test(named)) throw new TypeError(`${where}: the schema name ${JSON.stringify(named)} is not a component name (letters, digits, ".", "_", "-")`);
+    names.set(name, named);
+  }
+  let recursive = false;
   const rewrite = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(rewrite);
     if (v === null || typeof v !== "object") return v;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = k === "$ref" && typeof x === "string" && x.startsWith("#/$defs/") ? `#/components/schemas/${x.slice(8)}` : rewrite(x);
+    for (const [k, x] of Object.entries(v)) {
+      if (k === "$ref" && typeof x === "string" && x.startsWith("#/$defs/")) {
+        const target = x.slice(8);
+        out[k] = `#/components/schemas/${names.get(target) ?? target}`;
+      } else if (k === "$ref" && x === "#") {
+        recursive = true;
+        out[k] = `#/components/schemas/${owner}`;
+      } else out[k] = rewrite(x);
+    }
     return out;
   };
-  if ($defs) for (const [name, d] of Object.entries($defs)) defs[name] = rewrite(d) as JsonSchema;
-  return rewrite(rest) as JsonSchema;
+  const put = (name: string, value: JsonSchema) => {
+    const had = defs[name];
+    if (had !== undefined && JSON.stringify(had) !== JSON.stringify(value)) {
+      throw new TypeError(`${where}: two different schemas are named ${JSON.stringify(name)}; give them different ids`);
+    }
+    defs[name] = value;
+  };
+  for (const [name, d] of Object.entries($defs ?? {})) put(names.get(name) as string, rewrite(d) as JsonSchema);
+  const root = rewrite(rest) as JsonSchema;
+  if (!recursive) return root;
+  put(owner, root);
+  return { $ref: `#/components/schemas/${owner}` };
 }
 
 /**
@@ -149,7 +232,12 @@ export function createOpenApiDocument(capabilities: Iterable<Capability>, option
     throw new TypeError("createOpenApiDocument: `title` and `version` are required strings");
   }
   const base = options.problemTypeBase ?? "https://api.alloovium.com/errors/";
-  const idempotencyMethods = new Set<string>(options.idempotencyMethods ?? ["POST", "PATCH"]);
+  const fromPolicy = options.policy?.idempotencyMethods;
+  const idempotencyMethods = new Set<string>(options.idempotencyMethods ?? fromPolicy ?? ["POST", "PATCH"]);
+  if (fromPolicy && (fromPolicy.size !== idempotencyMethods.size || [...fromPolicy].some((m) => !idempotencyMethods.has(m)))) {
+    throw new TypeError(`createOpenApiDocument: \`idempotencyMethods\` (${[...idempotencyMethods].join(", ")}) differ from the policy's (${[...fromPolicy].join(", ")})`);
+  }
+  const metered = options.policy === undefined || options.policy.credits !== undefined;
   const schemas: Record<string, JsonSchema> = {
     Problem: {
       type: "object",
@@ -165,7 +253,7 @@ export function createOpenApiDocument(capabilities: Iterable<Capability>, option
     },
     FieldError: {
       type: "object",
-      properties: { field: { type: "string", maxLength: 500 }, message: { type: "string", maxLength: 1000 } },
+      properties: { field: { type: "string", maxLength: MAX_FIELD_LENGTH }, message: { type: "string", maxLength: MAX_FIELD_MESSAGE_LENGTH } },
       required: ["field", "message"],
       additionalProperties: false,
     },
@@ -179,19 +267,21 @@ export function createOpenApiDocument(capabilities: Iterable<Capability>, option
 
   for (const cap of capabilities) {
     const where = `createOpenApiDocument: capability "${cap.id}"`;
+    const declaredSchemas = schemasOf(cap);
+    const owner = cap.id.replace(/[^A-Za-z0-9._-]/g, "_");
     const honoured = idempotencyMethods.has(cap.method);
     const tag = cap.id.split(".")[0] as string;
     tags.add(tag);
     for (const s of cap.scopes) allScopes.add(s);
 
     const parameters: unknown[] = [];
-    const paramSchema = cap.schemas.params ? hoist(jsonSchemaOf(cap.schemas.params, `${where}: params`), schemas) : undefined;
+    const paramSchema = declaredSchemas.params ? hoist(jsonSchemaOf(declaredSchemas.params, `${where}: params`), schemas, `${owner}.params`, `${where}: params`) : undefined;
     for (const name of cap.params) {
       const own = (paramSchema?.["properties"] as Record<string, JsonSchema> | undefined)?.[name];
       parameters.push({ name, in: "path", required: true, schema: own ?? { type: "string", maxLength: 200 } });
     }
-    if (cap.schemas.query) {
-      const q = hoist(jsonSchemaOf(cap.schemas.query, `${where}: query`), schemas);
+    if (declaredSchemas.query) {
+      const q = hoist(jsonSchemaOf(declaredSchemas.query, `${where}: query`), schemas, `${owner}.query`, `${where}: query`);
       const required = new Set((q["required"] as string[] | undefined) ?? []);
       for (const [name, s] of Object.entries((q["properties"] as Record<string, JsonSchema> | undefined) ?? {})) {
         parameters.push({ name, in: "query", required: required.has(name), schema: s });
@@ -207,7 +297,7 @@ export function createOpenApiDocument(capabilities: Iterable<Capability>, option
       const headers: Record<string, unknown> = { RateLimit: header("RateLimit", true), "RateLimit-Policy": header("RateLimit-Policy", true) };
       if (honoured) headers["Idempotent-Replayed"] = header("Idempotent-Replayed");
       for (const [name, h] of Object.entries(r.headers ?? {})) headers[name] = { description: h.description, required: h.required ?? false, schema: h.schema ?? { type: "string", maxLength: 2000 } };
-      let body = r.schema ? hoist(jsonSchemaOf(r.schema, `${where}: responses ${status}`), schemas) : undefined;
+      let body = r.schema ? hoist(jsonSchemaOf(r.schema, `${where}: responses ${status}`), schemas, `${owner}.responses.${status}`, `${where}: responses ${status}`) : undefined;
       if (body && cap.paginated && status === "200") {
         body = {
           type: "object",
@@ -223,7 +313,7 @@ export function createOpenApiDocument(capabilities: Iterable<Capability>, option
       responses[status] = { description: r.description, headers, ...(body ? { content: { "application/json": { schema: body } } } : {}) };
     }
     const byStatus = new Map<number, ProblemCode[]>();
-    for (const code of problemsOf(cap, honoured)) {
+    for (const code of problemsOf(cap, honoured, metered)) {
       usedCodes.add(code);
       const status = catalogue[code].status;
       byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
@@ -231,8 +321,11 @@ export function createOpenApiDocument(capabilities: Iterable<Capability>, option
     for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
       const headers: Record<string, unknown> = {};
       if (status < 500) Object.assign(headers, { RateLimit: header("RateLimit"), "RateLimit-Policy": header("RateLimit-Policy") });
-      if (status === 401 || status === 400 || status === 403) headers["WWW-Authenticate"] = header("WWW-Authenticate", status === 401);
-      if (codes.some((c) => c === "rate_limited" || c === "idempotency_key_in_use" || c === "service_unavailable" || c === "idempotency_unavailable")) headers["Retry-After"] = header("Retry-After");
+      for (const name of ["WWW-Authenticate", "Retry-After"]) {
+        const requiring = codes.filter((c) => CODE_HEADERS[c]?.[name] === "required");
+        const carrying = codes.filter((c) => CODE_HEADERS[c]?.[name] === "required" || CODE_HEADERS[c]?.[name] === "optional");
+        if (carrying.length > 0) headers[name] = header(name, requiring.length === codes.length);
+      }
       const refs = codes.map((c) => ref("schemas", `Problem_${c}`));
       responses[String(status)] = {
         description: codes.map((c) => `\`${c}\``).join(", "),
@@ -254,8 +347,9 @@ export function createOpenApiDocument(capabilities: Iterable<Capability>, option
       ...(cap.scopes.length > 0 ? { "x-alloovium-scopes": [...cap.scopes] } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
     };
-    if (cap.schemas.body) {
-      operation["requestBody"] = { required: !cap.schemas.bodyOptional, content: { "application/json": { schema: hoist(jsonSchemaOf(cap.schemas.body, `${where}: body`), schemas) } } };
+    if (declaredSchemas.body) {
+      const body = hoist(jsonSchemaOf(declaredSchemas.body, `${where}: body`), schemas, `${owner}.body`, `${where}: body`);
+      operation["requestBody"] = { required: !bodyOptionalOf(declaredSchemas), content: { "application/json": { schema: body } } };
     }
     operation["responses"] = responses;
     (paths[cap.path] ??= {})[cap.method.toLowerCase()] = operation;
@@ -271,6 +365,7 @@ export function createOpenApiDocument(capabilities: Iterable<Capability>, option
       properties: { type: { const: `${base}${code}` }, title: { const: title }, status: { const: status }, code: { const: code }, ...(ext?.properties ?? {}) },
       required: [...(ext?.required ?? [])],
       unevaluatedProperties: false,
+      ...(CODE_HEADERS[code] ? { "x-alloovium-headers": { ...CODE_HEADERS[code] } } : {}),
     };
   }
 

@@ -23,12 +23,16 @@ export interface RejectDecision {
   readonly kind: "reject";
   readonly response: WireResponse;
   readonly problem: Problem;
+  /** Who was refused, when the credential was verified before the refusal (scope, bucket, credits, Idempotency-Key); for logs and telemetry. */
+  readonly principal?: Principal;
 }
 
 /** An idempotent replay: write `response`; the handler does not run. */
 export interface ReplayDecision {
   readonly kind: "replay";
   readonly response: WireResponse;
+  /** Who the stored response was replayed to. */
+  readonly principal?: Principal;
 }
 
 /**

@@ -156,3 +156,19 @@ describe("settlement events", () => {
     expect(settlements.map((e) => e.outcome)).toEqual(["kept"]);
   });
 });
+
+describe("who a decision answered", () => {
+  it("names the principal of a refusal after authentication and of a replay, never of a refusal before it", async () => {
+    const t = createTestPolicy();
+    const { key, record } = await t.mintKey({ scopes: [] });
+    const before = await t.call(list, {});
+    expect(before.kind === "reject" && before.principal).toBe(undefined);
+    const scope = await t.call(list, { key });
+    expect(scope.kind === "reject" && scope.principal?.tenant_id).toBe(record.tenant_id);
+    const first = continued(await t.call(create, { key, idempotencyKey: "who-1" }));
+    await first.commit({ status: 201, headers: {}, body: "{}" });
+    const replay = await t.call(create, { key, idempotencyKey: "who-1" });
+    expect(replay.kind).toBe("replay");
+    expect(replay.kind === "replay" && replay.principal?.auth_method === "api_key" && replay.principal.api_key_prefix).toBe(record.prefix);
+  });
+});

@@ -9,25 +9,25 @@ export type EventCredential =
   | { readonly kind: "api_key"; /** The key's 12-character display prefix (`ak_live_AB7K`). */ readonly prefix: string; readonly keyId: string }
   | { readonly kind: "oauth"; readonly clientId: string };
 
-/** One per decision, from the pipeline: what `onDecision` is told. */
+/** One per decision, from the pipeline: what `onDecision` is told. A fact that does not apply is an `undefined` member (one shape for every event). */
 export interface DecisionEvent {
   /** `admitted` (the handler runs), `replayed` (a stored response), `refused` (a problem). */
   readonly outcome: "admitted" | "replayed" | "refused";
   /** The problem code of a refusal. */
-  readonly code?: ProblemCode;
+  readonly code?: ProblemCode | undefined;
   /** The HTTP status of the answer (of the replay, of the problem; 200 stands for "the handler's" when admitted). */
   readonly status: number;
   readonly capability: string;
   /** Absent when the request was refused before its credential was known. */
-  readonly tenantId?: string;
-  readonly credential?: EventCredential;
-  readonly tier?: RateLimitTier;
+  readonly tenantId?: string | undefined;
+  readonly credential?: EventCredential | undefined;
+  readonly tier?: RateLimitTier | undefined;
   /** The capability's cost in tokens. */
   readonly cost: number;
   /** Whole tokens left in the credential's bucket after this request, when the bucket was asked. */
-  readonly remaining?: number;
+  readonly remaining?: number | undefined;
   /** Credits charged for this request (0 for a replay) and the balance after, when metered and known. */
-  readonly credits?: { readonly charged: number; readonly balance: number };
+  readonly credits?: { readonly charged: number; readonly balance: number } | undefined;
   /** Stores that failed open for this request (it was decided without them); empty when none. */
   readonly failedOpen: readonly FailOpenStore[];
   /** The policy's own time for this decision, in milliseconds. */

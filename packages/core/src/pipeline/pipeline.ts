@@ -38,6 +38,8 @@ export interface Policy {
   readonly keyCache: VerifiedKeyCache;
   /** The credit store calls are metered in (`stores.credits`); undefined with `metering: false`. */
   readonly credits: CreditStore | undefined;
+  /** The methods on which this policy honours `Idempotency-Key` (its `idempotencyMethods` option). */
+  readonly idempotencyMethods: ReadonlySet<string>;
   /**
    * `readUsage` over this policy's credit store, grant and clock: the tenant's balance and its
    * calls and credits per capability per hour over the last `hours` (24). Rejects when metering is off.
@@ -79,16 +81,18 @@ export function createPolicy(options: PolicyOptions): Policy {
   /** `run`, and the decision event after it when `onDecision` listens (nothing measured otherwise). */
   const decide: Policy["decide"] = emitDecision
     ? (req, capability) => {
-        const start = clockMs();
-        const facts: Facts = { failedOpen: [] };
-        return run(req, capability, facts).then((decision) => {
+        const facts = new Facts(clockMs());
+        const decided = run(req, capability, facts);
+        // A reaction beside the caller's, registered first (so it runs first), rather than a
+        // promise in between: the caller's answer is not one promise hop further away.
+        decided.then((decision) => {
           try {
-            emitDecision(decisionEvent(decision, capability, facts, clockMs() - start));
+            emitDecision(facts.event(decision, capability, clockMs()));
           } catch {
             // The event is lost, never the answer.
           }
-          return decision;
-        });
+        }, ignore);
+        return decided;
       }
     : (req, capability) => run(req, capability, undefined);
 
@@ -107,7 +111,7 @@ export function createPolicy(options: PolicyOptions): Policy {
         checkEnvironment(principal.auth_method === "api_key" ? principal.environment : undefined, environment) ??
         checkScopes(principal.auth_method, principal.scopes, capability.scopes) ??
         costExceedsCapacity(capability.cost, plan.limits, plan.tenant?.limits);
-      if (before) return reject(before, await peekHeaders(plan, grant));
+      if (before) return refused(reject(before, await peekHeaders(plan, grant)), principal);
 
       const key = idempotencyMethods.has(req.method) ? idempotencyDemand(req, capability, ownerOf(principal)) : undefined;
       const keyError = key && "error" in key ? key.error : null;
@@ -123,7 +127,7 @@ export function createPolicy(options: PolicyOptions): Policy {
         admitted = admission.admit(request); // memory stores answer at once
         if (admitted instanceof Promise) admitted = await admitted;
       } catch (e) {
-        return reject(unavailable(e, "admit", "The rate limiter is unavailable; retry shortly.")); // nothing was taken
+        return refused(reject(unavailable(e, "admit", "The rate limiter is unavailable; retry shortly.")), principal); // nothing was taken
       }
 
       const { bucket, credits: charged } = admitted;
@@ -134,18 +138,18 @@ export function createPolicy(options: PolicyOptions): Policy {
       if (facts) {
         facts.remaining = bucket.remaining;
         if (balance !== undefined) facts.credits = { charged: charged?.outcome === "charged" ? charged.credits : 0, balance };
-        if (charged?.outcome === "unavailable") facts.failedOpen.push("credits");
-        if (claim && claimFailed(admitted.claim) && config.idempotencyFailure === "open") facts.failedOpen.push("idempotency");
+        if (charged?.outcome === "unavailable") facts.failedOpen = [...facts.failedOpen, "credits"];
+        if (claim && claimFailed(admitted.claim) && config.idempotencyFailure === "open") facts.failedOpen = [...facts.failedOpen, "idempotency"];
       }
       const shared = plan.tenant && admitted.tenant ? { limits: plan.tenant.limits, result: admitted.tenant } : undefined;
       const headers = rateHeaders(plan.limits, bucket, grant, balance, shared);
-      if (!bucket.allowed) return reject(rateLimited(capability.cost, { limits: plan.limits, result: bucket }, shared), headers);
-      if (keyError) return reject(keyError, headers);
-      if (charged?.outcome === "insufficient") return reject(insufficientCredits(capability.credits, charged.balance), headers);
+      if (!bucket.allowed) return refused(reject(rateLimited(capability.cost, { limits: plan.limits, result: bucket }, shared), headers), principal);
+      if (keyError) return refused(reject(keyError, headers), principal);
+      if (charged?.outcome === "insufficient") return refused(reject(insufficientCredits(capability.credits, charged.balance), headers), principal);
 
       const reservation: Reservation | null = charged?.outcome === "charged" && charged.credits > 0 ? { id: reservationId, credits: charged.credits, hour: charged.hour, grant } : null;
       const admittedRequest = { principal, capability, headers, reservation };
-      return claim ? await settleClaim(admitted.claim, admittedRequest, claim.ref) : proceed(admittedRequest);
+      return claim ? refused(await settleClaim(admitted.claim, admittedRequest, claim.ref), principal) : proceed(admittedRequest);
     } catch (e) {
       onStoreError(e, "admit");
       return reject(internalError());
@@ -188,6 +192,7 @@ export function createPolicy(options: PolicyOptions): Policy {
     keyHasher: config.keyHasher,
     keyCache: config.keyCache,
     credits,
+    idempotencyMethods: config.idempotencyMethods,
     async usage(tenantId, o) {
       if (!credits) throw new TypeError("policy.usage: metering is off (`metering: false`)");
       const read = { grant: config.grantOf(tenantId), clock: config.clock, ...(o?.hours === undefined ? {} : { hours: o.hours }) };
@@ -203,35 +208,47 @@ export function createPolicy(options: PolicyOptions): Policy {
   };
 }
 
-/** What a decision event reports beyond the decision itself, gathered only when someone listens. */
-interface Facts {
-  principal?: Principal;
-  tier?: RateLimitTier;
-  remaining?: number;
-  credits?: { readonly charged: number; readonly balance: number };
-  readonly failedOpen: FailOpenStore[];
+const NO_STORE_FAILED: readonly FailOpenStore[] = Object.freeze([]);
+
+/**
+ * What a decision event reports beyond the decision itself, gathered only when someone listens.
+ * A class and one object literal of a fixed shape: the event is built on every decision.
+ */
+class Facts {
+  principal: Principal | undefined = undefined;
+  tier: RateLimitTier | undefined = undefined;
+  remaining: number | undefined = undefined;
+  credits: { readonly charged: number; readonly balance: number } | undefined = undefined;
+  failedOpen: readonly FailOpenStore[] = NO_STORE_FAILED;
+  constructor(readonly startMs: number) {}
+
+  /** The event of the decision (absent facts are `undefined` members). */
+  event(decision: Decision, capability: Capability, endMs: number): DecisionEvent {
+    const p = this.principal;
+    const kind = decision.kind;
+    const event: DecisionEvent = {
+      outcome: kind === "continue" ? "admitted" : kind === "replay" ? "replayed" : "refused",
+      code: kind === "reject" ? (decision.problem.code as ProblemCode) : undefined,
+      status: kind === "continue" ? 200 : decision.response.status,
+      capability: capability.id,
+      tenantId: p?.tenant_id,
+      credential: p === undefined ? undefined : p.auth_method === "api_key" ? { kind: "api_key", prefix: p.api_key_prefix, keyId: p.api_key_id } : { kind: "oauth", clientId: p.client_id },
+      tier: this.tier,
+      cost: capability.cost,
+      remaining: this.remaining,
+      credits: this.credits,
+      failedOpen: this.failedOpen,
+      durationMs: endMs - this.startMs,
+    };
+    return event;
+  }
 }
 
-/** The event of one decision, from what the pipeline gathered. */
-function decisionEvent(decision: Decision, capability: Capability, facts: Facts, durationMs: number): DecisionEvent {
-  const e: { -readonly [K in keyof DecisionEvent]: DecisionEvent[K] } = {
-    outcome: decision.kind === "continue" ? "admitted" : decision.kind === "replay" ? "replayed" : "refused",
-    status: decision.kind === "continue" ? 200 : decision.response.status,
-    capability: capability.id,
-    cost: capability.cost,
-    failedOpen: facts.failedOpen,
-    durationMs,
-  };
-  if (decision.kind === "reject") e.code = decision.problem.code as ProblemCode;
-  const p = facts.principal;
-  if (p) {
-    e.tenantId = p.tenant_id;
-    e.credential = p.auth_method === "api_key" ? { kind: "api_key", prefix: p.api_key_prefix, keyId: p.api_key_id } : { kind: "oauth", clientId: p.client_id };
-  }
-  if (facts.tier) e.tier = facts.tier;
-  if (facts.remaining !== undefined) e.remaining = facts.remaining;
-  if (facts.credits) e.credits = facts.credits;
-  return e;
+const ignore = (): void => {}; // `run` never rejects; were it to, the caller sees it on its own promise
+
+/** A refusal or a replay after authentication, with who it answered (`RejectDecision.principal`). */
+function refused(decision: Decision, principal: Principal): Decision {
+  return decision.kind === "continue" ? decision : { ...decision, principal };
 }
 
 /** The policy's `reject`: a problem body with the policy's `type` base, as the response to write. */

@@ -157,16 +157,32 @@ export interface FieldError {
   readonly message: string;
 }
 
+/** At most this many field errors are listed in a 422 `validation_failed` (the detail counts them all). */
+export const MAX_FIELD_ERRORS = 100;
+/** A field error's `field` is cut to this many characters (code points), `…` included. */
+export const MAX_FIELD_LENGTH = 200;
+/** A field error's `message` is cut to this many characters (code points), `…` included. */
+export const MAX_FIELD_MESSAGE_LENGTH = 500;
+
+/** `text` cut to at most `max` code points, the last one `…` when it was cut. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text; // code units >= code points
+  const points = [...text];
+  return points.length <= max ? text : `${points.slice(0, max - 1).join("")}…`;
+}
+
 /**
- * 422 `validation_failed` listing every field error in `errors: [{ field, message }]`, in the
- * order given. Pass at least one error.
+ * 422 `validation_failed` listing the field errors in `errors: [{ field, message }]`, in the
+ * order given: the first `MAX_FIELD_ERRORS` (100) of them, each `field` cut to 200 characters
+ * and `message` to 500; the detail counts them all. Pass at least one error.
  * @example
  * if (typeof body["name"] !== "string") return validationFailed([{ field: "name", message: "is required" }]);
  */
 export function validationFailed(errors: readonly FieldError[]): PolicyError {
   const n = errors.length;
-  const list = errors.map(({ field, message }) => ({ field, message }));
-  return policyError("validation_failed", `The request has ${n} invalid field${n === 1 ? "" : "s"}.`, { errors: list });
+  const list = errors.slice(0, MAX_FIELD_ERRORS).map(({ field, message }) => ({ field: clip(String(field), MAX_FIELD_LENGTH), message: clip(String(message), MAX_FIELD_MESSAGE_LENGTH) }));
+  const listed = n > list.length ? ` The first ${list.length} are listed.` : "";
+  return policyError("validation_failed", `The request has ${n} invalid field${n === 1 ? "" : "s"}.${listed}`, { errors: list });
 }
 
 /**

@@ -157,13 +157,23 @@ export interface TestPolicy {
   call(capability: Capability, init?: RequestInit): Promise<Decision>;
 }
 
+/** Options of `createTestPolicy`: the policy's options but its hasher, clock and stores. */
+export type TestPolicyOptions = Partial<Omit<PolicyOptions, "keyHasher" | "clock" | "stores">> & {
+  /**
+   * Builds the policy from its options, e.g. `(o) => createInstrumentedPolicy(o, telemetry)`
+   * from `@alloovium/core/otel`. @default createPolicy
+   */
+  readonly create?: (options: PolicyOptions) => Policy;
+};
+
 /**
  * @example
  * const t = createTestPolicy({ environment: "live" });
  * const { key } = await t.mintKey({ tier: "free" });
  * const decision = await t.call(whoami, { key });
  */
-export function createTestPolicy(options: Partial<Omit<PolicyOptions, "keyHasher" | "clock" | "stores">> = {}): TestPolicy {
+export function createTestPolicy(testOptions: TestPolicyOptions = {}): TestPolicy {
+  const { create = createPolicy, ...options } = testOptions;
   const clock = new FakeClock();
   const keyStore = new MemoryKeyStore();
   const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
@@ -171,7 +181,7 @@ export function createTestPolicy(options: Partial<Omit<PolicyOptions, "keyHasher
   const idempotency = new MemoryIdempotencyStore({ clock });
   const credits = options.metering === false ? undefined : new MemoryCreditStore({ clock });
   const stores = { keys: keyStore, buckets, idempotency, ...(credits ? { credits } : {}) };
-  const policy = createPolicy({ environment: "live", ...options, keyHasher, clock, stores });
+  const policy = create({ environment: "live", ...options, keyHasher, clock, stores });
   return {
     policy,
     clock,

@@ -75,20 +75,56 @@ function environmentOf(runtime: Runtime, framework: Framework, options: SpawnedO
   return env;
 }
 
+/** How long an app may take to say it listens (a loaded machine, a cold runtime cache). */
+const STARTUP_MS = 90_000;
+/** How long it may take to close on SIGTERM before its whole process group is killed. */
+const CLOSE_MS = 15_000;
+
+/** Kills the launcher's process group (the launcher, npx, the runtime): nothing outlives a test. */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/** Resolves when `child` has exited and its output streams are closed (`close`, not `exit`). */
+function closed(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    if (child.stdout?.closed !== false && child.stderr?.closed !== false) return Promise.resolve();
+  }
+  return once(child, "close").then(() => undefined);
+}
+
 /** Starts `pnpm start` on `runtime`; resolves once it says it listens. Every output line goes to `log`. */
 export async function startSpawnedServer(runtime: Exclude<Runtime, "node">, framework: Framework, options: SpawnedOptions | StartOptions, log: (line: string) => void): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), `alloovium-${runtime}-`));
+  // The seed file holds raw keys: the directory goes whatever happens.
+  const cleanUp = () => rmSync(dir, { recursive: true, force: true });
   // Only what this app is told: none of the caller's ALLOOVIUM_* or REDIS_URL leaks in.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([n]) => !n.startsWith("ALLOOVIUM_") && n !== "REDIS_URL" && n !== "PORT" && n !== "HOST"));
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [LAUNCHER], { env: { ...inherited, ...environmentOf(runtime, framework, options, dir) }, stdio: ["ignore", "pipe", "pipe"] });
+    // A process group of its own (detached), so that close() can kill all of it; no terminal
+    // signal reaches that group, so the launcher also closes when its stdin pipe (held by this
+    // process only) does: the test run ending, however it ends, ends the app.
+    child = spawn(process.execPath, [LAUNCHER], {
+      env: { ...inherited, ...environmentOf(runtime, framework, options, dir), ALLOOVIUM_EXIT_WITH_PARENT: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    cleanUp();
     throw e;
   }
+  child.stdin!.on("error", () => {}); // never written: only its end matters
   const output: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      killGroup(child);
+      reject(new Error(`the app on ${runtime} did not say it listens within ${STARTUP_MS / 1000} s:\n${output.join("\n")}`));
+    }, STARTUP_MS);
     for (const stream of [child.stdout!, child.stderr!]) {
       let rest = "";
       stream.setEncoding("utf8").on("data", (chunk: string) => {
@@ -98,14 +134,25 @@ export async function startSpawnedServer(runtime: Exclude<Runtime, "node">, fram
           output.push(line);
           log(line);
           const m = /^listening on (http:\/\/\S+)$/.exec(line);
-          if (m) resolve(m[1]!);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
         }
       });
     }
-    child.once("exit", (code) => reject(new Error(`the app on ${runtime} exited (${code}) before listening:\n${output.join("\n")}`)));
-    child.once("error", reject);
+    // On `close`: every line it wrote is read by then.
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the app on ${runtime} exited (${code ?? signal}) before listening:\n${output.join("\n")}`));
+    });
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      killGroup(child);
+      reject(e);
+    });
   }).catch((e: unknown) => {
-    rmSync(dir, { recursive: true, force: true });
+    cleanUp();
     throw e;
   });
   let closing: Promise<void> | undefined;
@@ -113,12 +160,22 @@ export async function startSpawnedServer(runtime: Exclude<Runtime, "node">, fram
     url,
     close: () =>
       (closing ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = once(child, "exit");
-          child.kill("SIGTERM");
-          await exited;
+        try {
+          if (child.exitCode === null && child.signalCode === null) {
+            const done = closed(child);
+            child.kill("SIGTERM");
+            let timer: NodeJS.Timeout | undefined;
+            const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), CLOSE_MS)));
+            if ((await Promise.race([done, late])) === "late") {
+              killGroup(child);
+              await done;
+            }
+            clearTimeout(timer);
+          }
+          killGroup(child); // anything of the group still there (the launcher is gone)
+        } finally {
+          cleanUp();
         }
-        rmSync(dir, { recursive: true, force: true });
       })()),
   };
 }
