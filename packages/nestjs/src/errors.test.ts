@@ -4,6 +4,8 @@ import { defineCapabilities, defineCapability } from "@alloovium/core";
 import { createTestPolicy } from "@alloovium/core/testing";
 import { BadRequestException, Catch, Controller, ForbiddenException, HttpCode, HttpException, Module, NotFoundException, Param, Req, UseFilters, UseGuards, type ArgumentsHost, type CanActivate, type ExceptionFilter, type ExecutionContext, type INestApplication } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
+import { ExpressAdapter } from "@nestjs/platform-express";
+import { FastifyAdapter } from "@nestjs/platform-fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AllooviumModule, Capability } from "./index";
 
@@ -135,17 +137,23 @@ const guarded = defineCapability({ id: "things.guarded", method: "POST", path: "
 let guardedRuns = 0;
 
 /** The app's own filters, as many apps have them: one for HttpExceptions on a route, one catch-all for the whole app. */
+/** JSON on Express's `res` or Fastify's reply, as an app's filter writes it. */
+function reply(host: ArgumentsHost, status: number, body: unknown): void {
+  const res = host.switchToHttp().getResponse<{ code?(s: number): { send(b: unknown): void }; status(s: number): { json(b: unknown): void } }>();
+  if (res.code) res.code(status).send(body);
+  else res.status(status).json(body);
+}
 @Catch(HttpException)
 class TheirHttpFilter implements ExceptionFilter {
   catch(e: HttpException, host: ArgumentsHost) {
-    host.switchToHttp().getResponse<{ status(s: number): { json(b: unknown): void } }>().status(e.getStatus()).json({ theirs: true, status: e.getStatus() });
+    reply(host, e.getStatus(), { theirs: true, status: e.getStatus() });
   }
 }
 @Catch()
 class TheirCatchAll implements ExceptionFilter {
   catch(e: unknown, host: ArgumentsHost) {
     const status = e instanceof HttpException ? e.getStatus() : 500;
-    host.switchToHttp().getResponse<{ status(s: number): { json(b: unknown): void } }>().status(status).json({ catchAll: true, status });
+    reply(host, status, { catchAll: true, status });
   }
 }
 
@@ -161,7 +169,7 @@ class GuardedController {
   }
 }
 
-describe("@alloovium/nestjs beside the app's own exception filters", () => {
+describe.each(["express", "fastify"] as const)("@alloovium/nestjs on %s beside the app's own exception filters", (platform) => {
   const t = createTestPolicy({ creditGrant: 100 });
   let app: INestApplication;
   let base: string;
@@ -174,7 +182,7 @@ describe("@alloovium/nestjs beside the app's own exception filters", () => {
     tenant = minted.record.tenant_id;
     @Module({ imports: [AllooviumModule.forRoot({ policy: t.policy, capabilities: defineCapabilities([guarded]) })], controllers: [GuardedController], providers: [DenyGuard] })
     class AppModule {}
-    app = await NestFactory.create(AppModule, { bodyParser: false, logger: false });
+    app = await NestFactory.create(AppModule, platform === "express" ? new ExpressAdapter() : new FastifyAdapter(), { bodyParser: false, logger: false });
     app.useGlobalFilters(new TheirCatchAll());
     await app.listen(0, "127.0.0.1");
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
