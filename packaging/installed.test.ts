@@ -28,7 +28,7 @@ const entryPoints: { spec: string; functions: string[]; esmOnly?: true }[] = [
   { spec: "@alloovium/koa", functions: ["alloovium"] },
   { spec: "@alloovium/hono", functions: ["alloovium"] },
   { spec: "@alloovium/fastify", functions: ["alloovium"] },
-  { spec: "@alloovium/nestjs", functions: ["AllooviumModule", "AllooviumGuard", "AllooviumInterceptor", "AllooviumExceptionFilter", "Capability", "Principal", "allooviumFrameworkErrors"] },
+  { spec: "@alloovium/nestjs", functions: ["AllooviumModule", "AllooviumGuard", "AllooviumExceptionFilter", "Capability", "Principal", "allooviumFrameworkErrors"] },
 ];
 
 /** What the entry points need beside the tarballs: their peer dependencies and the user's types. */

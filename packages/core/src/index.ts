@@ -88,4 +88,4 @@ export { createOpenApiDocument, type OpenApiDocument, type OpenApiDocumentOption
 export type { Clock } from "./clock";
 
 // Logs
-export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS, pinoRedaction, redactCredentials, type PinoRedactionOptions } from "./logging/redaction";
+export { CREDENTIAL_HEADERS, CREDENTIAL_QUERY_PARAMETERS, pinoRedaction, pinoScrubbing, redactCredentials, scrubCredentials, type PinoRedactionOptions } from "./logging/redaction";

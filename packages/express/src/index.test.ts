@@ -23,7 +23,8 @@ adapterConformance("@alloovium/express", async (policy, capabilities, bodyLimitB
     if (res.locals.policyRequest.rawBody !== undefined) throw new ProblemError("invalid_body", "Not JSON.");
     res.status(201).location(`/things/${creates}`).json({ n: creates, got: req.body as unknown });
   });
-  app.post(flaky.routePath, a.route(flaky), async (req, res) => {
+  const later: express.RequestHandler = (req, _res, next) => next(req.params["id"] === "later" ? new Error("secret detail") : undefined);
+  app.post(flaky.routePath, a.route(flaky), later, async (req, res) => {
     flakyRuns++;
     if (req.params["id"] === "boom" && flakyRuns === 1) throw new Error("secret detail");
     if (req.params["id"] === "throw") throw new Error("secret detail");

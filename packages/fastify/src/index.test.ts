@@ -19,7 +19,10 @@ adapterConformance("@alloovium/fastify", async (policy, capabilities, bodyLimitB
     if (request.policyRequest.rawBody !== undefined) throw new ProblemError("invalid_body", "Not JSON.");
     return reply.code(201).header("location", `/things/${creates}`).send({ n: creates, got: request.body });
   });
-  app.post<{ Params: { id: string } }>(flaky.routePath, { config: { capability: flaky } }, async (request, reply) => {
+  const later = async (request: { params: { id: string } }) => {
+    if (request.params.id === "later") throw new Error("secret detail"); // a route hook after the plugin's
+  };
+  app.post<{ Params: { id: string } }>(flaky.routePath, { config: { capability: flaky }, preHandler: later }, async (request, reply) => {
     flakyRuns++;
     if (request.params.id === "boom" && flakyRuns === 1) throw new Error("secret detail");
     if (request.params.id === "throw") throw new Error("secret detail");

@@ -1,5 +1,5 @@
 import { ProblemError, createHttpGate, incomingFromNode, isProblemError, type Capability, type ContinueDecision, type HttpGate, type HttpGateOptions, type IncomingRequest, type PolicyContext, type WireResponse } from "@alloovium/core";
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, onSendHookHandler } from "fastify";
 import fp from "fastify-plugin";
 
 declare module "fastify" {
@@ -36,9 +36,16 @@ function write(reply: FastifyReply, r: WireResponse): FastifyReply {
   return reply.code(r.status).headers(r.headers).send(Buffer.from(r.body));
 }
 
-/** The request as the gate reads it: the bytes Fastify's parser took, or the stream (a GET's body is not parsed). */
+/** True when a content-type parser other than the plugin's took the body (one the app added in the plugin's scope). */
+const foreignBody = (request: FastifyRequest): boolean => request.body !== undefined && !(request.body instanceof Uint8Array);
+
+/**
+ * The request as the gate reads it: the bytes Fastify's parser took, or the stream (a GET's body
+ * is not parsed); with no body when another parser took it (the stream is that parser's).
+ */
 function incomingOf(request: FastifyRequest, bodyOverLimit = false): IncomingRequest {
   const at = { method: request.method, url: request.raw.url ?? request.url, bodyOverLimit };
+  if (foreignBody(request)) return incomingFromNode(request.raw, { ...at, parsedBody: null });
   return incomingFromNode(request.raw, request.body instanceof Uint8Array ? { ...at, bodyBytes: request.body } : at);
 }
 
@@ -66,11 +73,14 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
   async function admit(request: FastifyRequest, reply: FastifyReply, incoming: IncomingRequest): Promise<void> {
     if (request.is404) return void write(reply, await gate.unmatched(incoming));
     const capability = request.routeOptions.config.capability;
-    if (!capability) {
+    const foreign = foreignBody(request);
+    if (!capability || foreign) {
       const screened = await gate.screen(incoming);
       if (screened.kind === "respond") return void write(reply, screened.response);
+      // A capability's body is the policy's to read (its fingerprint, its credential check): never another parser's.
+      if (capability) return void write(reply, gate.fail(new ProblemError("unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")));
       request.policyRequest = screened.request;
-      request.body = screened.request.body;
+      if (!foreign) request.body = screened.request.body; // else the app's parser's value (a stream) stays
       return;
     }
     const result = await gate.enter(incoming, capability);
@@ -82,7 +92,30 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
     request.body = policyRequest.body;
     reply.headers(decision.headers);
     (request as Held)[DECISION] = decision; // for onSend, or for the error handler's abort
+    // A reply that ends without our onSend (hijacked, the client gone): settled by its status, nothing stored.
+    if (decision.owes !== "nothing") reply.raw.once("close", () => void settleHeld(request, reply.raw.statusCode));
   }
+
+  /** Settles a decision still held when its reply closed: the key given back, the credits by the status. */
+  async function settleHeld(request: FastifyRequest, status: number): Promise<void> {
+    const decision = (request as Held)[DECISION];
+    if (!decision) return;
+    (request as Held)[DECISION] = null;
+    await decision.commit({ status }).catch(() => {});
+  }
+
+  /** The last `onSend` of every route in the scope: the payload it sees is the one sent, stored or not as the decision owes. */
+  const capture: onSendHookHandler = (request, reply, payload, done) => {
+    const decision = (request as Held)[DECISION];
+    if (!decision) return done(null, payload);
+    (request as Held)[DECISION] = null;
+    if (decision.owes === "nothing") return done(null, payload);
+    const send = () => done(null, payload);
+    if (decision.owes === "status") return void decision.commit({ status: reply.statusCode }).then(send, send); // keep or refund the credits
+    // A streamed body (text undefined) is not stored: a retry runs again, but its credits stay.
+    const body = payloadText(payload);
+    decision.commit({ status: reply.statusCode, headers: reply.getHeaders(), ...(body === undefined ? {} : { body }) }).then(send, send);
+  };
 
   const plugin: FastifyPluginAsync = async (app) => {
     app.decorateRequest("principal", null as never);
@@ -96,16 +129,17 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
       if (request.is404) return done(); // the not-found handler answers, with the same screen
       admit(request, reply, incomingOf(request)).then(() => done(), done);
     });
-    app.addHook("onSend", (request, reply, payload, done) => {
-      const decision = (request as Held)[DECISION];
-      if (!decision) return done(null, payload);
-      (request as Held)[DECISION] = null;
-      if (decision.owes === "nothing") return done(null, payload);
-      const send = () => done(null, payload);
-      if (decision.owes === "status") return void decision.commit({ status: reply.statusCode }).then(send, send); // keep or refund the credits
-      // A streamed body (text undefined) is not stored: a retry runs again, but its credits stay.
-      const body = payloadText(payload);
-      decision.commit({ status: reply.statusCode, headers: reply.getHeaders(), ...(body === undefined ? {} : { body }) }).then(send, send);
+    // Route-level hooks run after the scope's: appended to each route's own, ours is the last onSend.
+    const covered = new Set<string>();
+    app.addHook("onRoute", (route) => {
+      for (const method of [route.method].flat()) covered.add(`${method} ${route.url}`);
+      route.onSend = [...(route.onSend ? [route.onSend].flat() : []), capture];
+    });
+    // Fail closed: a capability's route registered where this plugin's hooks do not reach (another
+    // scope, or before the plugin) would run with no policy. Checked for the capabilities passed.
+    app.addHook("onReady", (done) => {
+      const outside = [...(options.capabilities ?? [])].find((c) => app.hasRoute({ method: c.method, url: c.routePath }) && !covered.has(`${c.method} ${c.routePath}`));
+      done(outside ? new Error(`@alloovium/fastify: the route of ${outside.id} (${outside.method} ${outside.routePath}) is outside the plugin's scope and would run with no policy: register it after \`app.register(a.plugin)\`, in the same scope or a child of it`) : undefined);
     });
     app.setNotFoundHandler((request, reply) => admit(request, reply, incomingOf(request)));
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
@@ -116,9 +150,10 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
       }
       if (!isProblemError(error) && !error.code?.startsWith("FST_ERR_CTP_")) request.log.error({ err: error }, "alloovium: error outside a policy decision");
       // The parser stopped at the cap, or never ran (a Content-Type Fastify cannot read): the gate judges as it would have.
+      // Screened, never admitted: the request is refused whatever the screen says (no key claimed, no call counted).
       if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE" || error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-        await admit(request, reply, incomingOf(request, error.code === "FST_ERR_CTP_BODY_TOO_LARGE"));
-        return reply.sent ? reply : write(reply, gate.fail(new ProblemError("unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")));
+        const screened = await gate.screen(incomingOf(request, error.code === "FST_ERR_CTP_BODY_TOO_LARGE"));
+        return write(reply, screened.kind === "respond" ? screened.response : gate.fail(new ProblemError("unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")));
       }
       if (error.code?.startsWith("FST_ERR_CTP_")) return write(reply, gate.fail(new ProblemError("invalid_body", "The request body could not be read.")));
       return write(reply, gate.fail(error));

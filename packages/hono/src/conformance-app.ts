@@ -21,7 +21,10 @@ export function harnessApp(policy: Policy, capabilities: CapabilitySet, bodyLimi
     if (rawBody !== undefined) throw new ProblemError("invalid_body", "Not JSON.");
     return c.json({ n: creates, got: await c.req.json() }, 201, { location: `/things/${creates}` });
   });
-  app.post(flaky.routePath, a.route(flaky), (c) => {
+  app.post(flaky.routePath, a.route(flaky), async (c, next) => {
+    if (c.req.param("id") === "later") throw new Error("secret detail"); // a later middleware
+    await next();
+  }, (c) => {
     flakyRuns++;
     if (c.req.param("id") === "boom" && flakyRuns === 1) throw new Error("secret detail");
     if (c.req.param("id") === "throw") throw new Error("secret detail");

@@ -29,7 +29,11 @@ adapterConformance("@alloovium/koa", async (policy, capabilities, bodyLimitBytes
     ctx.set("Location", `/things/${creates}`);
     ctx.body = { n: creates, got: (ctx.request as { body?: unknown }).body };
   });
-  router.post(flaky.routePath, a.route(flaky), async (ctx) => {
+  const later = async (ctx: { params: Record<string, string> }, next: () => Promise<void>) => {
+    if (ctx.params["id"] === "later") throw new Error("secret detail");
+    await next();
+  };
+  router.post(flaky.routePath, a.route(flaky), later, async (ctx) => {
     flakyRuns++;
     if (ctx.params["id"] === "boom" && flakyRuns === 1) throw new Error("secret detail");
     if (ctx.params["id"] === "throw") throw new Error("secret detail");

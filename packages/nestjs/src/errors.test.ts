@@ -2,8 +2,10 @@ import "reflect-metadata";
 import type { AddressInfo } from "node:net";
 import { defineCapabilities, defineCapability } from "@alloovium/core";
 import { createTestPolicy } from "@alloovium/core/testing";
-import { BadRequestException, Controller, ForbiddenException, HttpCode, Module, NotFoundException, Param, Req, UseGuards, type CanActivate, type ExecutionContext, type INestApplication } from "@nestjs/common";
+import { BadRequestException, Catch, Controller, ForbiddenException, HttpCode, HttpException, Module, NotFoundException, Param, Req, UseFilters, UseGuards, type ArgumentsHost, type CanActivate, type ExceptionFilter, type ExecutionContext, type INestApplication } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
+import { ExpressAdapter } from "@nestjs/platform-express";
+import { FastifyAdapter } from "@nestjs/platform-fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AllooviumModule, Capability } from "./index";
 
@@ -128,5 +130,103 @@ describe("@alloovium/nestjs on Express with Nest's body parser left on", () => {
     const r = await fetch(`${base}/echo`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: '{"a":1}' });
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ got: { a: 1 } });
+  });
+});
+
+const guarded = defineCapability({ id: "things.guarded", method: "POST", path: "/guarded/{id}", cost: 1, credits: 2, idempotent: true });
+let guardedRuns = 0;
+
+/** The app's own filters, as many apps have them: one for HttpExceptions on a route, one catch-all for the whole app. */
+/** JSON on Express's `res` or Fastify's reply, as an app's filter writes it. */
+function reply(host: ArgumentsHost, status: number, body: unknown): void {
+  const res = host.switchToHttp().getResponse<{ code?(s: number): { send(b: unknown): void }; status(s: number): { json(b: unknown): void } }>();
+  if (res.code) res.code(status).send(body);
+  else res.status(status).json(body);
+}
+@Catch(HttpException)
+class TheirHttpFilter implements ExceptionFilter {
+  catch(e: HttpException, host: ArgumentsHost) {
+    reply(host, e.getStatus(), { theirs: true, status: e.getStatus() });
+  }
+}
+@Catch()
+class TheirCatchAll implements ExceptionFilter {
+  catch(e: unknown, host: ArgumentsHost) {
+    const status = e instanceof HttpException ? e.getStatus() : 500;
+    reply(host, status, { catchAll: true, status });
+  }
+}
+
+@Controller()
+class GuardedController {
+  @Capability(guarded)
+  @UseGuards(DenyGuard)
+  @UseFilters(TheirHttpFilter)
+  act(@Param("id") id: string) {
+    guardedRuns++;
+    if (id === "throw") throw new Error("secret detail");
+    return { id, runs: guardedRuns };
+  }
+}
+
+describe.each(["express", "fastify"] as const)("@alloovium/nestjs on %s beside the app's own exception filters", (platform) => {
+  const t = createTestPolicy({ creditGrant: 100 });
+  let app: INestApplication;
+  let base: string;
+  let key: string;
+  let tenant: string;
+
+  beforeAll(async () => {
+    const minted = await t.mintKey();
+    key = minted.key;
+    tenant = minted.record.tenant_id;
+    @Module({ imports: [AllooviumModule.forRoot({ policy: t.policy, capabilities: defineCapabilities([guarded]) })], controllers: [GuardedController], providers: [DenyGuard] })
+    class AppModule {}
+    app = await NestFactory.create(AppModule, platform === "express" ? new ExpressAdapter() : new FastifyAdapter(), { bodyParser: false, logger: false });
+    app.useGlobalFilters(new TheirCatchAll());
+    await app.listen(0, "127.0.0.1");
+    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  });
+  afterAll(() => app.close());
+
+  const post = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, ...headers } });
+  const balance = async () => (await t.policy.usage(tenant)).balance;
+
+  it("a refusal and a replay are the policy's answers, whatever catch-all filter the app has", async () => {
+    const refused = await fetch(`${base}/guarded/1`, { method: "POST" });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    expect(refused.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expect(await refused.json()).toMatchObject({ code: "missing_credentials" });
+    const first = await post("/guarded/1", { "idempotency-key": "catch-all-1" });
+    expect(first.status).toBe(201);
+    const body = await first.text();
+    const replay = await post("/guarded/1", { "idempotency-key": "catch-all-1" });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replay.text()).toBe(body);
+  });
+
+  it("a later guard's exception written by the app's filter is settled: the key is not left in flight", async () => {
+    const runs = guardedRuns;
+    const denied = await post("/guarded/2", { "idempotency-key": "their-filter-1", "x-deny": "1" });
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toEqual({ theirs: true, status: 403 });
+    const again = await post("/guarded/2", { "idempotency-key": "their-filter-1" });
+    expect(again.status).toBe(403); // their stored answer, not 409 idempotency_key_in_use
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(guardedRuns).toBe(runs);
+  });
+
+  it("a handler's throw written by the app's catch-all refunds the credits and gives the key back", async () => {
+    const before = await balance();
+    const failed = await post("/guarded/throw", { "idempotency-key": "catch-all-throw" });
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({ catchAll: true, status: 500 });
+    expect(await balance()).toBe(before);
+    const runs = guardedRuns;
+    const retry = await post("/guarded/throw", { "idempotency-key": "catch-all-throw" });
+    expect(retry.status).toBe(500); // ran again, not 409
+    expect(guardedRuns).toBe(runs + 1);
   });
 });

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import type { AddressInfo } from "node:net";
 import { ProblemError, type CapabilitySet, type Policy, type Principal as PrincipalType } from "@alloovium/core";
 import { adapterConformance, adapterSuiteCapabilities } from "@alloovium/core/conformance";
-import { Controller, Get, HttpCode, Param, Req, Res, type INestApplication } from "@nestjs/common";
+import { Controller, Get, HttpCode, Param, Req, Res, UseGuards, type CanActivate, type ExecutionContext, type INestApplication } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import { ExpressAdapter } from "@nestjs/platform-express";
 import { FastifyAdapter } from "@nestjs/platform-fastify";
@@ -12,6 +12,14 @@ import { AllooviumModule, Capability, Principal, allooviumFrameworkErrors } from
 const { whoami, create, flaky } = adapterSuiteCapabilities;
 
 type Platform = "express" | "fastify";
+
+/** A guard after the module's: throws on `/flaky/later`, after the request was admitted. */
+class LaterGuard implements CanActivate {
+  canActivate(ctx: ExecutionContext): boolean {
+    if (ctx.switchToHttp().getRequest<{ params: Record<string, string> }>().params["id"] === "later") throw new Error("secret detail");
+    return true;
+  }
+}
 
 /** The suite's app as a Nest module on `platform`. */
 export async function startNest(platform: Platform, policy: Policy, capabilities: CapabilitySet, bodyLimitBytes: number): Promise<{ url: string; close(): Promise<void> }> {
@@ -35,6 +43,7 @@ export async function startNest(platform: Platform, policy: Policy, capabilities
     }
 
     @Capability(flaky)
+    @UseGuards(LaterGuard)
     @HttpCode(200)
     flaky(@Param("id") id: string, @Res({ passthrough: true }) res: unknown) {
       flakyRuns++;

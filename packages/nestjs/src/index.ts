@@ -11,16 +11,13 @@ import {
   applyDecorators,
   createParamDecorator,
   type ArgumentsHost,
-  type CallHandler,
   type CanActivate,
   type DynamicModule,
   type ExceptionFilter,
   type ExecutionContext,
-  type NestInterceptor,
   type OnModuleInit,
 } from "@nestjs/common";
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost, Reflector } from "@nestjs/core";
-import type { Observable } from "rxjs";
+import { APP_FILTER, APP_GUARD, HttpAdapterHost, Reflector } from "@nestjs/core";
 
 /** Options of `AllooviumModule.forRoot`: the gate's (policy, body cap, capabilities for 404/405). */
 export type AllooviumOptions = HttpGateOptions;
@@ -36,7 +33,6 @@ export const ALLOOVIUM = Symbol("alloovium");
 const CAPABILITY = "alloovium:capability";
 const DECISION = Symbol("alloovium.decision");
 const SEEN = Symbol("alloovium.seen");
-const SETTLING = Symbol("alloovium.settling");
 const GATE = Symbol("alloovium.gate");
 
 type FastifyLike = { [GATE]?: HttpGate; removeAllContentTypeParsers?(): void; addContentTypeParser(type: string, o: object, p: (r: unknown, b: Buffer, done: (e: null, b: Buffer) => void) => void): void };
@@ -86,11 +82,14 @@ function write(res: Res, r: WireResponse): void {
   res.end(r.body as never);
 }
 
-/** What the guard throws for the filter to write: a refusal, a replay, or an answer the gate gave itself. */
-class Answer extends Error {
-  constructor(readonly response: WireResponse) {
-    super("alloovium answer");
-  }
+/**
+ * The guard's own answer (a refusal, a replay, a screen's 400/413): written here, never thrown, so
+ * that no filter of the app (a global catch-all) can rewrite it. Nest then waits on a promise that
+ * never settles, one per request (nothing holds it once the response is sent), and runs nothing else.
+ */
+function answer(res: Res, response: WireResponse): Promise<never> {
+  write(res, response);
+  return new Promise<never>(() => {});
 }
 
 /** Authenticates and admits: the policy on a `@Capability` route, the credential screen on any other. */
@@ -102,42 +101,30 @@ export class AllooviumGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (ctx.getType() !== "http") return true;
     const req = ctx.switchToHttp().getRequest<Req>();
+    const res = ctx.switchToHttp().getResponse<Res>();
     req[SEEN] = true;
     const capability = this.reflector.get<CapabilityDef | undefined>(CAPABILITY, ctx.getHandler());
     if (!capability) {
       const screened = await this.a.gate.screen(incomingOf(req));
-      if (screened.kind === "respond") throw new Answer(screened.response);
+      if (screened.kind === "respond") return answer(res, screened.response);
       req.policyRequest = screened.request;
       req.body = screened.request.body;
       return true;
     }
     const result = await this.a.gate.enter(incomingOf(req), capability);
-    if (result.kind === "respond") throw new Answer(result.response);
+    if (result.kind === "respond") return answer(res, result.response);
     const { decision, request } = result;
     req.policyRequest = request;
     req.body = request.body;
     req.principal = decision.principal;
     req.input = result.input;
-    const res = ctx.switchToHttp().getResponse<Res>();
     for (const name in decision.headers) (res.raw ?? res).setHeader(name, decision.headers[name] as string); // on Fastify, merged into its writeHead
     req[DECISION] = decision;
+    // Settled when the response ends, whoever writes it (the handler, a later guard's exception
+    // through any filter): the response for replay, or the status for the credits.
+    if (decision.owes !== "nothing") settleNodeResponse(res.raw ?? res, decision);
     return true;
   }
-}
-
-/** Settles what the decision owes once the handler's response ends, before it is sent (the response for replay, or the status for the credits). */
-export class AllooviumInterceptor implements NestInterceptor {
-  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const req = ctx.switchToHttp().getRequest<Req>();
-    const decision = req[DECISION] as ContinueDecision | undefined;
-    if (decision && decision.owes !== "nothing") settleOn(req, ctx.switchToHttp().getResponse<Res>(), decision);
-    return next.handle();
-  }
-}
-
-function settleOn(req: Req, res: Res, decision: ContinueDecision): void {
-  req[SETTLING] = true;
-  settleNodeResponse(res.raw ?? res, decision);
 }
 
 /** Nest's own HTTP exceptions with a code of the contract, answered as those problems. */
@@ -149,17 +136,12 @@ export class AllooviumExceptionFilter implements ExceptionFilter {
   async catch(error: unknown, host: ArgumentsHost): Promise<void> {
     const req = host.switchToHttp().getRequest<Req>();
     const res = host.switchToHttp().getResponse<Res>();
-    if (error instanceof Answer) return write(res, error.response);
     const decision = req[DECISION] as ContinueDecision | undefined;
     const status = error instanceof HttpException ? error.getStatus() : 0;
     // Another HttpException is the handler's own answer, as Nest writes it; settled (stored, or refunded on a 5xx) as any response.
     const own = error instanceof HttpException && !CODES[status] ? nestAnswer(error) : undefined;
     const thrown = CODES[status] ? new ProblemError(CODES[status], error instanceof Error ? error.message : "") : error;
-    if (decision && own) {
-      // Thrown before the interceptor ran (by a guard after this one): settled here, as the interceptor would have.
-      if (decision.owes !== "nothing" && !req[SETTLING]) settleOn(req, res, decision);
-      return write(res, own);
-    }
+    if (decision && own) return write(res, own); // settled as it ends, as any response
     if (decision) return write(res, await decision.abort(thrown));
     const { gate } = this.a;
     // No route took it (Nest's NotFoundException), or its path does not decode (Express's URIError): 404/405 after the screen.
@@ -208,7 +190,6 @@ export class AllooviumModule implements OnModuleInit {
       providers: [
         { provide: ALLOOVIUM, useValue: alloovium },
         { provide: APP_GUARD, useClass: AllooviumGuard },
-        { provide: APP_INTERCEPTOR, useClass: AllooviumInterceptor },
         { provide: APP_FILTER, useClass: AllooviumExceptionFilter },
       ],
       exports: [ALLOOVIUM],
@@ -230,7 +211,6 @@ export class AllooviumModule implements OnModuleInit {
 Injectable()(AllooviumGuard);
 Inject(ALLOOVIUM)(AllooviumGuard, undefined, 0);
 Inject(Reflector)(AllooviumGuard, undefined, 1);
-Injectable()(AllooviumInterceptor);
 Catch()(AllooviumExceptionFilter);
 Inject(ALLOOVIUM)(AllooviumExceptionFilter, undefined, 0);
 Module({})(AllooviumModule);

@@ -42,7 +42,9 @@ export interface AdapterApp {
  *   when the body did not parse; else 201, `Location: /things/<n>`, JSON `{ n, got: <body> }`;
  * - `POST /flaky/{id}` (flaky, 3 credits): counts runs; throws a plain `Error("secret detail")` on
  *   the first run when id is `boom` and on every run when id is `throw`; answers 503 JSON
- *   `{ runs }` when id is `unavailable`; else 200 JSON `{ runs }`;
+ *   `{ runs }` when id is `unavailable`; else 200 JSON `{ runs }`; when id is `later`, something
+ *   the framework runs after the adapter admitted the request and before the handler (a later
+ *   middleware, a route hook, another guard) throws `Error("secret detail")` and the handler never runs;
  * - `GET /plain-boom`, outside any capability: throws `Error("outside any capability")`;
  * - `GET /open`, outside any capability, behind the adapter's `screen`: 200 JSON
  *   `{ got: <the parsed body as the adapter hands it on, or null> }` (also `POST /open` when the
@@ -183,6 +185,21 @@ export function adapterConformance(name: string, start: AdapterHarness, options:
       expect(retry.status).toBe(200);
       expect(retry.headers["idempotent-replayed"]).toBeUndefined();
       expect(json(retry.body)).toEqual({ runs: 2 });
+    });
+
+    it("settles a request that a later middleware, hook or guard failed with a throw: a bare 500, credits refunded, the key given back", async () => {
+      const auth = ["Authorization", `Bearer ${key}`];
+      const balance = (r: { headers: Record<string, string | string[] | undefined> }) => Number(/"credits";r=(\d+)/.exec(String(r.headers["ratelimit"]))?.[1]);
+      const start = balance(await send("/api/v2/me", { headers: auth }));
+      const headers = [...auth, "Idempotency-Key", "later-1"];
+      for (const attempt of ["first", "retry"]) {
+        const r = await send("/flaky/later", { method: "POST", headers });
+        expect(r.status, attempt).toBe(500); // the retry runs again: not 409 idempotency_key_in_use, not a replay
+        expect(r.headers["idempotent-replayed"], attempt).toBeUndefined();
+        expect(json(r.body), attempt).toMatchObject({ code: "internal_error", detail: "The server failed to complete the request." });
+        expect(r.body, attempt).not.toContain("secret detail");
+        expect(balance(await send("/api/v2/me", { headers: auth })), attempt).toBe(start);
+      }
     });
 
     it("refuses two Authorization headers with 400 duplicate_credentials", async () => {

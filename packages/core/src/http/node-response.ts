@@ -6,13 +6,22 @@ export interface NodeResponseLike {
   getHeaders(): Readonly<Record<string, string | number | readonly string[] | undefined>>;
   write: (...args: never[]) => unknown;
   end: (...args: never[]) => unknown;
+  /** `close` (a Node response has it): a response that closes before it ends is settled then. */
+  once?: (event: "close", listener: () => void) => unknown;
 }
+
+type Callback = (error?: Error | null) => void;
+
+/** The callback of `write(chunk, encoding?, cb?)` / `end(chunk?, encoding?, cb?)`: the last function argument. */
+const callbackOf = (args: readonly unknown[]): Callback | undefined => args.findLast((a): a is Callback => typeof a === "function");
 
 /**
  * Settles `decision` when the handler ends its Node response, before it is sent: when the decision
  * owes the whole response, buffers what the handler writes and commits status, headers and bytes
  * for replay; otherwise commits the status only (a 5xx refunds the credits before the client can
- * see the answer). Call it before the handler runs, when `decision.owes` is not `"nothing"`.
+ * see the answer). The callbacks of `write` and `end` are kept. A response that closes before it
+ * ends (the client gone) is settled by its status then, with nothing stored: the idempotency key
+ * is given back. Call it before the handler runs, when `decision.owes` is not `"nothing"`.
  * @example if (decision.owes !== "nothing") settleNodeResponse(res, decision);
  */
 export function settleNodeResponse(res: NodeResponseLike, decision: ContinueDecision): void {
@@ -20,11 +29,20 @@ export function settleNodeResponse(res: NodeResponseLike, decision: ContinueDeci
   const chunks: Buffer[] = [];
   const target = res as unknown as { write: (...a: unknown[]) => unknown; end: (...a: unknown[]) => unknown };
   const { write: rawWrite, end: rawEnd } = target;
+  let ended = false;
   const add = (chunk: unknown, encoding: unknown) => {
     if (chunk != null && typeof chunk !== "function") chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8"));
   };
-  if (whole) target.write = (chunk: unknown, encoding?: unknown) => (add(chunk, encoding), true);
+  if (whole) {
+    target.write = (chunk: unknown, ...rest: unknown[]) => {
+      add(chunk, rest[0]);
+      const cb = callbackOf(rest);
+      if (cb) queueMicrotask(() => cb()); // taken (buffered): a handler awaiting it goes on
+      return true;
+    };
+  }
   target.end = (...args: unknown[]) => {
+    ended = true;
     target.write = rawWrite;
     target.end = rawEnd;
     if (!whole) {
@@ -32,10 +50,18 @@ export function settleNodeResponse(res: NodeResponseLike, decision: ContinueDeci
       decision.commit({ status: res.statusCode }).then(send, send);
       return res;
     }
-    add(args[0], args[1]);
+    if (typeof args[0] !== "function") add(args[0], args[1]);
     const bytes = Buffer.concat(chunks);
-    const send = () => void rawEnd.call(res, bytes);
+    const cb = callbackOf(args);
+    const send = () => void (cb ? rawEnd.call(res, bytes, cb) : rawEnd.call(res, bytes));
     decision.commit({ status: res.statusCode, headers: res.getHeaders(), body: bytes.toString("utf8") }).then(send, send);
     return res;
   };
+  res.once?.("close", () => {
+    if (ended) return;
+    ended = true;
+    target.write = rawWrite;
+    target.end = rawEnd;
+    decision.commit({ status: res.statusCode }).catch(() => {}); // no body: the key given back, the credits by the status
+  });
 }

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { generateApiKey } from "../keys";
-import { CREDENTIAL_HEADERS, pinoRedaction, redactCredentials } from "./redaction";
+import { CREDENTIAL_HEADERS, pinoRedaction, pinoScrubbing, redactCredentials, scrubCredentials } from "./redaction";
 
 /** A pino logger writing its lines into an array. */
 function capture(options: pino.LoggerOptions) {
@@ -60,5 +60,56 @@ describe("redactCredentials", () => {
         expect(out).not.toMatch(/ak_(live|test)_[A-Za-z0-9]{8}/);
       }),
     );
+  });
+});
+
+describe("the spellings and places a redact path misses", () => {
+  it("redacts the headers, query and body names in the cases clients send them", () => {
+    const key = generateApiKey("live");
+    const { log, lines } = capture({ redact: pinoRedaction() });
+    log.info({ req: { headers: { Authorization: `Bearer ${key}`, "X-API-Key": key, "X-Api-Key": key, AUTHORIZATION: key, Accept: "application/json" } } });
+    log.info({ req: { query: { apiKey: key, API_KEY: key, ApiKey: key, accessToken: key, page: "2" } } });
+    log.info({ req: { body: { api_key: key, apiKey: key, name: "x" } } });
+    expect(lines.join("\n")).not.toContain(key);
+    const [headers, query, body] = lines.map((l) => JSON.parse(l) as Record<string, any>);
+    expect(headers!.req.headers.Accept).toBe("application/json");
+    expect(query!.req.query.page).toBe("2");
+    expect(body!.req.body.name).toBe("x");
+  });
+
+  it("pinoScrubbing takes a key out of every string of a line: an error's message, a message, a name no path has", () => {
+    const key = generateApiKey("test");
+    const { log, lines } = capture({ redact: pinoRedaction(), ...pinoScrubbing() });
+    log.info({ err: new Error(`bad key ${key}`) }, "failed");
+    log.info({ err: { message: `bad key ${key}` } });
+    log.info({ custom: { deep: [{ credential: key }] }, n: 1 }, `saw ${key}`);
+    log.info(`only a message ${key}`);
+    const text = lines.join("\n");
+    expect(text).not.toContain(key);
+    const [first, , third] = lines.map((l) => JSON.parse(l) as Record<string, any>);
+    expect(first!.err).toMatchObject({ type: "Error", message: "bad key [Redacted]" }); // still an Error for pino's serializer
+    expect(first!.err.stack).toContain("bad key [Redacted]");
+    expect(third).toMatchObject({ custom: { deep: [{ credential: "[Redacted]" }] }, n: 1, msg: "saw [Redacted]" });
+  });
+
+  it("scrubCredentials copies, walks cycles once and leaves other objects as they are", () => {
+    const key = generateApiKey("live");
+    const cyclic: Record<string, unknown> = { key };
+    cyclic.self = cyclic;
+    const date = new Date(0);
+    const out = scrubCredentials({ cyclic, date, list: [key, 1] });
+    expect(out.cyclic.key).toBe("[Redacted]");
+    expect(out.date).toBe(date);
+    expect(out.list).toEqual(["[Redacted]", 1]);
+    expect(cyclic.key).toBe(key); // the original is not changed
+  });
+
+  it("redactCredentials takes out a percent-encoded key and a Basic credential", () => {
+    const key = generateApiKey("live");
+    const encoded = key.replaceAll("_", "%5F");
+    expect(redactCredentials(`https://u:${encoded}@h/x?k=${key.replaceAll("_", "%5f")}`)).toBe("https://u:[Redacted]@h/x?k=[Redacted]");
+    const basic = Buffer.from(`u:${key}`).toString("base64");
+    expect(redactCredentials(`authorization: Basic ${basic}`)).toBe("authorization: Basic [Redacted]");
+    expect(redactCredentials("Basic auth is off")).toBe("Basic auth is off");
   });
 });

@@ -157,6 +157,52 @@ describe("settlement events", () => {
   });
 });
 
+describe("a failing store and its listeners", () => {
+  const brokenIdempotency = (): IdempotencyStore => Object.assign(new MemoryIdempotencyStore(), { claim: () => Promise.reject(new Error("down")) });
+
+  it("an onStoreError that throws changes no answer: fail-open continues, fail-closed is 503, commit and abort settle", async () => {
+    for (const idempotencyFailure of ["open", "closed"] as const) {
+      const t = createTestPolicy({
+        idempotencyFailure,
+        onStoreError: () => {
+          throw new Error("listener bug");
+        },
+        create: (o) => createPolicy({ ...o, stores: { ...o.stores, idempotency: brokenIdempotency() } }),
+      });
+      const { key } = await t.mintKey();
+      const d = await t.policy.decide(policyRequest({ method: "POST", path: create.path, key, body: {}, idempotencyKey: "abcdefgh-1" }), create);
+      if (idempotencyFailure === "closed") {
+        expect(d).toMatchObject({ kind: "reject", response: { status: 503 } });
+        continue;
+      }
+      await continued(d).commit({ status: 201, body: "{}" });
+      (t.credits as unknown as { refund: unknown }).refund = () => Promise.reject(new Error("credits down"));
+      const again = await t.policy.decide(policyRequest({ method: "POST", path: create.path, key, body: {}, idempotencyKey: "abcdefgh-2" }), create);
+      expect((await continued(again).abort(new Error("handler"))).status).toBe(500);
+    }
+  });
+
+  it("a charge refunded because the idempotency store failed closed is told as a settlement", async () => {
+    const settlements: SettleEvent[] = [];
+    const decisions: DecisionEvent[] = [];
+    const t = createTestPolicy({
+      creditGrant: 100,
+      onDecision: (e) => decisions.push(e),
+      onSettle: (e) => settlements.push(e),
+      create: (o) => createPolicy({ ...o, stores: { ...o.stores, idempotency: brokenIdempotency() } }),
+    });
+    const { key, record } = await t.mintKey();
+    const d = await t.policy.decide(policyRequest({ method: "POST", path: create.path, key, body: {}, idempotencyKey: "abcdefgh-1" }), create);
+    expect(d).toMatchObject({ kind: "reject", response: { status: 503 } });
+    await settle();
+    const charged = decisions.reduce((n, e) => n + (e.credits?.charged ?? 0), 0);
+    const refunded = settlements.reduce((n, e) => n + e.refunded, 0);
+    expect(charged).toBe(create.credits);
+    expect(settlements).toEqual([expect.objectContaining({ outcome: "refunded", capability: create.id, status: 503, stored: false, refunded: create.credits })]);
+    expect(charged - refunded).toBe(100 - (await t.policy.usage(record.tenant_id)).balance); // what the metrics say was kept is what the balance lost
+  });
+});
+
 describe("who a decision answered", () => {
   it("names the principal of a refusal after authentication and of a replay, never of a refusal before it", async () => {
     const t = createTestPolicy();

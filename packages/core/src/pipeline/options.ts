@@ -199,6 +199,18 @@ function tenantLimitsOf(option: TenantBucketOption | undefined): PolicyConfig["t
   return (_tenantId, tier) => perTier[tier];
 }
 
+/** `onStoreError`, told in the request's path (its tests count on it), but a listener that throws changes no answer. */
+function guarded(f: ((error: unknown, operation: StoreOperation) => void) | undefined): (error: unknown, operation: StoreOperation) => void {
+  if (!f) return () => {};
+  return (error, operation) => {
+    try {
+      f(error, operation);
+    } catch {
+      // The listener's failure is its own: the store's failure is answered as without it.
+    }
+  };
+}
+
 function listener<F>(name: string, f: F | undefined): F | undefined {
   if (f !== undefined && typeof f !== "function") throw new TypeError(`createPolicy: \`${name}\` must be a function`);
   return f;
@@ -296,7 +308,7 @@ export function resolveOptions(options: PolicyOptions): PolicyConfig {
     replayHeaders: (options.replayHeaders ?? DEFAULT_REPLAY_HEADERS).map((h) => h.toLowerCase()),
     problemOptions: typeBase === undefined ? undefined : { typeBase },
     transport: options.transport,
-    onStoreError: options.onStoreError ?? (() => {}),
+    onStoreError: guarded(listener("onStoreError", options.onStoreError)),
     onDecision: deferred(listener("onDecision", options.onDecision)),
     onSettle: deferred(listener("onSettle", options.onSettle)),
     clock,

@@ -106,7 +106,10 @@ export function createSettlement(options: SettleOptions): {
     if (claimFailed(claim)) {
       if (claim) onStoreError(claim.error, "admit");
       if (options.idempotencyFailure === "open") return proceed(a);
-      if (a.reservation) await refund(a);
+      if (a.reservation) {
+        await refund(a); // the decision event told of the charge: this settlement tells of its refund
+        settled(a, 503, "refunded", false, true);
+      }
       return reject(idempotencyUnavailable(), a.headers);
     }
     switch (claim.outcome) {
