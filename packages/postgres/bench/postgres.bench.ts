@@ -139,7 +139,14 @@ try {
   // 4. Round trips per admission: the driver's count and the server's.
   console.log("");
   let sent = 0;
-  const counting = { query: (q: never) => (sent++, pool.query(q)), connect: () => pool.connect() };
+  // Statements sent on the pool or on a client checked out of it (the stores check one out).
+  const counting = {
+    query: (q: never) => (sent++, pool.query(q)),
+    connect: async () => {
+      const client = await pool.connect();
+      return { query: (q: never) => (sent++, client.query(q)), release: (e?: Error | boolean) => client.release(e), processID: (client as unknown as { processID: number }).processID };
+    },
+  };
   const counted = createPostgresStores({ pool: counting, schema });
   const dbName = (await pool.query("SELECT current_database() AS d")).rows[0].d;
   const commits = async () => {

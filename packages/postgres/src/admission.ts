@@ -3,16 +3,24 @@ import { checkCredits, type AdmissionClaim, type AdmissionCredits, type Admissio
 import { checkCost, resultsOf, type PostgresBucketStore } from "./buckets";
 import type { PostgresCreditStore } from "./credits";
 import { claimOf } from "./idempotency";
-import type { Db } from "./pg";
+import { isConnectionError, type Db } from "./pg";
 
 /** What a part of the admission does when PostgreSQL fails: `open` goes on without it, `closed` answers 503. */
 export type FailureMode = "open" | "closed";
 
-/** How the admission fails when its one call to PostgreSQL fails. */
+/**
+ * How the admission fails when PostgreSQL cannot be reached (a connection failure: refused,
+ * reset, timed out connecting, the server shutting down). Any other failure (an error of the
+ * database, or a query the client gave up on, whose outcome is unknown) always throws: 503
+ * `service_unavailable`.
+ */
 export interface AdmissionFailure {
   /**
    * `open`: decide on a process-local bucket holding this process's share (capacity and refill
-   * divided by `localShareOf`); `closed`: `admit` throws (503 `service_unavailable`).
+   * divided by `localShareOf`); `closed`: `admit` throws (503 `service_unavailable`), except for
+   * a request with an Idempotency-Key, whose claim answers `unavailable` (503
+   * `idempotency_unavailable` by default, contract section 5; with the policy's
+   * `idempotencyFailure: "open"` it is decided on the local share).
    * @default "open"
    */
   readonly buckets?: FailureMode;
@@ -58,6 +66,8 @@ export class PostgresAdmission implements Admission {
   readonly #local = new MemoryBucketStore();
   readonly #localLimits = new WeakMap<BucketLimits, BucketLimits>();
   readonly #onError: ((error: unknown, operation: string) => void) | undefined;
+  /** The longest the admission waits for a row lock on the server: below the client's timeout. */
+  readonly #lockWaitMs: number;
 
   /** @internal Built by `createPostgresStores`. */
   constructor(
@@ -76,6 +86,7 @@ export class PostgresAdmission implements Admission {
     if (typeof share !== "number" || !Number.isFinite(share) || share < 1) throw new TypeError("PostgresAdmission: `failure.localShareOf` must be a number >= 1 (the expected instance count)");
     this.#share = share;
     this.#onError = onError;
+    this.#lockWaitMs = lockWaitOf(db.timeoutMs);
   }
 
   async admit(request: AdmissionRequest): Promise<AdmissionResult> {
@@ -96,7 +107,6 @@ export class PostgresAdmission implements Admission {
         const results = await this.#buckets.consumeAll(tenant ? [{ ref, limits }, tenant] : [{ ref, limits }], cost);
         return tenant ? { bucket: results[0]!, tenant: results[1]! } : { bucket: results[0]! };
       } catch (error) {
-        if (error instanceof TypeError) throw error;
         return this.#fallback(request, false, error);
       }
     }
@@ -104,7 +114,7 @@ export class PostgresAdmission implements Admission {
     const leaseMs = claim ? Math.max(1, Math.ceil(claim.leaseMs)) : null;
     let row;
     try {
-      [row] = await this.#db.query(`SELECT * FROM ${this.#db.q}.admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, [
+      [row] = await this.#db.query(`SELECT * FROM ${this.#db.q}.admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
         ref.tenantId,
         demands.map((d) => d.ref.id),
         cost,
@@ -118,9 +128,9 @@ export class PostgresAdmission implements Admission {
         charge ? charge.credits : null,
         charge ? charge.grant : null,
         charge?.reservation ?? null,
+        this.#lockWaitMs,
       ]);
     } catch (error) {
-      // One transaction: when it failed, as far as this process can tell, no part happened.
       return this.#fallback(request, charge !== undefined, error);
     }
     const results = resultsOf(row.allowed, row.after, cost, demands);
@@ -133,12 +143,22 @@ export class PostgresAdmission implements Admission {
     return { ...buckets, claim: claimed, credits };
   }
 
-  /** When PostgreSQL failed: each part fails its own way (see `AdmissionFailure`). */
+  /**
+   * When the call failed. Only a connection failure (PostgreSQL unreachable or the connection
+   * lost: `isConnectionError`) is absorbed, each part its own way (see `AdmissionFailure`);
+   * anything else is thrown (503 `service_unavailable`): an error of the database (a missing
+   * function, a permission, a lock wait cut short) or a client timeout, whose outcome is unknown
+   * (the statement may have been applied) and is never taken for "nothing happened".
+   */
   #fallback(request: AdmissionRequest, metered: boolean, error: unknown): AdmissionResult {
+    if (error instanceof TypeError || !isConnectionError(error)) throw error;
     this.#onError?.(error, "admit");
-    if (this.#bucketFailure === "closed") throw error;
-    if (metered && this.#creditFailure === "closed") throw error;
     const { bucket: ref, cost, limits, claim, tenant } = request;
+    if (metered && this.#creditFailure === "closed") throw error;
+    // With a claim asked for, the idempotency store is unreachable too: the claim answers
+    // `unavailable` (503 `idempotency_unavailable` by default, contract section 5), also when
+    // buckets fail closed.
+    if (this.#bucketFailure === "closed" && !claim) throw error;
     const demands = tenant ? [{ ref, limits: this.#localOf(limits) }, { ref: tenant.ref, limits: this.#localOf(tenant.limits) }] : [{ ref, limits: this.#localOf(limits) }];
     const results = this.#local.consumeAllNow(demands, cost);
     const buckets = tenant ? { bucket: results[0]!, tenant: results[1]! } : { bucket: results[0]! };
@@ -172,4 +192,9 @@ function creditsOf(row: { credits_outcome: string; balance: string; charged: str
     default:
       throw new Error(`PostgresAdmission: unexpected credits outcome ${String(row.credits_outcome)}`);
   }
+}
+
+/** 80% of the client's timeout (at least 1 ms): the server gives up on a lock wait first. */
+export function lockWaitOf(timeoutMs: number): number {
+  return Math.max(1, Math.floor(timeoutMs * 0.8));
 }

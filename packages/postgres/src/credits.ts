@@ -50,9 +50,9 @@ async function readUsageRows(db: Db, retentionMs: number, tenantId: string, sinc
  *
  * - `charge` never takes a balance below zero (the balance row is locked); it is recorded under
  *   its `reservation` id (a fresh one when absent), and a reservation is charged once.
- * - `refund` with a `reservation` gives back at most what that charge took, at most once (a
- *   second refund, or one naming no recorded charge, changes nothing); without one, `credits`
- *   are given back off the usage of `hour`.
+ * - `refund` names its charge (`reservation`, required: a TypeError without it) and gives back
+ *   at most what that charge took, at most once (a second refund, or one naming no recorded
+ *   charge, changes nothing), off the usage of the charge's hour.
  * - `add` tops a tenant up: the hook a billing integration needs.
  * @example
  * const credits = new PostgresCreditStore({ pool });
@@ -84,13 +84,18 @@ export class PostgresCreditStore implements CreditStore {
     const credits = checkCredits("PostgresCreditStore.refund", "credits", refund.credits, 0);
     const grant = checkCredits("PostgresCreditStore.refund", "grant", refund.grant, 0);
     if (typeof refund.hour !== "number" || !Number.isSafeInteger(refund.hour)) throw new TypeError("PostgresCreditStore.refund: `hour` must be a time in ms");
+    // The ledger's rule (contract section 10): a refund names its charge. Without one it could be
+    // neither capped at the charge nor made once.
+    if (typeof refund.reservation !== "string" || refund.reservation === "") {
+      throw new TypeError("PostgresCreditStore.refund: `reservation` (the charge's reservation id) is required: a refund names its charge");
+    }
     const rows = await this.#db.query<{ b: string }>(`SELECT ${this.#db.q}.credit_refund($1, $2, $3, $4, $5, $6) AS b`, [
       tenantId,
       refund.capability,
       credits,
       refund.hour,
       grant,
-      refund.reservation ?? null,
+      refund.reservation,
     ]);
     return Number(rows[0]!.b);
   }

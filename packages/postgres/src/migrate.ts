@@ -66,6 +66,10 @@ export async function migrate(pool: PgPool, options: MigrateOptions = {}): Promi
   const lock = `alloovium-migrate:${schema}`;
   let broken: Error | undefined;
   try {
+    // The pool's own limits (a statement_timeout below the stores' query timeout, as the README
+    // recommends) would cut the wait for the lock short and fail every instance but the first:
+    // none on this connection while it migrates; reset before it goes back to the pool.
+    await client.query({ text: "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0" });
     await client.query({ text: "SELECT pg_advisory_lock(hashtextextended($1, 0))", values: [lock] });
     try {
       await client.query({ text: `CREATE SCHEMA IF NOT EXISTS ${q}` });
@@ -92,6 +96,7 @@ export async function migrate(pool: PgPool, options: MigrateOptions = {}): Promi
       return { applied, version };
     } finally {
       await client.query({ text: "SELECT pg_advisory_unlock(hashtextextended($1, 0))", values: [lock] }).catch((e: Error) => (broken = e));
+      await client.query({ text: "RESET statement_timeout; RESET lock_timeout; RESET idle_in_transaction_session_timeout" }).catch((e: Error) => (broken = e));
     }
   } catch (e) {
     broken ??= e instanceof Error ? e : new Error(String(e));

@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-
 /**
  * The part of node-postgres (`pg` 8) the stores use, typed here so that the package's types need
  * no `@types/pg`. A `pg.Pool` is one; a `pg.Client` is a `PgClient`.
@@ -11,6 +9,8 @@ export interface PgQueryable {
 /** A pooled client checked out with `pool.connect()`. */
 export interface PgPoolClient extends PgQueryable {
   release(error?: Error | boolean): void;
+  /** The backend's process id (node-postgres sets it once connected): what a cancel names. */
+  readonly processID?: number | null;
 }
 
 /** The caller's `pg.Pool`. */
@@ -83,18 +83,62 @@ export class Db {
     this.q = `"${this.schema}"`;
     this.timeoutMs = checkTimeout(where, options.queryTimeoutMs);
   }
-  readonly #names = new Map<string, string>();
   /**
-   * One statement, prepared once per connection under a name derived from its text (the
-   * stores' statements are a fixed set): the server parses and plans it once, not on every call.
+   * One statement, unnamed (parsed on every call: a named prepared statement would outlive a
+   * migration that changes a function's result type and fail with `cached plan must not change
+   * result type` until the connection closes), on a client checked out of the pool (what
+   * `pool.query` does too). When the client's `query_timeout` fires, the statement may still be
+   * running on the server (node-postgres only stops waiting, and the pool destroys the client):
+   * its backend is sent a cancel (`pg_cancel_backend`, only while it still runs this statement),
+   * and the error is an `UnknownOutcomeError`, never taken for "nothing happened".
    */
   async query<T = any>(text: string, values: readonly unknown[]): Promise<T[]> {
-    let name = this.#names.get(text);
-    if (name === undefined) {
-      name = `alloovium_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
-      this.#names.set(text, name);
+    const client = await this.pool.connect();
+    let failed: Error | undefined;
+    try {
+      const r = await client.query({ text, values, query_timeout: this.timeoutMs });
+      return r.rows as T[];
+    } catch (e) {
+      failed = e instanceof Error ? e : new Error(String(e));
+      if (isClientTimeout(e)) {
+        const pid = client.processID;
+        if (typeof pid === "number") {
+          // On another connection: the one that timed out is destroyed by the release below.
+          this.pool.query({ text: "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query = $2", values: [pid, text], query_timeout: this.timeoutMs }).catch(() => {});
+        }
+        throw new UnknownOutcomeError(e);
+      }
+      throw e;
+    } finally {
+      client.release(failed);
     }
-    const r = await this.pool.query({ name, text, values, query_timeout: this.timeoutMs });
-    return r.rows as T[];
   }
+}
+
+/** A statement given up on by the client: it may have been applied, or may still be. */
+export class UnknownOutcomeError extends Error {
+  constructor(cause: unknown) {
+    super(`PostgreSQL did not answer in time; the statement's outcome is unknown (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    this.name = "UnknownOutcomeError";
+  }
+}
+
+/** node-postgres' own `query_timeout` (the server may still run the statement). */
+export function isClientTimeout(e: unknown): boolean {
+  return e instanceof Error && e.message === "Query read timeout";
+}
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "57P01", "57P02", "57P03"]);
+
+/**
+ * Whether an error says PostgreSQL could not be reached or dropped the connection (SQLSTATE
+ * class 08, 57P01-57P03, a socket error, the pool's connect timeout, a connection ended): the
+ * only failures an admission may fail open on. Anything else (a missing function, a permission,
+ * a cancelled statement, a client timeout) is a 503.
+ */
+export function isConnectionError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && (code.startsWith("08") || CONNECTION_CODES.has(code))) return true;
+  return /^(timeout exceeded when trying to connect|Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable)$/.test(e.message);
 }

@@ -8,13 +8,13 @@ export const listProjects = defineCapability({
 
 /** Every store in PostgreSQL: migrated at start, key changes heard from every instance. */
 export async function startPolicy(databaseUrl: string, schema = "alloovium") {
-  // statement_timeout below the stores' queryTimeoutMs (5 s): a query given up on is also cancelled on the server.
+  // statement_timeout below the stores' queryTimeoutMs (5 s): the server gives up on a query before the stores do.
   const pool = new pg.Pool({ connectionString: databaseUrl, statement_timeout: 2000 });
   pool.on("error", () => {}); // an idle client cut by a server restart: the next query takes a new one
   const postgres = await connectPostgresStores({
     pool,
     schema,                                                        // migrate(pool, { schema }) runs first
-    listener: () => new pg.Client({ connectionString: databaseUrl }), // LISTEN for key changes
+    listener: () => new pg.Client({ connectionString: databaseUrl, keepAlive: true }), // LISTEN for key changes
     failure: { localShareOf: 4 },                                  // 4 instances: each its share when PostgreSQL fails
   });
   const keyHasher = createKeyHasher({ peppers: [{ id: "p1", secret: process.env.ALLOOVIUM_KEY_PEPPER ?? "a-development-pepper-only!" }] });

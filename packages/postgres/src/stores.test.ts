@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { connect, createServer } from "node:net";
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,8 +21,8 @@ const limits = { capacity: 100, refillPerSecond: 1 };
 
 describe("migrate", () => {
   it("ships versioned migrations and applies none a second time", async () => {
-    expect(migrations().map((m) => m.version)).toEqual(["001", "002", "003"]);
-    expect(await migrate(use().pool, { schema: use().schema })).toEqual({ applied: [], version: "003" });
+    expect(migrations().map((m) => m.version)).toEqual(["001", "002", "003", "004"]);
+    expect(await migrate(use().pool, { schema: use().schema })).toEqual({ applied: [], version: "004" });
   });
 
   it("refuses a schema name that is not a plain lower-case identifier", async () => {
@@ -35,9 +36,9 @@ describe("migrate", () => {
     const cli = [join(here, "cli.ts"), "migrate", "--schema", schema, "--url", testUrl()];
     try {
       const first = await run(process.execPath, ["--import", "tsx", ...cli], { cwd: join(here, "..") });
-      expect(first.stdout).toMatch(/applied 001_keys[\s\S]*schema t_cli_\w+ at version 003\n$/);
+      expect(first.stdout).toMatch(/applied 001_keys[\s\S]*schema t_cli_\w+ at version 004\n$/);
       const again = await run(process.execPath, ["--import", "tsx", ...cli], { cwd: join(here, "..") });
-      expect(again.stdout).toMatch(/at version 003 \(up to date\)/);
+      expect(again.stdout).toMatch(/at version 004 \(up to date\)/);
       await expect(run(process.execPath, ["--import", "tsx", join(here, "cli.ts"), "migrat"], { cwd: join(here, "..") })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage: alloovium-postgres migrate/) });
     } finally {
       await dropSchema(use().pool, schema);
@@ -95,6 +96,65 @@ describe("PostgresCreditStore and PostgresLedger", () => {
     await ledger.append([{ id: `refund:${r3}`, tenantId, kind: "refund", amount: 4, capability: "a.b", reservation: r3, at: hour + 30 }]);
     await ledger.append([{ id: r3, tenantId, kind: "charge", amount: -4, capability: "a.b", reservation: r3, at: hour + 25 }]);
     expect(await ledger.balance(tenantId)).toBe(98);
+  });
+
+  it("refuses a refund that names no charge, and the balance never rises above what was granted and added", async () => {
+    const { credits, ledger } = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const c = await credits.charge({ tenantId, capability: "a.b", credits: 5, grant: 20, reservation: randomUUID() });
+    const unnamed = { tenantId, capability: "a.b", credits: 50, hour: c.hour, grant: 20 };
+    await expect(credits.refund(unnamed)).rejects.toThrow(TypeError);
+    await expect(credits.refund({ ...unnamed, reservation: "" })).rejects.toThrow(/reservation/);
+    expect(await credits.balance(tenantId, 20)).toBe(15);
+    // Even called in SQL directly, the function gives nothing back without a reservation.
+    const { pool, schema } = use();
+    await pool.query(`SELECT "${schema}".credit_refund($1, 'a.b', 50, $2, 20, NULL)`, [tenantId, c.hour]);
+    await pool.query(`SELECT "${schema}".credit_refund($1, 'a.b', 50, $2, 20, NULL)`, [tenantId, c.hour]);
+    expect(await credits.balance(tenantId, 20)).toBe(15);
+    const entries = await ledger.entries(tenantId);
+    expect(entries.filter((e) => e.kind === "refund")).toEqual([]);
+    expect(entries.every((e) => e.kind !== "refund" || e.reservation !== null)).toBe(true);
+  });
+
+  it("appends at most one refund per charge, never above it, also when it comes before its charge or under another id", async () => {
+    const { ledger } = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const at = Date.parse("2026-04-02T10:00:00Z");
+    const r = randomUUID();
+    const grant = { id: `grant:${tenantId}`, tenantId, kind: "grant" as const, amount: 10, capability: null, reservation: null, at };
+    const charge = { id: r, tenantId, kind: "charge" as const, amount: -3, capability: "a.b", reservation: r, at: at + 1 };
+    const refund = { id: `refund:${r}`, tenantId, kind: "refund" as const, amount: 50, capability: "a.b", reservation: r, at: at + 2 };
+    // The refund first (held back: its charge is not known), then the grant and the charge.
+    await ledger.append([refund]);
+    expect(await ledger.balance(tenantId)).toBeNull();
+    await ledger.append([grant, charge]);
+    expect(await ledger.balance(tenantId)).toBe(10); // 10 - 3 + 3: the refund capped at its charge
+    // The same refund again, under another id, and twice in one batch: nothing more.
+    await ledger.append([{ ...refund, id: `other:${r}` }, { ...refund, id: `again:${r}` }]);
+    await ledger.append([refund]);
+    expect(await ledger.balance(tenantId)).toBe(10);
+    const entries = await ledger.entries(tenantId);
+    expect(entries.map((e) => [e.kind, e.amount])).toEqual([["grant", 10], ["charge", -3], ["refund", 3]]);
+    expect(entries.reduce((sum, e) => sum + e.amount, 0)).toBe(10);
+  });
+
+  it("opens a tenant first seen through the ledger from its grant entry, holds its entries until the grant comes, and never goes below zero", async () => {
+    const { ledger, credits } = createPostgresStores(use());
+    const tenantId = randomUUID();
+    const at = Math.floor(Date.now() / 3_600_000) * 3_600_000; // this hour: usage answers it
+    const charges = [randomUUID(), randomUUID(), randomUUID()].map((id, i) => ({ id, tenantId, kind: "charge" as const, amount: -4, capability: "a.b", reservation: id, at: at + 10 + i }));
+    // Charges of a tenant without a grant: no balance from nothing (it would be negative).
+    await ledger.append(charges.slice(0, 1));
+    expect(await ledger.balance(tenantId)).toBeNull();
+    expect(await ledger.entries(tenantId)).toEqual([]);
+    // The grant arrives with more charges: opened at it, every charge applied, never below zero.
+    await ledger.append([...charges.slice(1), { id: `grant:${tenantId}`, tenantId, kind: "grant", amount: 10, capability: null, reservation: null, at }]);
+    const entries = await ledger.entries(tenantId);
+    expect(entries.map((e) => e.kind)).toEqual(["grant", "charge", "charge", "charge"]);
+    expect(await ledger.balance(tenantId)).toBe(0);
+    expect(entries.reduce((sum, e) => sum + e.amount, 0)).toBe(0);
+    expect(entries.map((e) => e.amount)).toEqual([10, -4, -4, -2]); // the third took what was left
+    expect(await credits.usage(tenantId, 0)).toEqual([{ hour: at, capability: "a.b", calls: 3, credits: 10 }]);
   });
 
   it("refuses entries that break the ledger's rules, naming them, and records nothing of the batch", async () => {
@@ -191,7 +251,14 @@ describe("PostgresAdmission", () => {
   it("is one round trip: one statement on the server per admission", async () => {
     const { pool, schema } = use();
     let statements = 0;
-    const counting = { query: (c: never) => (statements++, pool.query(c)), connect: () => pool.connect() };
+    // Every statement sent, on the pool or on a client checked out of it.
+    const counting = {
+      query: (c: never) => (statements++, pool.query(c)),
+      connect: async () => {
+        const client = await pool.connect();
+        return { query: (c: never) => (statements++, client.query(c)), release: (e?: Error | boolean) => client.release(e), processID: (client as unknown as { processID: number }).processID };
+      },
+    };
     const stores = createPostgresStores({ pool: counting, schema });
     const tenantId = randomUUID();
     await stores.admission.admit({
@@ -202,18 +269,6 @@ describe("PostgresAdmission", () => {
       charge: { capability: "a.b", credits: 1, grant: 10, reservation: randomUUID() },
     });
     expect(statements).toBe(1);
-  });
-
-  it("falls open onto the local share when PostgreSQL fails: claims unavailable, uncharged", async () => {
-    const broken = { query: () => Promise.reject(new Error("connection refused")), connect: () => Promise.reject(new Error("connection refused")) };
-    const errors: string[] = [];
-    const stores = createPostgresStores({ pool: broken, failure: { localShareOf: 4 }, onError: (_e, op) => errors.push(op) });
-    const tenantId = randomUUID();
-    const a = await stores.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 1, limits: { capacity: 8, refillPerSecond: 0.0001 }, claim: { ref: { tenantId, scope: "s", key: "k" }, fingerprint: "f", leaseMs: 1000 }, charge: { capability: "a.b", credits: 1, grant: 10 } });
-    expect(a).toMatchObject({ bucket: { allowed: true, remaining: 1 }, claim: { outcome: "unavailable" }, credits: { outcome: "unavailable" } });
-    expect(errors).toEqual(["admit"]);
-    const closed = createPostgresStores({ pool: broken, failure: { buckets: "closed" } });
-    await expect(closed.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 1, limits })).rejects.toThrow(/refused/);
   });
 });
 
@@ -237,6 +292,34 @@ describe("sweep", () => {
   });
 });
 
+describe("sweep of a backlog", () => {
+  it("deletes every expired row however many there are, in batches of `limit`, one table per statement", async () => {
+    const { pool, schema } = use();
+    const tenantId = randomUUID();
+    await pool.query(`INSERT INTO "${schema}".idempotency (tenant_id, scope, key, state, fingerprint, token, until_ms)
+      SELECT $1, 's', 'k' || g, 'in_flight', 'fp', g, 1 FROM generate_series(1, 2500) g`, [tenantId]);
+    await pool.query(`INSERT INTO "${schema}".buckets (tenant_id, id, tokens, at_ms, full_ms) SELECT $1, 'b' || g, 1, 1, 1 FROM generate_series(1, 2300) g`, [tenantId]);
+    await pool.query(`INSERT INTO "${schema}".idempotency (tenant_id, scope, key, state, fingerprint, token, until_ms) VALUES ($1, 's', 'live', 'in_flight', 'fp', 0, 1e15)`, [tenantId]);
+    const sent: string[] = [];
+    const counting = {
+      query: (c: { text: string }) => (sent.push(c.text), pool.query(c as never)),
+      connect: async () => {
+        const client = await pool.connect();
+        return { query: (c: { text: string }) => (sent.push(c.text), client.query(c as never)), release: (e?: Error | boolean) => client.release(e), processID: (client as unknown as { processID: number }).processID };
+      },
+    };
+    const stores = createPostgresStores({ pool: counting as never, schema });
+    expect(await stores.sweep(1000)).toBeGreaterThanOrEqual(4800);
+    const left = async (table: string) => Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".${table} WHERE tenant_id = $1`, [tenantId])).rows[0].n);
+    expect(await left("idempotency")).toBe(1); // the live one
+    expect(await left("buckets")).toBe(0);
+    // Each statement sweeps one table: bucket rows are never held while idempotency rows are deleted.
+    expect(sent.every((t) => /sweep_buckets|sweep_idempotency/.test(t) && !(/sweep_buckets/.test(t) && /sweep_idempotency/.test(t)))).toBe(true);
+    expect(sent.filter((t) => /sweep_buckets/.test(t)).length).toBeGreaterThanOrEqual(3);
+    expect(sent.filter((t) => /sweep_idempotency/.test(t)).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe("the key invalidation feed", () => {
   it("forgets a changed key in another cache through LISTEN/NOTIFY", async () => {
     const stores = createPostgresStores(use());
@@ -252,6 +335,76 @@ describe("the key invalidation feed", () => {
     } finally {
       await stop();
       await client.end();
+    }
+  });
+
+  it("while the feed is lost and PostgreSQL answers, serves no revocation from a stale cache, and a watch then opens one listener, not two", async () => {
+    const { pool, schema } = use();
+    const name = `outage-${schema}`;
+    const listeners = async () => Number((await pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1", [name])).rows[0].n);
+    // A long reconnect delay: the outage lasts, and only clearing during it can show the revocation.
+    const connected = await connectPostgresStores({ pool, schema, listener: () => new pg.Client({ connectionString: testUrl(), application_name: name, keepAlive: true }), reconnectDelayMs: 8000, heartbeatMs: 200, sweepIntervalMs: 0 });
+    const cache = createVerifiedKeyCache({ store: connected.stores.keys, hasher, ttlMs: 60_000 });
+    try {
+      // Minted before the feed listens: its own notification can never empty the cache later.
+      const { key, record } = await mintApiKey(connected.stores.keys, hasher, { tenantId: randomUUID() });
+      await connected.watch(cache);
+      await waitFor("the key cached", async () => (await cache.lookup(key)) !== null && cache.size === 1);
+      const lostAt = Date.now();
+      await pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [name]);
+      await waitFor("the listener gone", async () => (await listeners()) === 0);
+      await waitFor("the cache cleared on the loss", () => cache.size === 0, 5000);
+      expect((await cache.lookup(key))?.revoked_at).toBeNull(); // cached again during the outage
+      await connected.stores.keys.patch(record.tenant_id, record.id, { revokedAt: "2026-11-23T09:00:00.000Z" });
+      await waitFor("the revocation seen during the outage", async () => (await cache.lookup(key))?.revoked_at !== null, 3000, 20);
+      expect(await listeners()).toBe(0); // still in the outage: no notification could have told it
+      // A watch during the outage opens the feed now; the pending retry then opens no second one.
+      const other = createVerifiedKeyCache({ store: connected.stores.keys, hasher, ttlMs: 60_000 });
+      await connected.watch(other);
+      expect(await listeners()).toBe(1);
+      await sleep(Math.max(0, 8500 - (Date.now() - lostAt)));
+      expect(await listeners()).toBe(1);
+    } finally {
+      await connected.close();
+    }
+  });
+
+  it("treats a connection that stopped answering as a lost feed (the heartbeat), and clears the cache", async () => {
+    const { pool, schema } = use();
+    // A TCP relay to PostgreSQL that can go silent without closing: a dead network path.
+    const [host, port] = [new URL(testUrl()).hostname || "127.0.0.1", Number(new URL(testUrl()).port || 5432)];
+    let silent = false;
+    const sockets: import("node:net").Socket[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = connect(port, host);
+      sockets.push(inbound, outbound);
+      inbound.on("data", (d) => void (silent || outbound.write(d)));
+      outbound.on("data", (d) => void (silent || inbound.write(d)));
+      inbound.on("error", () => {});
+      outbound.on("error", () => {});
+      inbound.on("close", () => outbound.destroy());
+      outbound.on("close", () => inbound.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+    const relayUrl = new URL(testUrl());
+    relayUrl.hostname = "127.0.0.1";
+    relayUrl.port = String((relay.address() as { port: number }).port);
+    const errors: unknown[] = [];
+    const connected = await connectPostgresStores({ pool, schema, listener: () => new pg.Client({ connectionString: relayUrl.toString() }), reconnectDelayMs: 60_000, heartbeatMs: 150, sweepIntervalMs: 0, onError: (e, op) => op === "connection" && errors.push(e) });
+    const cache = createVerifiedKeyCache({ store: connected.stores.keys, hasher, ttlMs: 60_000 });
+    try {
+      // Minted before the feed listens: its own notification can never empty the cache later.
+      const { key } = await mintApiKey(connected.stores.keys, hasher, { tenantId: randomUUID() });
+      await connected.watch(cache);
+      await waitFor("the key cached", async () => (await cache.lookup(key)) !== null && cache.size === 1);
+      silent = true;
+      await waitFor("the feed taken for lost", () => errors.length > 0, 10_000);
+      expect(String(errors[0])).toMatch(/heartbeat/);
+      await waitFor("the cache cleared", () => cache.size === 0, 5000);
+    } finally {
+      await connected.close();
+      for (const s of sockets) s.destroy();
+      relay.close();
     }
   });
 

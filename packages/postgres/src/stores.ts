@@ -31,9 +31,10 @@ export interface PostgresStores {
   /** The channel key writes notify on: `alloovium_keys_<schema>`. */
   readonly invalidationChannel: string;
   /**
-   * Deletes up to `limit` expired bucket and idempotency rows (each table), skipping rows a
-   * request holds (it never blocks one). Resolves to how many it deleted. `connectPostgresStores`
-   * runs it on a timer.
+   * Deletes every expired bucket and idempotency row, in batches of `limit` rows of one table
+   * (each batch its own statement and transaction, the two tables never in the same one),
+   * yielding between batches and skipping rows a request holds (it never blocks one). Resolves
+   * to how many it deleted. `connectPostgresStores` runs it on a timer.
    */
   sweep(limit?: number): Promise<number>;
 }
@@ -65,8 +66,19 @@ export function createPostgresStores(options: PostgresStoresOptions): PostgresSt
     invalidationChannel: channelOf(db.schema),
     async sweep(limit = 1000) {
       if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError("sweep: `limit` must be an integer >= 1");
-      const rows = await db.query<{ n: string }>(`SELECT ${db.q}.sweep($1) AS n`, [limit]);
-      return Number(rows[0]!.n);
+      let total = 0;
+      // One table per call, each call its own transaction; batches until one finds fewer than
+      // `limit`, yielding to requests between batches.
+      for (const fn of ["sweep_buckets", "sweep_idempotency"]) {
+        for (;;) {
+          const rows = await db.query<{ n: string }>(`SELECT ${db.q}.${fn}($1) AS n`, [limit]);
+          const n = Number(rows[0]!.n);
+          total += n;
+          if (n < limit) break;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
+      return total;
     },
   };
 }
@@ -107,6 +119,9 @@ export async function watchKeyInvalidations(cache: VerifiedKeyCache, client: PgC
   };
 }
 
+/** While the feed is lost and PostgreSQL answers, the caches are cleared this often (ms). */
+const OUTAGE_CLEAR_MS = 100;
+
 /** Options of `connectPostgresStores`: those of `createPostgresStores`, the listener and the start-up steps. */
 export interface ConnectPostgresStoresOptions extends PostgresStoresOptions {
   /**
@@ -120,6 +135,13 @@ export interface ConnectPostgresStoresOptions extends PostgresStoresOptions {
   readonly sweepIntervalMs?: number;
   /** How long to wait before opening the feed again after it was lost (ms). @default 1000 */
   readonly reconnectDelayMs?: number;
+  /**
+   * How often the feed's connection is checked (`SELECT 1` on it, given as long to answer; ms;
+   * 0: never). A connection that died without closing (a lost network path) looks like a quiet
+   * one: the check is what tells them apart, and a failed check is a lost feed.
+   * @default 5000
+   */
+  readonly heartbeatMs?: number;
   /**
    * Told of every PostgreSQL failure a store absorbed and of the feed's connection errors, as
    * operation `"connection"` (once per distinct message until the feed is listening again), and
@@ -141,13 +163,16 @@ export interface ConnectedPostgresStores {
 /**
  * Checks the pool answers, migrates (unless `migrate: false`), builds the stores, starts the
  * sweep and gives the key-invalidation watch and the close that go with them. The watch holds a
- * dedicated `pg.Client` from `listener()`; when its connection is lost it opens a new one every
- * `reconnectDelayMs` until it listens again, then clears the watched caches (notifications sent
- * meanwhile are lost: the cache's `ttlMs` bounds how late a change is seen until then). If the
- * pool cannot answer, the promise rejects with an Error naming the cause.
+ * dedicated `pg.Client` from `listener()` (make it with `keepAlive: true`), checked every
+ * `heartbeatMs`; when its connection is lost (closed, or silent past a heartbeat) it opens a new
+ * one every `reconnectDelayMs` until it listens again. Notifications sent meanwhile are lost, so
+ * while the feed is down the watched caches are cleared every 100 ms as long as the pool answers
+ * (a key then read is fresh; while PostgreSQL does not answer no key can change, and cached keys
+ * keep working), and once more when it listens again. If the pool cannot answer, the promise
+ * rejects with an Error naming the cause.
  * @example
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
- * const pgStores = await connectPostgresStores({ pool, listener: () => new pg.Client({ connectionString: process.env.DATABASE_URL }),
+ * const pgStores = await connectPostgresStores({ pool, listener: () => new pg.Client({ connectionString: process.env.DATABASE_URL, keepAlive: true }),
  *   onError: (e, operation) => console.error(`postgres ${operation}:`, e) });
  * const policy = createPolicy({ environment: "live", stores: pgStores.stores, keyHasher });
  * await pgStores.watch(policy.keyCache);
@@ -155,11 +180,12 @@ export interface ConnectedPostgresStores {
  */
 export async function connectPostgresStores(options: ConnectPostgresStoresOptions): Promise<ConnectedPostgresStores> {
   if (!options || typeof options !== "object") throw new TypeError("connectPostgresStores: options are required");
-  const { listener, migrate: runMigrate = true, sweepIntervalMs = 60_000, reconnectDelayMs = 1000, ...rest } = options;
+  const { listener, migrate: runMigrate = true, sweepIntervalMs = 60_000, reconnectDelayMs = 1000, heartbeatMs = 5000, ...rest } = options;
   const stores = createPostgresStores(rest);
   if (typeof listener !== "function") throw new TypeError("connectPostgresStores: `listener` must be a function making a new pg Client");
   if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs < 0) throw new TypeError("connectPostgresStores: `sweepIntervalMs` must be a number of ms >= 0");
   if (!Number.isFinite(reconnectDelayMs) || reconnectDelayMs < 0) throw new TypeError("connectPostgresStores: `reconnectDelayMs` must be a number of ms >= 0");
+  if (!Number.isFinite(heartbeatMs) || heartbeatMs < 0) throw new TypeError("connectPostgresStores: `heartbeatMs` must be a number of ms >= 0");
   const schema = checkSchema("connectPostgresStores", options.schema);
   const onError = options.onError;
   try {
@@ -187,19 +213,57 @@ export async function connectPostgresStores(options: ConnectPostgresStoresOption
     for (const digest of msg.payload.split("\n")) if (digest) for (const c of caches) c.invalidate(digest);
   };
 
+  // While the feed is lost, a change another instance makes is not heard: the caches are
+  // cleared every OUTAGE_CLEAR_MS for as long as PostgreSQL answers (a key read then is fresh),
+  // and left alone while it does not (no key can change then, and cached keys keep working).
+  let outage: ReturnType<typeof setInterval> | undefined;
+  let probing = false;
+  const clearWhileLost = () => {
+    if (probing || closed) return;
+    probing = true;
+    options.pool
+      .query({ text: "SELECT 1", query_timeout: OUTAGE_CLEAR_MS * 10 })
+      .then(() => {
+        if (!client && !closed) for (const cache of caches) cache.clear();
+      })
+      .catch(() => {})
+      .finally(() => (probing = false));
+  };
+  const lostFeed = () => {
+    clearWhileLost();
+    if (!outage && !closed) {
+      outage = setInterval(clearWhileLost, OUTAGE_CLEAR_MS);
+      outage.unref?.();
+    }
+  };
+  const foundFeed = () => {
+    if (outage) clearInterval(outage);
+    outage = undefined;
+    for (const cache of caches) cache.clear();
+  };
+
   /** Opens the feed: a new client, LISTEN, then the caches cleared. Retries until closed. */
   function open(): Promise<void> {
+    if (client) return Promise.resolve();
+    // A retry pending from a lost connection is this open: never a second client.
+    if (retry) clearTimeout(retry);
+    retry = undefined;
     return (opening ??= (async () => {
       const c = listener();
       let lost = false;
+      let heartbeat: ReturnType<typeof setInterval> | undefined;
       const onLost = (e?: unknown) => {
         if (lost) return;
         lost = true;
+        if (heartbeat) clearInterval(heartbeat);
         if (e) report(e);
         c.removeListener("notification", onNotification);
-        if (client === c) client = undefined;
+        const wasListening = client === c;
+        if (wasListening) client = undefined;
         c.end().catch(() => {});
-        if (!closed) retry = setTimeout(() => void open().catch(() => {}), reconnectDelayMs);
+        if (closed) return;
+        if (wasListening) lostFeed();
+        if (!retry) retry = setTimeout(() => ((retry = undefined), void open().catch(() => {})), reconnectDelayMs);
       };
       c.on("error", onLost);
       c.on("end", () => onLost());
@@ -219,14 +283,28 @@ export async function connectPostgresStores(options: ConnectPostgresStoresOption
       }
       client = c;
       seen.clear();
-      for (const cache of caches) cache.clear();
+      foundFeed();
+      if (heartbeatMs > 0) {
+        let beating = false;
+        heartbeat = setInterval(() => {
+          if (beating || lost) return;
+          beating = true;
+          c.query({ text: "SELECT 1", query_timeout: heartbeatMs })
+            .catch((e: unknown) => onLost(new Error(`the key invalidation feed's connection did not answer its heartbeat: ${e instanceof Error ? e.message : String(e)}`, { cause: e })))
+            .finally(() => (beating = false));
+        }, heartbeatMs);
+        heartbeat.unref?.();
+      }
     })());
   }
 
+  let sweeping = false;
   const sweeper =
     sweepIntervalMs > 0
       ? setInterval(() => {
-          stores.sweep().catch((e) => onError?.(e, "sweep"));
+          if (sweeping) return; // a backlog still being swept
+          sweeping = true;
+          stores.sweep().catch((e) => onError?.(e, "sweep")).finally(() => (sweeping = false));
         }, sweepIntervalMs)
       : undefined;
   sweeper?.unref?.();
@@ -245,6 +323,7 @@ export async function connectPostgresStores(options: ConnectPostgresStoresOption
         closed = true;
         if (sweeper) clearInterval(sweeper);
         if (retry) clearTimeout(retry);
+        if (outage) clearInterval(outage);
         await opening?.catch(() => {});
         const c = client;
         client = undefined;

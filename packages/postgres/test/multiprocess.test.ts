@@ -4,7 +4,7 @@ import { mintApiKey, mintPrincipal, TEST_PEPPER } from "@alloovium/core/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresStores, type MigrateResult } from "../src/index";
 import { testUrl, useSchema } from "./helpers";
-import { dropSchema, schemaName, waitFor } from "./pg-server";
+import { dropSchema, schemaName, sleep, waitFor } from "./pg-server";
 import { Worker } from "./workers";
 
 // Four real processes, each with its own pool, stores and LISTEN feed, on one database.
@@ -37,6 +37,31 @@ describe("migrations", () => {
       const rows = (await use().pool.query(`SELECT version FROM "${fresh}".alloovium_migrations ORDER BY version`)).rows.map((r) => r.version);
       expect(rows).toEqual(appliers[0]!.applied);
     } finally {
+      await Promise.all(more.map((w) => w.stop()));
+      await dropSchema(use().pool, fresh);
+    }
+  });
+});
+
+describe("migrations on pools with a short statement_timeout", () => {
+  it("migrate once when 8 processes wait longer than their statement_timeout for the lock, with no error in any", async () => {
+    const fresh = schemaName("migrate8slow");
+    const { pool } = use();
+    const more = [new Worker(testUrl(), use().schema), new Worker(testUrl(), use().schema), new Worker(testUrl(), use().schema), new Worker(testUrl(), use().schema)];
+    const holder = await pool.connect();
+    try {
+      await Promise.all(more.map((w) => w.ready));
+      // Another session holds the migration lock well past the workers' 200 ms limit.
+      await holder.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [`alloovium-migrate:${fresh}`]);
+      const running = [...workers, ...more].map((w) => w.run<MigrateResult & { statementTimeout: string }>({ type: "migrate", schema: fresh, statementTimeoutMs: 200 }));
+      await waitFor("8 migrations waiting for the lock", async () => Number((await pool.query("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0].n) >= 8, 30_000);
+      await sleep(1000);
+      await holder.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [`alloovium-migrate:${fresh}`]);
+      const results = await Promise.all(running);
+      expect(results.filter((r) => r.applied.length > 0)).toHaveLength(1);
+      expect(results.map((r) => [r.version, r.statementTimeout])).toEqual(Array.from({ length: 8 }, () => ["004", "200ms"]));
+    } finally {
+      holder.release();
       await Promise.all(more.map((w) => w.stop()));
       await dropSchema(use().pool, fresh);
     }
