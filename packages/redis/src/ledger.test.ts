@@ -474,6 +474,19 @@ describe("the review of Redis in front of a ledger", () => {
     for (const t of tenants) expect(await ledger.balance(t)).toBe(9);
   });
 
+  it("tells onError when usage is read before the tenant's queue could be flushed (another flusher holds it), and answers the ledger's usage", async () => {
+    const ledger = new MemoryCreditLedger();
+    const told: string[] = [];
+    const s = createRedisStores({ client, keyPrefix, commandTimeoutMs, ledger, ledgerFlush: { autoStart: false }, onError: (_, op) => void told.push(op) });
+    const tenantId = randomUUID();
+    await s.admission.admit(charge(tenantId, 1, { grant: 10 }));
+    await client.set(layout.ledgerLease(tenantId), "another flusher", "PX", 60_000);
+    expect(await s.credits.usage(tenantId, 0)).toEqual([]);
+    expect(told).toContain("usage");
+    await client.del(layout.ledgerLease(tenantId));
+    expect((await s.credits.usage(tenantId, 0)).map((u) => u.calls)).toEqual([1]);
+  });
+
   it("sets aside an entry the ledger refuses three rounds in a row, tells onError, and records the tenant's later entries", async () => {
     const ledger = new (class extends MemoryCreditLedger {
       override async append(entries: readonly LedgerEntry[]): Promise<void | Map<string, number>> {
