@@ -71,6 +71,22 @@ export async function connectPostgres(url: string, schema: string, log: (line: s
   }
 }
 
+/** A `pg.Pool` constructor (the `pg` package is loaded only when a database is configured). */
+type PoolClass = new (config: { connectionString: string; max: number; connectionTimeoutMillis: number; statement_timeout: number }) => import("pg").Pool;
+
+/**
+ * The ledger's two pools: `flush` (2 connections) for the background appends, `load` (2) for the
+ * request path's balance loads and usage reads. Each connection has a `statement_timeout` on
+ * the server (flush 5 s, below the flush's 10 s lease, so an append the client gave up on never
+ * commits after another flusher took the batch; load 2 s), beside the stores' own query timeout.
+ */
+export function ledgerPools(Pool: PoolClass, databaseUrl: string, log: (line: string) => void): { readonly flush: import("pg").Pool; readonly load: import("pg").Pool } {
+  const flush = new Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: 2000, statement_timeout: 5000 });
+  const load = new Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: 1000, statement_timeout: 2000 });
+  for (const p of [flush, load]) p.on("error", (e) => log(`postgres: ${e.message}`));
+  return { flush, load };
+}
+
 /**
  * Redis in front of PostgreSQL: PostgreSQL holds the key records (read on a cache miss; its
  * LISTEN feed keeps every instance's key cache in step), the credit ledger and usage; Redis holds
@@ -82,13 +98,22 @@ export async function connectRedisInFrontOfPostgres(redisUrl: string, keyPrefix:
   const { PostgresLedger } = await import("@alloovium/postgres");
   // The PostgreSQL side first (migrated, keys and their feed), then Redis with the ledger behind it.
   const durable = await connectPostgres(databaseUrl, schema, log);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 2000 });
-  pool.on("error", (e) => log(`postgres: ${e.message}`));
+  const pools = ledgerPools(pg.Pool, databaseUrl, log);
+  const end = () => Promise.all([pools.flush.end(), pools.load.end()]);
+  // Appends on the flush's own pool, balance loads and usage reads (the request path) on another:
+  // a flush of big batches never makes a request wait for a connection.
+  const flushing = new PostgresLedger({ pool: pools.flush, schema });
+  const loading = new PostgresLedger({ pool: pools.load, schema });
+  const ledger: CreditLedger = {
+    append: (entries) => flushing.append(entries),
+    balance: (tenantId) => loading.balance(tenantId),
+    usage: (tenantId, sinceMs) => loading.usage(tenantId, sinceMs),
+  };
   let redis: ConnectedRedisStores;
   try {
-    redis = await connectRedis(redisUrl, keyPrefix, log, new PostgresLedger({ pool, schema }));
+    redis = await connectRedis(redisUrl, keyPrefix, log, ledger);
   } catch (e) {
-    await pool.end().catch(() => {});
+    await end().catch(() => {});
     await durable.close().catch(() => {});
     throw e;
   }
@@ -98,7 +123,7 @@ export async function connectRedisInFrontOfPostgres(redisUrl: string, keyPrefix:
     watch: (cache) => durable.watch(cache),
     close: async () => {
       await redis.close(); // the ledger's last flush, then the connections
-      await pool.end();
+      await end();
       await durable.close();
     },
   };

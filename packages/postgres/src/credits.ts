@@ -156,12 +156,16 @@ export class PostgresLedger implements CreditLedger {
     this.#retentionMs = checkRetention("PostgresLedger", options.usageRetentionMs);
   }
 
-  /** Records the entries (see `CreditLedger.append`); resolves once committed. */
-  async append(entries: readonly LedgerEntry[]): Promise<void> {
+  /**
+   * Records the entries (see `CreditLedger.append`); resolves once committed, to each tenant's
+   * balance right after the batch (tenant id -> balance; read in the same transaction; a tenant
+   * whose every entry is held back has none).
+   */
+  async append(entries: readonly LedgerEntry[]): Promise<Map<string, number>> {
     if (!Array.isArray(entries)) throw new TypeError("PostgresLedger.append: `entries` must be an array");
     entries.forEach(checkEntry);
-    if (entries.length === 0) return;
-    await this.#db.query(`SELECT ${this.#db.q}.ledger_append($1, $2, $3, $4, $5, $6, $7)`, [
+    if (entries.length === 0) return new Map();
+    const rows = await this.#db.query<{ tenant_id: string; balance: string }>(`SELECT tenant_id, balance FROM ${this.#db.q}.ledger_append_balances($1, $2, $3, $4, $5, $6, $7)`, [
       entries.map((e) => e.id),
       entries.map((e) => e.tenantId),
       entries.map((e) => e.kind),
@@ -170,6 +174,7 @@ export class PostgresLedger implements CreditLedger {
       entries.map((e) => e.reservation),
       entries.map((e) => e.at),
     ]);
+    return new Map(rows.map((r) => [r.tenant_id, Number(r.balance)]));
   }
 
   async balance(tenantId: string): Promise<number | null> {

@@ -21,8 +21,8 @@ const limits = { capacity: 100, refillPerSecond: 1 };
 
 describe("migrate", () => {
   it("ships versioned migrations and applies none a second time", async () => {
-    expect(migrations().map((m) => m.version)).toEqual(["001", "002", "003", "004"]);
-    expect(await migrate(use().pool, { schema: use().schema })).toEqual({ applied: [], version: "004" });
+    expect(migrations().map((m) => m.version)).toEqual(["001", "002", "003", "004", "005"]);
+    expect(await migrate(use().pool, { schema: use().schema })).toEqual({ applied: [], version: "005" });
   });
 
   it("refuses a schema name that is not a plain lower-case identifier", async () => {
@@ -36,9 +36,9 @@ describe("migrate", () => {
     const cli = [join(here, "cli.ts"), "migrate", "--schema", schema, "--url", testUrl()];
     try {
       const first = await run(process.execPath, ["--import", "tsx", ...cli], { cwd: join(here, "..") });
-      expect(first.stdout).toMatch(/applied 001_keys[\s\S]*schema t_cli_\w+ at version 004\n$/);
+      expect(first.stdout).toMatch(/applied 001_keys[\s\S]*schema t_cli_\w+ at version 005\n$/);
       const again = await run(process.execPath, ["--import", "tsx", ...cli], { cwd: join(here, "..") });
-      expect(again.stdout).toMatch(/at version 004 \(up to date\)/);
+      expect(again.stdout).toMatch(/at version 005 \(up to date\)/);
       await expect(run(process.execPath, ["--import", "tsx", join(here, "cli.ts"), "migrat"], { cwd: join(here, "..") })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage: alloovium-postgres migrate/) });
     } finally {
       await dropSchema(use().pool, schema);

@@ -59,7 +59,7 @@ describe("migrations on pools with a short statement_timeout", () => {
       await holder.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [`alloovium-migrate:${fresh}`]);
       const results = await Promise.all(running);
       expect(results.filter((r) => r.applied.length > 0)).toHaveLength(1);
-      expect(results.map((r) => [r.version, r.statementTimeout])).toEqual(Array.from({ length: 8 }, () => ["004", "200ms"]));
+      expect(results.map((r) => [r.version, r.statementTimeout])).toEqual(Array.from({ length: 8 }, () => ["005", "200ms"]));
     } finally {
       holder.release();
       await Promise.all(more.map((w) => w.stop()));

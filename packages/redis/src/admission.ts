@@ -10,7 +10,7 @@ import {
 } from "@alloovium/core/store-kit";
 import { BUCKET_LUA, BUCKETS_ALL_LUA, resultOf, resultsOf, type RedisBucketStore } from "./buckets";
 import { randomUUID } from "node:crypto";
-import { checkReservation, CREDITS_LUA, LEDGER_CREDITS_LUA, type RedisCreditStore } from "./credits";
+import { checkReservation, CREDITS_LUA, LEDGER_CREDITS_LUA, LedgerQueueFull, type RedisCreditStore } from "./credits";
 import { CLAIM_LUA, claimOf, type RedisIdempotencyStore } from "./idempotency";
 import { kFallback, kFallbackAll, kInternals } from "./internal";
 import type { LedgerFlusher } from "./ledger";
@@ -20,7 +20,8 @@ import { defineScript } from "./script";
 type AdmitKeys =
   | readonly [bucket: string, record: string, sequence: string]
   | readonly [bucket: string, record: string, sequence: string, balance: string, usagePrefix: string]
-  | readonly [bucket: string, record: string, sequence: string, balance: string, usagePrefix: string, tenantBucket: string];
+  | readonly [bucket: string, record: string, sequence: string, balance: string, usagePrefix: string, tenantBucket: string]
+  | readonly [bucket: string, record: string, sequence: string, balance: string, ledgerQueue: string, tenantBucket: string, opened: string];
 
 type AdmitHead = readonly [cost: number, capacity: number, refillPerSecond: number, deadline: number, fingerprint: string, leaseMs: number];
 type AdmitCredits = readonly [price: number | "", grant: number | "", capability: string, usageRetentionMs: number | ""];
@@ -36,7 +37,7 @@ type AdmitArgs =
   | AdmitHead
   | readonly [...AdmitHead, ...AdmitCredits]
   | readonly [...AdmitHead, ...AdmitCredits, ...AdmitTenant]
-  | readonly [...AdmitHead, ...AdmitCredits, ...AdmitTenant, reservation: string];
+  | readonly [...AdmitHead, ...AdmitCredits, ...AdmitTenant, reservation: string, maxQueued: number];
 
 /** The raw reply of `ADMIT_SCRIPT` (decoded by `RedisAdmission`, which knows what it asked for). */
 type AdmitReply = readonly [
@@ -66,28 +67,52 @@ type AdmitReply = readonly [
  * bucket, is taken with KEYS[1] all or nothing.
  * ARGV[6] leaseMs 0 = no claim; without ARGV[7] (or with '') nothing is metered; ARGV[11],
  * ARGV[12] with KEYS[6] only ('' without it when ARGV[13] follows).
- * In front of a ledger, ARGV[13] is the charge's reservation id and KEYS[5] the tenant's ledger
- * queue instead of the usage prefix: the balance key must exist (else the script writes nothing
- * and answers `unknown`: the caller loads the balance from the ledger and runs it again), a
- * charge (0 credits included) is queued as a ledger entry, and no usage is counted in Redis.
+ * In front of a ledger, ARGV[13] is the charge's reservation id, ARGV[14] the most entries the
+ * tenant's queue may hold (0 = no limit), KEYS[5] the tenant's ledger queue instead of the usage
+ * prefix, KEYS[6] the tenant bucket or a placeholder, KEYS[7] the opened marker: the balance key
+ * must exist (else the script writes nothing and answers `unknown`: the caller loads the balance
+ * from the ledger and runs it again; or, when the buckets would refuse, answers the refusal with
+ * no credit part, so that a 429 never waits for the ledger), and the queue must not be full
+ * (else it writes nothing and answers `full` unless the buckets would refuse); a charge (0
+ * credits included) is queued as a ledger entry after the opening grant of a balance kept
+ * before the ledger (`ledger_open`), and no usage is counted in Redis.
  * Returns { 1 | 0 | -1 late, tokens, server now ms, claim outcome | '', token | response JSON | '',
  * 'charged' | 'insufficient' | 'balance' | 'unknown' | '', balance, credits charged, hour ms,
  * [ tenant bucket tokens before the cost, in millionths | '' ], [ ledger queue length after ] }.
  */
 export const ADMIT_SCRIPT = defineScript<AdmitKeys, AdmitArgs, AdmitReply>({
   name: "admit",
-  keys: ["bucket", "idempotency record", "the tenant's token counter", "credit balance", "usage key prefix", "tenant-wide bucket"],
-  args: ["cost", "capacity", "refillPerSecond", "deadline", "fingerprint", "leaseMs", "price", "grant", "capability", "usageRetentionMs", "tenant bucket capacity", "tenant bucket refillPerSecond", "reservation"],
+  keys: ["bucket", "idempotency record", "the tenant's token counter", "credit balance", "usage key prefix", "tenant-wide bucket", "opened marker"],
+  args: ["cost", "capacity", "refillPerSecond", "deadline", "fingerprint", "leaseMs", "price", "grant", "capability", "usageRetentionMs", "tenant bucket capacity", "tenant bucket refillPerSecond", "reservation", "maxQueued"],
   uses: [BUCKET_LUA, BUCKETS_ALL_LUA, CLAIM_LUA, CREDITS_LUA, LEDGER_CREDITS_LUA],
   lua: `
 local ledger = ARGV[13] ~= nil
+local tenantBucket = ARGV[11] ~= nil and ARGV[11] ~= ''
 local held
 if ledger then
   held = redis.call('GET', KEYS[4])
-  if not held then return {0, 0, math.floor(now), '', '', 'unknown', '', '', ''} end
+  local stop
+  if not held then stop = 'unknown' elseif ledger_full(KEYS[5], tonumber(ARGV[14])) then stop = 'full' end
+  if stop then
+    -- The bucket's decision first, without taking: a refusal needs no balance (nothing is charged).
+    local cost = tonumber(ARGV[1])
+    local tokens = bucket_held(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), sec, usec)
+    local ok = tokens + 1e-9 >= cost
+    local r = {0, math.floor(tokens * 1000000), math.floor(now), '', '', stop, '', '', ''}
+    if tenantBucket then
+      local shared = bucket_held(KEYS[6], tonumber(ARGV[11]), tonumber(ARGV[12]), sec, usec)
+      ok = ok and shared + 1e-9 >= cost
+      r[10] = math.floor(shared * 1000000)
+    end
+    if ok then return r end
+    if stop == 'unknown' then
+      r[6] = ''
+      return r
+    end
+  end
 end
 local allowed, tokens, shared
-if KEYS[6] then
+if tenantBucket then
   local counts
   allowed, counts = buckets_all({KEYS[1], KEYS[6]}, tonumber(ARGV[1]), {{tonumber(ARGV[2]), tonumber(ARGV[3])}, {tonumber(ARGV[11]), tonumber(ARGV[12])}}, t, sec, usec)
   tokens = counts[1]
@@ -117,7 +142,7 @@ local hour = usage_hour(sec)
 local ok, balance
 if ledger then
   local n
-  ok, balance, n = ledger_charge(KEYS[4], held, KEYS[5], ARGV[9], price, ARGV[13], math.floor(now))
+  ok, balance, n = ledger_charge(KEYS[4], held, KEYS[5], KEYS[7], ARGV[9], price, ARGV[13], math.floor(now))
   r[10] = r[10] or ''
   r[11] = n
 else
@@ -238,9 +263,13 @@ export class RedisAdmission implements Admission {
       k.push(keys.bucket(tenantId, tenant.ref.id));
       args.push(tenant.limits.capacity, tenant.limits.refillPerSecond);
     } else if (reservation !== undefined) {
+      k.push(sequence); // placeholder (untouched): KEYS[7] follows
       args.push("", "");
     }
-    if (reservation !== undefined) args.push(reservation);
+    if (reservation !== undefined) {
+      k.push(keys.ledgerOpened(tenantId));
+      args.push(reservation, flusher!.maxQueued);
+    }
     let reply: AdmitReply;
     for (let loads = 0; ; loads++) {
       try {
@@ -251,6 +280,7 @@ export class RedisAdmission implements Admission {
         // process can tell, no part happened.
         return this.#fallback(request, charge !== undefined, leaseMs, error);
       }
+      if (reply[5] === "full") return this.#unloaded(request, new LedgerQueueFull());
       if (reply[5] !== "unknown") break;
       // Redis has no balance for the tenant (lost, or never seen) and wrote nothing: load it from the ledger, then again.
       try {
@@ -267,6 +297,8 @@ export class RedisAdmission implements Admission {
       : { bucket: resultOf({ allowed, tokens: reply[1] / 1_000_000 }, cost, limits) };
     const claimed = buckets.bucket.allowed && claim ? claimOf(reply[3], reply[4]) : undefined;
     if (!charge) return claimed ? { ...buckets, claim: claimed } : buckets;
+    // Refused by the buckets while the balance is unknown: no credit part (nothing to charge, and no ledger read for a 429).
+    if (reply[5] === "") return buckets;
     const charged = creditsOf(reply);
     // A short balance released the claim inside the script: the request has none.
     if (charged.outcome === "insufficient" || !claimed) return { ...buckets, credits: charged };

@@ -61,20 +61,27 @@ end`,
  * once known (absent = unknown: lost, or a tenant never seen; the caller loads it from the
  * ledger and retries), and every change is appended to the tenant's ledger queue in the same
  * script. Usage is the ledger's, so nothing is counted in Redis.
- * `ledger_charge(bal, held, queue, cap, price, reservation, at)`, on a balance known present
- * (`held`: its value, as GET read it): takes `price` if held and queues the charge entry (amount
- * -price, id = the reservation); answers whether it did, the balance after and the queue's
- * length (0 when refused).
+ * `ledger_charge(bal, held, queue, opened, cap, price, reservation, at)`, on a balance known
+ * present (`held`: its value, as GET read it): queues the opening grant of a balance kept before
+ * the ledger (`ledger_open`), takes `price` if held and queues the charge entry (amount -price,
+ * id = the reservation); answers whether it did, the balance after and the queue's length (0
+ * when refused and nothing queued; 1 when the opening went onto an empty queue).
+ * `ledger_full(queue, max)`: whether the queue holds `max` entries or more (max 0: never).
  */
 export const LEDGER_CREDITS_LUA = luaFragment("ledger-credits", {
-  defines: ["ledger_charge"],
+  defines: ["ledger_charge", "ledger_full"],
   uses: [LEDGER_LUA],
   lua: `
-local function ledger_charge(bal, held, queue, cap, price, reservation, at)
+local function ledger_charge(bal, held, queue, opened, cap, price, reservation, at)
+  local fresh = ledger_open(queue, opened, held, at)
   local balance = tonumber(held)
-  if balance < price then return false, balance, 0 end
+  if balance < price then return false, balance, fresh and 1 or 0 end
   if price > 0 then balance = redis.call('DECRBY', bal, price) end
-  return true, balance, ledger_push(queue, 'charge', reservation, 0 - price, cap, at)
+  local n = ledger_push(queue, 'charge', reservation, 0 - price, cap, at)
+  return true, balance, fresh and 1 or n
+end
+local function ledger_full(queue, max)
+  return max > 0 and redis.call('LLEN', queue) >= max
 end`,
 });
 
@@ -84,39 +91,49 @@ const UNKNOWN = { unknown: true } as const;
 
 /**
  * A charge in front of a ledger: `LEDGER_CREDITS_LUA`'s charge, or `unknown` (nothing written)
- * when the balance key is absent.
- * Returns { 1 charged | 0 refused | 2 unknown | -1 late, balance after, server now ms, hour ms, queue length }.
+ * when the balance key is absent, or `full` (nothing written) when the queue holds `maxQueued`.
+ * Returns { 1 charged | 0 refused | 2 unknown | 3 full | -1 late, balance after, server now ms, hour ms, queue length }.
  */
 export const LEDGER_CHARGE_SCRIPT = defineScript<
-  [balance: string, queue: string],
-  [price: number, reservation: string, capability: string, deadline: number],
+  [balance: string, queue: string, opened: string],
+  [price: number, reservation: string, capability: string, deadline: number, maxQueued: number],
   LedgerReply<{ readonly allowed: boolean; readonly balance: number; readonly hour: number }>
 >({
   name: "ledger-charge",
-  keys: ["credit balance", "ledger queue"],
-  args: ["price", "reservation", "capability", "deadline"],
+  keys: ["credit balance", "ledger queue", "opened marker"],
+  args: ["price", "reservation", "capability", "deadline", "maxQueued"],
   uses: [CREDITS_LUA, LEDGER_CREDITS_LUA],
   lua: `
 local held = redis.call('GET', KEYS[1])
 if not held then return {2, 0, math.floor(now), 0, 0} end
-local ok, balance, n = ledger_charge(KEYS[1], held, KEYS[2], ARGV[3], tonumber(ARGV[1]), ARGV[2], math.floor(now))
+if ledger_full(KEYS[2], tonumber(ARGV[5])) then return {3, 0, math.floor(now), 0, 0} end
+local ok, balance, n = ledger_charge(KEYS[1], held, KEYS[2], KEYS[3], ARGV[3], tonumber(ARGV[1]), ARGV[2], math.floor(now))
 return {ok and 1 or 0, balance, math.floor(now), usage_hour(sec), n}
 `,
   decode: (r) => {
     const reply = r as number[];
     if (reply[0] === 2) return UNKNOWN;
+    if (reply[0] === 3) throw new LedgerQueueFull();
     return { unknown: false, allowed: reply[0] === 1, balance: Number(reply[1]), hour: Number(reply[3]), queued: Number(reply[4]) };
   },
 });
 
+/** A charge found its tenant's ledger queue full (`ledgerFlush.maxQueued`): the flush is behind, the ledger likely down. */
+export class LedgerQueueFull extends Error {
+  constructor() {
+    super("RedisCreditStore: the tenant's ledger queue is full (`ledgerFlush.maxQueued`); the flush to the ledger is behind");
+    this.name = "LedgerQueueFull";
+  }
+}
+
 /**
- * A refund in front of a ledger: adds `credits` back and queues `refund:<reservation>`, or
- * answers unknown (nothing written) when the balance key is absent. 0 credits: the balance only.
+ * A refund in front of a ledger: adds `credits` back and queues `refund:<reservation>` (after the
+ * opening grant of a balance kept before the ledger, see `ledger_open`), or answers unknown (nothing written) when the balance key is absent. 0 credits: the balance only.
  * Returns { balance after | nil when unknown, queue length }.
  */
-export const LEDGER_REFUND_SCRIPT = defineScript<[balance: string, queue: string], [credits: number, capability: string, reservation: string], LedgerReply<{ readonly balance: number }>>({
+export const LEDGER_REFUND_SCRIPT = defineScript<[balance: string, queue: string, opened: string], [credits: number, capability: string, reservation: string], LedgerReply<{ readonly balance: number }>>({
   name: "ledger-refund",
-  keys: ["credit balance", "ledger queue"],
+  keys: ["credit balance", "ledger queue", "opened marker"],
   args: ["credits", "capability", "reservation"],
   uses: [SERVER_CLOCK, LEDGER_LUA],
   lua: `
@@ -124,8 +141,10 @@ local b = redis.call('GET', KEYS[1])
 if not b then return {false, 0} end
 if tonumber(ARGV[1]) == 0 then return {tonumber(b), 0} end
 local t, sec, usec, now = server_clock('0')
+local fresh = ledger_open(KEYS[2], KEYS[3], b, math.floor(now))
 local balance = redis.call('INCRBY', KEYS[1], ARGV[1])
-return {balance, ledger_push(KEYS[2], 'refund', ARGV[3], tonumber(ARGV[1]), ARGV[2], math.floor(now))}
+local n = ledger_push(KEYS[2], 'refund', ARGV[3], tonumber(ARGV[1]), ARGV[2], math.floor(now))
+return {balance, fresh and 1 or n}
 `,
   decode: ledgerBalanceReply,
 });
@@ -135,16 +154,19 @@ return {balance, ledger_push(KEYS[2], 'refund', ARGV[3], tonumber(ARGV[1]), ARGV
  * unknown (nothing written) when the balance key is absent.
  * Returns { balance after | nil when unknown, queue length }.
  */
-export const LEDGER_ADD_SCRIPT = defineScript<[balance: string, queue: string], [credits: number, id: string], LedgerReply<{ readonly balance: number }>>({
+export const LEDGER_ADD_SCRIPT = defineScript<[balance: string, queue: string, opened: string], [credits: number, id: string], LedgerReply<{ readonly balance: number }>>({
   name: "ledger-add",
-  keys: ["credit balance", "ledger queue"],
+  keys: ["credit balance", "ledger queue", "opened marker"],
   args: ["credits", "id"],
   uses: [SERVER_CLOCK, LEDGER_LUA],
   lua: `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {false, 0} end
+local b = redis.call('GET', KEYS[1])
+if not b then return {false, 0} end
 local t, sec, usec, now = server_clock('0')
+local fresh = ledger_open(KEYS[2], KEYS[3], b, math.floor(now))
 local balance = redis.call('INCRBY', KEYS[1], ARGV[1])
-return {balance, ledger_push(KEYS[2], 'topup', ARGV[2], tonumber(ARGV[1]), '', math.floor(now))}
+local n = ledger_push(KEYS[2], 'topup', ARGV[2], tonumber(ARGV[1]), '', math.floor(now))
+return {balance, fresh and 1 or n}
 `,
   decode: ledgerBalanceReply,
 });
@@ -153,6 +175,9 @@ function ledgerBalanceReply(r: unknown): LedgerReply<{ readonly balance: number 
   const reply = r as [number | null, number];
   return reply[0] === null ? UNKNOWN : { unknown: false, balance: Number(reply[0]), queued: Number(reply[1]) };
 }
+
+/** How long after a failed load of a tenant's balance from the ledger the next one fails at once, in ms. */
+const LOAD_RETRY_MS = 1000;
 
 /** How often a script may answer `unknown` in a row (the balance lost again just after its load) before the call fails. */
 const MAX_LOADS = 3;
@@ -312,6 +337,8 @@ export class RedisCreditStore implements CreditStore {
   readonly #onError: (error: unknown, operation: string) => void;
   /** Loads in progress, per tenant: concurrent calls of this process that find the balance unknown load it once. */
   readonly #loading = new Map<string, Promise<void>>();
+  /** Loads that failed, per tenant: until when a load fails at once with the same error. */
+  readonly #failedLoads = new Map<string, { readonly until: number; readonly error: unknown }>();
   /**
    * With `ledger`: the background flush of the ledger queues into it (started unless
    * `ledgerFlush.autoStart` is false; `stop()` it before closing the client).
@@ -341,7 +368,11 @@ export class RedisCreditStore implements CreditStore {
       const reservation = c.reservation ?? randomUUID();
       checkReservation("RedisCreditStore.charge", reservation);
       const reply = await this.#withBalance(c.tenantId, grant, () =>
-        this.#conn.decision(LEDGER_CHARGE_SCRIPT, [this.#keys.credits(c.tenantId), this.#keys.ledgerQueue(c.tenantId)], [credits, reservation, c.capability, 0]),
+        this.#conn.decision(
+          LEDGER_CHARGE_SCRIPT,
+          [this.#keys.credits(c.tenantId), this.#keys.ledgerQueue(c.tenantId), this.#keys.ledgerOpened(c.tenantId)],
+          [credits, reservation, c.capability, 0, this.ledgerFlusher!.maxQueued],
+        ),
       );
       return { allowed: reply.allowed, balance: reply.balance, charged: reply.allowed ? credits : 0, hour: reply.hour };
     }
@@ -364,7 +395,7 @@ export class RedisCreditStore implements CreditStore {
       checkReservation("RedisCreditStore.refund", r.reservation);
       const reservation = r.reservation;
       const reply = await this.#withBalance(r.tenantId, grant, () =>
-        this.#conn.script(LEDGER_REFUND_SCRIPT, [this.#keys.credits(r.tenantId), this.#keys.ledgerQueue(r.tenantId)], [credits, r.capability, reservation]),
+        this.#conn.script(LEDGER_REFUND_SCRIPT, [this.#keys.credits(r.tenantId), this.#keys.ledgerQueue(r.tenantId), this.#keys.ledgerOpened(r.tenantId)], [credits, r.capability, reservation]),
       );
       return reply.balance;
     }
@@ -386,7 +417,7 @@ export class RedisCreditStore implements CreditStore {
     checkCredits("RedisCreditStore.add", "grant", grant, 0);
     if (this.ledgerFlusher) {
       const id = `topup:${randomUUID()}`;
-      const reply = await this.#withBalance(tenantId, grant, () => this.#conn.script(LEDGER_ADD_SCRIPT, [this.#keys.credits(tenantId), this.#keys.ledgerQueue(tenantId)], [credits, id]));
+      const reply = await this.#withBalance(tenantId, grant, () => this.#conn.script(LEDGER_ADD_SCRIPT, [this.#keys.credits(tenantId), this.#keys.ledgerQueue(tenantId), this.#keys.ledgerOpened(tenantId)], [credits, id]));
       return reply.balance;
     }
     return this.#conn.script(ADD_CREDITS_SCRIPT, [this.#keys.credits(tenantId)], [credits, grant]);
@@ -401,12 +432,23 @@ export class RedisCreditStore implements CreditStore {
   load(tenantId: string, grant: number): Promise<void> {
     const flusher = this.ledgerFlusher;
     if (!flusher) return Promise.resolve();
+    // A load that failed a moment ago fails again at once: while the ledger is down, requests of
+    // a tenant whose balance Redis lost do not each wait for its timeout.
+    const failed = this.#failedLoads.get(tenantId);
+    if (failed !== undefined) {
+      if (Date.now() < failed.until) return Promise.reject(failed.error);
+      this.#failedLoads.delete(tenantId);
+    }
     let p = this.#loading.get(tenantId);
     if (!p) {
       p = (async () => {
-        const known = await flusher.ledger.balance(tenantId);
+        const known = await flusher.ledger.balance(tenantId).catch((error: unknown) => {
+          if (this.#failedLoads.size >= 10_000) for (const [t, f] of this.#failedLoads) if (Date.now() >= f.until) this.#failedLoads.delete(t);
+          if (this.#failedLoads.size < 10_000) this.#failedLoads.set(tenantId, { until: Date.now() + LOAD_RETRY_MS, error });
+          throw error;
+        });
         if (known !== null && (typeof known !== "number" || !Number.isSafeInteger(known))) throw new TypeError("RedisCreditStore: `ledger.balance` must answer an integer or null");
-        const seed = await this.#conn.script(LEDGER_SEED_SCRIPT, [this.#keys.credits(tenantId), this.#keys.ledgerQueue(tenantId)], [known ?? grant, known === null ? "1" : "0", tenantId]);
+        const seed = await this.#conn.script(LEDGER_SEED_SCRIPT, [this.#keys.credits(tenantId), this.#keys.ledgerQueue(tenantId), this.#keys.ledgerOpened(tenantId)], [known ?? grant, known === null ? "1" : "0", tenantId]);
         flusher.appended(tenantId, seed.queued);
       })().finally(() => this.#loading.delete(tenantId));
       this.#loading.set(tenantId, p);
@@ -432,7 +474,10 @@ export class RedisCreditStore implements CreditStore {
     // In front of a ledger, usage is the ledger's (Redis counts none, and may forget).
     if (this.ledgerFlusher) {
       // What this tenant has queued (on any instance) is flushed first: a caller reads its own charges.
-      await this.ledgerFlusher.flushTenant(tenantId);
+      if (!(await this.ledgerFlusher.flushTenant(tenantId))) {
+        // A backlog, or another flusher held the queue: told, and the ledger's usage answered as it is.
+        this.#onError(new Error("RedisCreditStore.usage: the tenant's ledger queue could not be flushed first; usage may miss its latest calls"), "usage");
+      }
       return this.ledgerFlusher.ledger.usage(tenantId, sinceMs);
     }
     // The hours that can hold rows, on this process's estimate of the server's clock, with an

@@ -21,6 +21,8 @@ import { createHash } from "node:crypto";
  *                                                  first, each "kind TAB amount TAB at TAB ref TAB capability"
  *                                                  (ledger.ts); appended by the credit scripts
  * - `${prefix}:{${tenant}}:lq:lease`               the flusher holding the tenant's queue (token, PX lease)
+ * - `${prefix}:{${tenant}}:lq:open`                the balance is known to the ledger's queue ('1')
+ * - `${prefix}:{${tenant}}:lq:dead`                entries the ledger refused, set aside (list)
  * - `${prefix}:lq:pending`                         tenants whose queue may hold entries (set; any slot)
  * - `${prefix}:kd:${digest}`                       digest index -> [tenant, id] (any slot)
  * - `${prefix}:kid:${id}`                          id -> tenant (keeps a key in its tenant)
@@ -96,6 +98,20 @@ export class KeyLayout {
   /** The lease of the flusher taking the tenant's queue. */
   ledgerLease(tenantId: string): string {
     return `${this.tenant(tenantId)}:lq:lease`;
+  }
+
+  /**
+   * Present once the tenant's balance is known to the ledger's queue: set by the load, or by the
+   * first ledger-mode script that finds a balance kept before the ledger (it queues the opening
+   * grant then).
+   */
+  ledgerOpened(tenantId: string): string {
+    return `${this.tenant(tenantId)}:lq:open`;
+  }
+
+  /** Entries the ledger refused again and again, set aside so the tenant's queue moves on. */
+  ledgerDead(tenantId: string): string {
+    return `${this.tenant(tenantId)}:lq:dead`;
   }
 
   /** The set of tenants whose ledger queue may hold entries (one key, any slot). */

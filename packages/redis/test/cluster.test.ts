@@ -64,8 +64,9 @@ describe("Redis in front of a ledger on a Cluster", () => {
       expect((await charge(t, "k1")).credits).toMatchObject({ outcome: "charged", balance: 27 });
       expect((await charge(t)).credits).toMatchObject({ outcome: "charged", balance: 24 });
     }
-    // One tenant's pending mark is lost: the first round's SCAN of every master finds its queue.
+    // One tenant's pending mark is lost: the sweep's SCAN of every master finds its queue.
     await client.srem(`${keyPrefix}:lq:pending`, tenants[0]!);
+    await stores.ledgerFlusher!.sweep();
     await stores.ledgerFlusher!.flush();
     for (const t of tenants) expect(await ledger.balance(t)).toBe(24);
     // Redis loses a tenant's balance: loaded from the ledger, on its own node.

@@ -12,11 +12,21 @@ export class MemoryCreditLedger implements CreditLedger {
   /** While true, every call rejects. */
   down = false;
 
-  async append(entries: readonly LedgerEntry[]): Promise<void> {
+  /** Whether `append` answers the tenants' balances (else nothing, as the interface allows). */
+  answersBalances = true;
+  /** Called inside `append` before it records (a test holds a flush open with it). */
+  beforeAppend: (() => Promise<void>) | undefined;
+
+  async append(entries: readonly LedgerEntry[]): Promise<void | Map<string, number>> {
     await Promise.resolve();
+    if (this.beforeAppend) await this.beforeAppend();
     if (this.down) throw new Error("ledger down");
     this.batches.push(entries);
     for (const e of entries) if (!this.entries.has(e.id)) this.entries.set(e.id, e);
+    if (!this.answersBalances) return;
+    const balances = new Map<string, number>();
+    for (const e of this.entries.values()) if (entries.some((x) => x.tenantId === e.tenantId)) balances.set(e.tenantId, (balances.get(e.tenantId) ?? 0) + e.amount);
+    return balances;
   }
 
   async balance(tenantId: string): Promise<number | null> {

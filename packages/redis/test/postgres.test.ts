@@ -21,7 +21,7 @@ import { createRedisStores, type RedisStores } from "../src/index";
 import { KeyLayout } from "../src/keys";
 import { PgProxy, postgres, watchPostgresKeyInvalidations, type TestPostgres } from "./postgres";
 import { testClient, testPrefix } from "./helpers";
-import { RedisServer, waitFor } from "./redis-server";
+import { deleteKeys, RedisServer, waitFor } from "./redis-server";
 import { LedgerWorker } from "./workers";
 
 const keyHasher = createKeyHasher({ peppers: [TEST_PEPPER] });
@@ -281,6 +281,82 @@ describe("the ledger flush while PostgreSQL is down", () => {
     } finally {
       await stores.ledgerFlusher!.stop();
       await redis.del(new KeyLayout(keyPrefix).ledgerPending);
+    }
+  });
+});
+
+describe("Redis balances checked against the PostgreSQL ledger", () => {
+  let db: TestPostgres;
+  let redis: Redis;
+  beforeAll(async () => {
+    db = await postgres("redis_check");
+    redis = testClient();
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await db?.close();
+  });
+  const admit = (stores: RedisStores, tenantId: string, credits: number, grant: number) =>
+    stores.admission.admit({ bucket: { tenantId, id: "key:a" }, cost: 1, limits: { capacity: 1e6, refillPerSecond: 1 }, charge: { capability: "a.b", credits, grant, reservation: randomUUID() } });
+
+  it("a balance Redis reloaded while a flush was committing comes back to the ledger's, never stays above it", async () => {
+    const keyPrefix = testPrefix("reload-race");
+    const layout = new KeyLayout(keyPrefix);
+    const pgLedger = db.ledger();
+    let hold: Promise<void> | undefined;
+    let entered: (() => void) | undefined;
+    // The run's PostgreSQL ledger, with a way to hold one append open before it commits.
+    const ledger = {
+      append: async (entries: Parameters<typeof pgLedger.append>[0]) => {
+        if (hold) {
+          const h = hold;
+          hold = undefined;
+          entered?.();
+          await h;
+        }
+        return pgLedger.append(entries);
+      },
+      balance: (t: string) => pgLedger.balance(t),
+      usage: (t: string, since: number) => pgLedger.usage(t, since),
+    };
+    const stores = createRedisStores({ client: redis, keyPrefix, commandTimeoutMs: 5000, ledger, ledgerFlush: { autoStart: false } });
+    try {
+      const tenantId = randomUUID();
+      await admit(stores, tenantId, 3, 100);
+      let release!: () => void;
+      hold = new Promise<void>((r) => (release = r));
+      const inside = new Promise<void>((r) => (entered = r));
+      const first = stores.ledgerFlusher!.flush();
+      await inside;
+      await redis.del(layout.credits(tenantId), layout.ledgerQueue(tenantId), layout.ledgerLease(tenantId), layout.ledgerOpened(tenantId)); // Redis loses the tenant
+      expect((await admit(stores, tenantId, 2, 100)).credits).toMatchObject({ outcome: "charged", balance: 98 });
+      release();
+      await first;
+      await stores.ledgerFlusher!.flush();
+      expect(await pgLedger.balance(tenantId)).toBe(95);
+      expect(await stores.credits.balance(tenantId, 100)).toBe(95);
+      const entries = await pgLedger.entries(tenantId);
+      expect(entries.reduce((n, e) => n + e.amount, 0)).toBe(95);
+    } finally {
+      await deleteKeys(redis, keyPrefix);
+    }
+  });
+
+  it("a tenant charged on Redis alone before the ledger gets its opening grant: the ledger's balance equals Redis's", async () => {
+    const keyPrefix = testPrefix("opening");
+    const tenantId = randomUUID();
+    try {
+      const alone = createRedisStores({ client: redis, keyPrefix, commandTimeoutMs: 5000 });
+      for (let i = 0; i < 4; i++) await admit(alone, tenantId, 5, 100);
+      const stores = createRedisStores({ client: redis, keyPrefix, commandTimeoutMs: 5000, ledger: db.ledger(), ledgerFlush: { autoStart: false } });
+      expect((await admit(stores, tenantId, 2, 100)).credits).toMatchObject({ outcome: "charged", balance: 78 });
+      await stores.ledgerFlusher!.flush();
+      expect(await db.ledger().balance(tenantId)).toBe(78);
+      // After Redis loses it, the balance loaded is the ledger's: the tenant keeps paying, never 402 from a negative sum.
+      await deleteKeys(redis, new KeyLayout(keyPrefix).tenant(tenantId));
+      expect((await admit(stores, tenantId, 2, 100)).credits).toMatchObject({ outcome: "charged", balance: 76 });
+    } finally {
+      await deleteKeys(redis, keyPrefix);
     }
   });
 });

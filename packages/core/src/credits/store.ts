@@ -124,8 +124,12 @@ export interface CreditLedger {
    * Records the entries atomically as one batch; entries whose id is already recorded are
    * skipped; a refund whose charge is not (yet) recorded is still recorded (flush order).
    * A tenant's balance afterwards equals the sum of its entries.
+   * May resolve to each tenant's balance right after the batch (tenant id -> balance, read in the
+   * same transaction; tenants the ledger holds no balance for left out): a fast store in front
+   * checks its balances against them. Resolving to nothing is allowed (the store then reads
+   * `balance` after the append).
    */
-  append(entries: readonly LedgerEntry[]): Promise<void>;
+  append(entries: readonly LedgerEntry[]): Promise<void | ReadonlyMap<string, number>>;
   /** The tenant's balance (sum of entries), or null when the ledger has no entry for it. */
   balance(tenantId: string): Promise<number | null>;
   /**
