@@ -92,11 +92,13 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
     request.body = policyRequest.body;
     reply.headers(decision.headers);
     (request as Held)[DECISION] = decision; // for onSend, or for the error handler's abort
-    // A reply that ends without our onSend (hijacked, the client gone): settled by its status, nothing stored.
-    if (decision.owes !== "nothing") reply.raw.once("close", () => void settleHeld(request, reply.raw.statusCode));
+    // A reply written without our onSend (hijacked): settled by its status once it has been sent,
+    // nothing stored. Not on "close": a client gone mid-request leaves the handler running, and its
+    // key must stay in flight until the handler answers (or the lease runs out).
+    if (decision.owes !== "nothing") reply.raw.once("finish", () => void settleHeld(request, reply.raw.statusCode));
   }
 
-  /** Settles a decision still held when its reply closed: the key given back, the credits by the status. */
+  /** Settles a decision still held when its reply was sent without our onSend: the key given back, the credits by the status. */
   async function settleHeld(request: FastifyRequest, status: number): Promise<void> {
     const decision = (request as Held)[DECISION];
     if (!decision) return;
@@ -117,6 +119,10 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
     decision.commit({ status: reply.statusCode, headers: reply.getHeaders(), ...(body === undefined ? {} : { body }) }).then(send, send);
   };
 
+  // What every registration of this plugin saw (sibling scopes may each register it): a route is
+  // covered when any of them saw it, by its path or by the capability in its config.
+  const covered = new Set<string>();
+  const coveredIds = new Set<string>();
   const plugin: FastifyPluginAsync = async (app) => {
     app.decorateRequest("principal", null as never);
     app.decorateRequest("policyRequest", null as never);
@@ -130,15 +136,16 @@ export function alloovium(options: AllooviumOptions): AllooviumFastify {
       admit(request, reply, incomingOf(request)).then(() => done(), done);
     });
     // Route-level hooks run after the scope's: appended to each route's own, ours is the last onSend.
-    const covered = new Set<string>();
     app.addHook("onRoute", (route) => {
       for (const method of [route.method].flat()) covered.add(`${method} ${route.url}`);
+      const capability = (route.config as { capability?: Capability } | undefined)?.capability;
+      if (capability) coveredIds.add(capability.id);
       route.onSend = [...(route.onSend ? [route.onSend].flat() : []), capture];
     });
     // Fail closed: a capability's route registered where this plugin's hooks do not reach (another
     // scope, or before the plugin) would run with no policy. Checked for the capabilities passed.
     app.addHook("onReady", (done) => {
-      const outside = [...(options.capabilities ?? [])].find((c) => app.hasRoute({ method: c.method, url: c.routePath }) && !covered.has(`${c.method} ${c.routePath}`));
+      const outside = [...(options.capabilities ?? [])].find((c) => app.hasRoute({ method: c.method, url: c.routePath }) && !covered.has(`${c.method} ${c.routePath}`) && !coveredIds.has(c.id));
       done(outside ? new Error(`@alloovium/fastify: the route of ${outside.id} (${outside.method} ${outside.routePath}) is outside the plugin's scope and would run with no policy: register it after \`app.register(a.plugin)\`, in the same scope or a child of it`) : undefined);
     });
     app.setNotFoundHandler((request, reply) => admit(request, reply, incomingOf(request)));

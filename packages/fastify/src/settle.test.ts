@@ -127,6 +127,20 @@ describe("@alloovium/fastify: fail closed", () => {
     expect((await app.inject({ method: "GET", url: me.routePath, headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(200);
     await app.close();
   });
+
+  it("starts when a capability's route names its path parameter otherwise than the capability does", async () => {
+    const t = createTestPolicy();
+    const { key } = await t.mintKey();
+    const item = defineCapability({ id: "items.get", method: "GET", path: "/items/{id}", cost: 1, idempotent: false });
+    const a = alloovium({ policy: t.policy, capabilities: defineCapabilities([me, item]) });
+    const app = Fastify();
+    await app.register(a.plugin);
+    app.get("/items/:itemId", { config: { capability: item } }, async () => ({ ok: true }));
+    await app.ready();
+    expect((await app.inject({ method: "GET", url: "/items/7" })).statusCode).toBe(401);
+    expect((await app.inject({ method: "GET", url: "/items/7", headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(200);
+    await app.close();
+  });
 });
 
 describe("@alloovium/fastify: a content-type parser the app adds in the plugin's scope", () => {

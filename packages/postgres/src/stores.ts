@@ -119,8 +119,8 @@ export async function watchKeyInvalidations(cache: VerifiedKeyCache, client: PgC
   };
 }
 
-/** While the feed is lost and PostgreSQL answers, the caches are cleared this often (ms). */
-const OUTAGE_CLEAR_MS = 100;
+/** While the feed is lost and PostgreSQL answers, the caches are cleared this often (ms): within the 1 s revocation bound, without turning every key lookup into a database read. */
+const OUTAGE_CLEAR_MS = 500;
 
 /** Options of `connectPostgresStores`: those of `createPostgresStores`, the listener and the start-up steps. */
 export interface ConnectPostgresStoresOptions extends PostgresStoresOptions {
@@ -166,7 +166,7 @@ export interface ConnectedPostgresStores {
  * dedicated `pg.Client` from `listener()` (make it with `keepAlive: true`), checked every
  * `heartbeatMs`; when its connection is lost (closed, or silent past a heartbeat) it opens a new
  * one every `reconnectDelayMs` until it listens again. Notifications sent meanwhile are lost, so
- * while the feed is down the watched caches are cleared every 100 ms as long as the pool answers
+ * while the feed is down the watched caches are cleared every 500 ms as long as the pool answers
  * (a key then read is fresh; while PostgreSQL does not answer no key can change, and cached keys
  * keep working), and once more when it listens again. If the pool cannot answer, the promise
  * rejects with an Error naming the cause.

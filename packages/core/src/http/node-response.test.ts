@@ -57,31 +57,39 @@ describe("settleNodeResponse", () => {
     await s.close();
   });
 
-  it("settles a response that closes before it ends (the client gone): the key is given back, nothing stored", async () => {
+  it("keeps the key in flight while the handler runs on after its client left, then stores the answer it ends with", async () => {
     let handling!: () => void;
     const started = new Promise<void>((resolve) => (handling = resolve));
-    let calls = 0;
+    let finish!: () => void;
+    const later = new Promise<void>((resolve) => (finish = resolve));
     const s = await serve(async (res) => {
-      res.statusCode = 201;
-      if (calls++ > 0) return void res.end("whole");
-      res.write("partial"); // buffered: this response never ends
       handling();
+      await later; // still working after the client has gone
+      res.statusCode = 201;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ run: s.runs() }));
     });
-    // A client that leaves mid-response.
+    // A client that leaves mid-request.
     const r = httpRequest(s.url, { method: "POST", headers: { "idempotency-key": "gone-1" } });
     r.on("error", () => {});
     r.end();
     await started;
     r.destroy();
-    let retry = await fetch(s.url, { method: "POST", headers: { "idempotency-key": "gone-1" } }).catch(() => undefined);
-    for (let i = 0; i < 50 && (!retry || retry.status === 409); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      retry = await fetch(s.url, { method: "POST", headers: { "idempotency-key": "gone-1" } }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the server sees the close
+    const during = await fetch(s.url, { method: "POST", headers: { "idempotency-key": "gone-1" } });
+    expect(during.status).toBe(409); // in flight: the handler is still running
+    await during.text();
+    finish();
+    let replay = await fetch(s.url, { method: "POST", headers: { "idempotency-key": "gone-1" } });
+    for (let i = 0; i < 50 && replay.status === 409; i++) {
+      await replay.text();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      replay = await fetch(s.url, { method: "POST", headers: { "idempotency-key": "gone-1" } });
     }
-    expect(retry?.status).toBe(201);
-    expect(retry?.headers.get("idempotent-replayed")).toBeNull();
-    expect(await retry?.text()).toBe("whole");
-    expect(s.runs()).toBe(2); // ran again, not replayed
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replay.json()).toEqual({ run: 1 });
+    expect(s.runs()).toBe(1); // the handler ran once
     await s.close();
   });
 });

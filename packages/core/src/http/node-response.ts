@@ -57,11 +57,7 @@ export function settleNodeResponse(res: NodeResponseLike, decision: ContinueDeci
     decision.commit({ status: res.statusCode, headers: res.getHeaders(), body: bytes.toString("utf8") }).then(send, send);
     return res;
   };
-  res.once?.("close", () => {
-    if (ended) return;
-    ended = true;
-    target.write = rawWrite;
-    target.end = rawEnd;
-    decision.commit({ status: res.statusCode }).catch(() => {}); // no body: the key given back, the credits by the status
-  });
+  // A client that leaves mid-response settles nothing here: the handler may still be running, so
+  // the key stays in flight (409 to a retry) until the handler ends the response (stored or
+  // refunded as usual) or, if it never does, until the idempotency lease runs out.
 }
