@@ -89,7 +89,7 @@ export function requestLogging(
     // Bun.serve / Deno.serve: the line is told when the handler has its Response (a thrown
     // error is the server's 500, told as such).
     fetch: (handler) => async (request: Request) => {
-      const facts = factsFor(new URL(request.url).pathname);
+      const facts = factsFor(pathOf(request.url));
       const start = performance.now();
       let status = 500;
       try {
@@ -128,6 +128,15 @@ function codeOf(body: string): string | undefined {
     return typeof code === "string" ? code : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The path of a Fetch request's URL; "" when the runtime handed on one that does not parse (a bad Host). */
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return "";
   }
 }
 
