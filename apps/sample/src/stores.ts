@@ -11,7 +11,10 @@ export async function connectRedis(url: string, keyPrefix: string, log: (line: s
   const { Redis } = await import("ioredis");
   const { connectRedisStores } = await import("@alloovium/redis");
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  const subscriber = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  // The watch subscribes again itself on every reconnect (and handles its reply): ioredis's own
+  // resubscribe leaves its promise unhandled, which rejects when the connection closes before it
+  // is answered (an unhandled rejection at shutdown after a Redis restart).
+  const subscriber = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, autoResubscribe: false });
   return connectRedisStores({
     client,
     subscriber,
