@@ -92,26 +92,9 @@ describe("pnpm start (src/main.ts)", () => {
 
   it("keeps keys and balances in PostgreSQL with DATABASE_URL alone: a restarted app still knows them", async () => {
     const schema = `main_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    const env = { DATABASE_URL: inject("databaseUrl"), ALLOOVIUM_DATABASE_SCHEMA: schema, REDIS_URL: "" };
     try {
-      const first = start(env);
-      const { url, key } = await ready(first);
-      const auth = { authorization: `Bearer ${key}` };
-      const created = await fetch(`${url}/api/v2/keys`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "kept", environment: "test", scopes: ["vault:read"] }) });
-      expect(created.status).toBe(201);
-      const made = (await created.json()) as { key: string };
-      expect((await fetch(`${url}/api/v2/vault/projects`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200); // 1 credit
-      first.kill("SIGTERM");
-      await once(first, "exit");
-      const second = await ready(start(env));
-      const again = await fetch(`${second.url}/api/v2/usage`, { headers: { authorization: `Bearer ${key}` } });
-      expect(again.status).toBe(200);
-      const usage = (await again.json()) as { balance: number; data: { capability: string; calls: number }[] };
-      expect(usage.balance).toBe(100_000 - 1);
-      expect(usage.data).toContainEqual(expect.objectContaining({ capability: "vault.projects.list", calls: 1 }));
-      expect((await fetch(`${second.url}/api/v2/me`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200);
+      await keepsAcrossRestart({ DATABASE_URL: inject("databaseUrl"), ALLOOVIUM_DATABASE_SCHEMA: schema, REDIS_URL: "" });
     } finally {
-      for (const child of children.splice(0)) if (child.exitCode === null) (child.kill("SIGTERM"), await once(child, "exit"));
       await dropSchema(inject("databaseUrl"), schema);
     }
   });
@@ -147,7 +130,23 @@ describe("pnpm start (src/main.ts)", () => {
   it("runs Redis in front of PostgreSQL with DATABASE_URL and REDIS_URL: after a stop, Redis restarted empty and a start, keys and balances are still there", async () => {
     const schema = `main_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
     const redis = await RedisServer.start();
-    const env = { DATABASE_URL: inject("databaseUrl"), ALLOOVIUM_DATABASE_SCHEMA: schema, REDIS_URL: redis.url };
+    try {
+      await keepsAcrossRestart({ DATABASE_URL: inject("databaseUrl"), ALLOOVIUM_DATABASE_SCHEMA: schema, REDIS_URL: redis.url }, async () => {
+        await redis.stop();
+        await redis.restart(); // empty
+      });
+    } finally {
+      await redis.destroy();
+      await dropSchema(inject("databaseUrl"), schema);
+    }
+  });
+
+  /**
+   * Creates a key through the API and makes one 1-credit call, stops the app (SIGTERM: with a
+   * ledger, its last flush), runs `between`, starts it again on the same environment: the key
+   * still works, and the balance and usage still show the call.
+   */
+  async function keepsAcrossRestart(env: Record<string, string>, between?: () => Promise<void>): Promise<void> {
     try {
       const first = start(env);
       const { url, key } = await ready(first);
@@ -156,11 +155,9 @@ describe("pnpm start (src/main.ts)", () => {
       expect(created.status).toBe(201);
       const made = (await created.json()) as { key: string };
       expect((await fetch(`${url}/api/v2/vault/projects`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200); // 1 credit
-      // SIGTERM: the ledger's last flush, then the connections close.
       first.kill("SIGTERM");
       await once(first, "exit");
-      await redis.stop();
-      await redis.restart(); // empty
+      await between?.();
       const second = await ready(start(env));
       const again = await fetch(`${second.url}/api/v2/usage`, { headers: { authorization: `Bearer ${key}` } });
       expect(again.status).toBe(200);
@@ -170,8 +167,6 @@ describe("pnpm start (src/main.ts)", () => {
       expect((await fetch(`${second.url}/api/v2/me`, { headers: { authorization: `Bearer ${made.key}` } })).status).toBe(200);
     } finally {
       for (const child of children.splice(0)) if (child.exitCode === null) (child.kill("SIGTERM"), await once(child, "exit"));
-      await redis.destroy();
-      await dropSchema(inject("databaseUrl"), schema);
     }
-  });
+  }
 });
