@@ -1,56 +1,13 @@
-import { fork, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { IpcWorker } from "../../redis/test/workers";
 import type { Job } from "./fixtures/worker";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** A child process running test/fixtures/worker.ts (through tsx) on its own pool, with request/response over IPC. */
-export class Worker {
-  readonly #proc: ChildProcess;
-  #seq = 0;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  readonly ready: Promise<void>;
-
+export class Worker extends IpcWorker<Job> {
   constructor(url: string, schema: string) {
-    this.#proc = fork(join(here, "fixtures", "worker.ts"), [], {
-      execArgv: ["--import", "tsx"],
-      cwd: join(here, ".."),
-      env: { ...process.env, WORKER_DATABASE_URL: url, WORKER_SCHEMA: schema },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.#proc.once("exit", (code) => {
-        const e = new Error(`worker exited with ${code}`);
-        reject(e);
-        for (const p of this.#pending.values()) p.reject(e);
-      });
-      this.#proc.on("message", (m: { ready?: boolean; seq?: number; result?: unknown; error?: string }) => {
-        if (m.ready) return resolve();
-        const p = this.#pending.get(m.seq ?? -1);
-        if (!p) return;
-        this.#pending.delete(m.seq ?? -1);
-        if (m.error) p.reject(new Error(m.error));
-        else p.resolve(m.result);
-      });
-    });
-  }
-
-  run<T>(job: Job): Promise<T> {
-    const seq = ++this.#seq;
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
-      this.#proc.send({ seq, job });
-    });
-  }
-
-  /** Asks the child to exit, and kills it if it does not within 5 s. */
-  async stop(): Promise<void> {
-    if (this.#proc.exitCode !== null || this.#proc.signalCode !== null) return;
-    const exited = new Promise<void>((r) => this.#proc.once("exit", () => r()));
-    this.#proc.send({ seq: 0, job: { type: "exit" } });
-    const timer = setTimeout(() => this.#proc.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
+    super(join(here, "fixtures", "worker.ts"), { WORKER_DATABASE_URL: url, WORKER_SCHEMA: schema });
   }
 }

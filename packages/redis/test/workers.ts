@@ -6,18 +6,23 @@ import type { Job } from "./fixtures/worker";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** A child process running test/fixtures/worker.ts (through tsx), with request/response over IPC. */
-export class Worker {
+/**
+ * A child process running a TypeScript fixture (through tsx) with request/response over IPC: it
+ * posts `{ ready: true }` once set up, answers each `{ seq, job }` with `{ seq, result }` or
+ * `{ seq, error }`, and exits on the job `{ type: "exit" }`. The PostgreSQL package's workers use it too.
+ */
+export class IpcWorker<J> {
   readonly #proc: ChildProcess;
   #seq = 0;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly ready: Promise<void>;
 
-  constructor(url: string, keyPrefix: string, fixture = "worker.ts", env: Readonly<Record<string, string>> = {}) {
-    this.#proc = fork(join(here, "fixtures", fixture), [], {
+  /** `script` is `<package>/test/fixtures/<name>.ts`, run from `<package>` with `env` added. */
+  constructor(script: string, env: Readonly<Record<string, string>>) {
+    this.#proc = fork(script, [], {
       execArgv: ["--import", "tsx"],
-      cwd: join(here, ".."),
-      env: { ...process.env, WORKER_REDIS_URL: url, WORKER_KEY_PREFIX: keyPrefix, ...env },
+      cwd: join(dirname(script), "..", ".."),
+      env: { ...process.env, ...env },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.ready = new Promise((resolve, reject) => {
@@ -37,7 +42,7 @@ export class Worker {
     });
   }
 
-  run<T>(job: Job | LedgerJob): Promise<T> {
+  run<T>(job: J): Promise<T> {
     const seq = ++this.#seq;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
@@ -53,6 +58,13 @@ export class Worker {
     const timer = setTimeout(() => this.#proc.kill("SIGKILL"), 5000);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/** A child process running test/fixtures/worker.ts (Redis stores on `keyPrefix`), or another fixture of this folder. */
+export class Worker extends IpcWorker<Job | LedgerJob> {
+  constructor(url: string, keyPrefix: string, fixture = "worker.ts", env: Readonly<Record<string, string>> = {}) {
+    super(join(here, "fixtures", fixture), { WORKER_REDIS_URL: url, WORKER_KEY_PREFIX: keyPrefix, ...env });
   }
 }
 
